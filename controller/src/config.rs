@@ -1,0 +1,300 @@
+//! `configs/controller.toml`: loop rates, passive damping, soft start, engagement and watchdogs.
+
+use serde::Deserialize;
+use vigor_common::config::{self, ConfigError, Validate};
+
+/// The shipped configuration, embedded so the daemon runs without files.
+pub const DEFAULT_TOML: &str = include_str!("../../configs/controller.toml");
+
+/// What `configs/controller.toml` says.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ControllerConfig {
+    /// Control loop.
+    #[serde(rename = "loop")]
+    pub control: LoopConfig,
+    /// Passive and Damping states.
+    pub passive: PassiveConfig,
+    /// Soft start from the measured pose to the stand pose.
+    pub ramp: RampConfig,
+    /// When the policy takes over and hands back.
+    pub engage: EngageConfig,
+    /// Watchdogs.
+    pub watchdog: WatchdogConfig,
+    /// Motor protection limits.
+    pub limits: LimitsConfig,
+}
+
+/// `[loop]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LoopConfig {
+    /// LowCmd stream rate, Hz. Range 100..=1000; shipped 500 (the robot's LowState rate).
+    pub control_rate_hz: u32,
+    /// Policy rate, Hz. Range 10..=100, must divide `control_rate_hz`; shipped 50.
+    pub policy_rate_hz: u32,
+    /// Robot variant expected in LowState and echoed in LowCmd: 4 (G1 23-DoF) or 5 (G1 29-DoF);
+    /// shipped 5.
+    pub mode_machine: u8,
+    /// Status publication rate, Hz. Range 10..=100; shipped 10.
+    pub status_rate_hz: u32,
+}
+
+/// `[passive]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PassiveConfig {
+    /// Damping gain in Passive and Damping, N·m·s/rad (kp is 0). Range 0..=20; shipped 8
+    /// (unitree_rl_gym's deploy code; unitree_rl_lab's passive state uses 3).
+    pub damping_kd: f32,
+}
+
+/// `[ramp]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RampConfig {
+    /// Duration of the linear ramp to the stand pose, s. Range 1..=5; shipped 2.5 (Unitree: 2-3 s).
+    pub duration_s: f32,
+}
+
+/// `[engage]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EngageConfig {
+    /// Base tilt at which the policy engages, degrees. Range 5..=60; shipped 20 (VIGOR).
+    pub tilt_deg: f32,
+    /// Tilt below which the robot counts as upright again, degrees. Range 1..=`tilt_deg`;
+    /// shipped 10.
+    pub recovered_tilt_deg: f32,
+    /// How long it must stay upright and still before hand-back to Armed, s. Range 0.2..=10;
+    /// shipped 1.0.
+    pub recovered_hold_s: f32,
+}
+
+/// `[watchdog]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WatchdogConfig {
+    /// LowState periods (at `control_rate_hz`) without a valid frame before Damping. Range 2..=500;
+    /// shipped 10 (20 ms at 500 Hz; Unitree's own 1 s is far too slow for fall safety).
+    pub lowstate_stale_periods: u32,
+    /// Age of the newest depth frame before the depth fallback, ms. Range 34..=2000; shipped 200
+    /// (six frames at 30 Hz).
+    pub depth_stale_ms: u32,
+    /// What to do when depth is stale: `"blind"` (switch to the blind policy) or `"damping"`.
+    pub depth_stale_action: String,
+}
+
+/// `[limits]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LimitsConfig {
+    /// Winding temperature that forces Damping, °C. Range 60..=150; shipped 120 (Unitree).
+    pub max_winding_c: i16,
+    /// Casing temperature that forces Damping, °C. Range 50..=100; shipped 85 (Unitree).
+    pub max_casing_c: i16,
+}
+
+/// What to do when depth frames stop.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DepthStaleAction {
+    /// Run the blind (proprioception-only) policy.
+    Blind,
+    /// Go to Damping.
+    Damping,
+}
+
+/// Checked controller parameters.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ControllerParams {
+    /// Control period, s.
+    pub control_dt_s: f64,
+    /// Control ticks per policy step.
+    pub policy_decimation: u32,
+    /// Control ticks per status message.
+    pub status_decimation: u32,
+    /// Expected and echoed `mode_machine`.
+    pub mode_machine: u8,
+    /// Damping gain, N·m·s/rad.
+    pub damping_kd: f32,
+    /// Ramp duration, s.
+    pub ramp_duration_s: f32,
+    /// Engage threshold, rad.
+    pub engage_tilt_rad: f32,
+    /// Upright threshold, rad.
+    pub recovered_tilt_rad: f32,
+    /// Upright hold time, s.
+    pub recovered_hold_s: f32,
+    /// LowState watchdog, s.
+    pub lowstate_timeout_s: f64,
+    /// Depth watchdog, s.
+    pub depth_timeout_s: f64,
+    /// Depth fallback.
+    pub depth_stale_action: DepthStaleAction,
+    /// Winding temperature limit, °C.
+    pub max_winding_c: i16,
+    /// Casing temperature limit, °C.
+    pub max_casing_c: i16,
+}
+
+impl Validate for ControllerConfig {
+    type Checked = ControllerParams;
+
+    fn validate(&self, file: &str) -> Result<ControllerParams, ConfigError> {
+        use config::check_range;
+        let l = &self.control;
+        check_range(file, "loop.control_rate_hz", l.control_rate_hz, 100, 1000)?;
+        check_range(file, "loop.policy_rate_hz", l.policy_rate_hz, 10, 100)?;
+        check_range(file, "loop.status_rate_hz", l.status_rate_hz, 10, 100)?;
+        for (key, rate) in [
+            ("loop.policy_rate_hz", l.policy_rate_hz),
+            ("loop.status_rate_hz", l.status_rate_hz),
+        ] {
+            if !l.control_rate_hz.is_multiple_of(rate) {
+                return Err(config::inconsistent(
+                    file,
+                    key,
+                    format!(
+                        "{rate} Hz does not divide loop.control_rate_hz = {} Hz",
+                        l.control_rate_hz
+                    ),
+                ));
+            }
+        }
+        config::check_one_of(file, "loop.mode_machine", &l.mode_machine, &[4, 5])?;
+        check_range(
+            file,
+            "passive.damping_kd",
+            self.passive.damping_kd,
+            0.0,
+            20.0,
+        )?;
+        check_range(file, "ramp.duration_s", self.ramp.duration_s, 1.0, 5.0)?;
+        let e = &self.engage;
+        check_range(file, "engage.tilt_deg", e.tilt_deg, 5.0, 60.0)?;
+        check_range(
+            file,
+            "engage.recovered_tilt_deg",
+            e.recovered_tilt_deg,
+            1.0,
+            e.tilt_deg,
+        )?;
+        check_range(
+            file,
+            "engage.recovered_hold_s",
+            e.recovered_hold_s,
+            0.2,
+            10.0,
+        )?;
+        let w = &self.watchdog;
+        check_range(
+            file,
+            "watchdog.lowstate_stale_periods",
+            w.lowstate_stale_periods,
+            2,
+            500,
+        )?;
+        check_range(file, "watchdog.depth_stale_ms", w.depth_stale_ms, 34, 2000)?;
+        config::check_one_of(
+            file,
+            "watchdog.depth_stale_action",
+            &w.depth_stale_action.as_str(),
+            &["blind", "damping"],
+        )?;
+        check_range(
+            file,
+            "limits.max_winding_c",
+            self.limits.max_winding_c,
+            60,
+            150,
+        )?;
+        check_range(
+            file,
+            "limits.max_casing_c",
+            self.limits.max_casing_c,
+            50,
+            100,
+        )?;
+        let control_dt_s = 1.0 / f64::from(l.control_rate_hz);
+        Ok(ControllerParams {
+            control_dt_s,
+            policy_decimation: l.control_rate_hz / l.policy_rate_hz,
+            status_decimation: l.control_rate_hz / l.status_rate_hz,
+            mode_machine: l.mode_machine,
+            damping_kd: self.passive.damping_kd,
+            ramp_duration_s: self.ramp.duration_s,
+            engage_tilt_rad: e.tilt_deg.to_radians(),
+            recovered_tilt_rad: e.recovered_tilt_deg.to_radians(),
+            recovered_hold_s: e.recovered_hold_s,
+            lowstate_timeout_s: f64::from(w.lowstate_stale_periods) * control_dt_s,
+            depth_timeout_s: f64::from(w.depth_stale_ms) * 1e-3,
+            depth_stale_action: if w.depth_stale_action == "blind" {
+                DepthStaleAction::Blind
+            } else {
+                DepthStaleAction::Damping
+            },
+            max_winding_c: self.limits.max_winding_c,
+            max_casing_c: self.limits.max_casing_c,
+        })
+    }
+}
+
+impl ControllerConfig {
+    /// The embedded shipped configuration, checked.
+    ///
+    /// # Errors
+    /// Only if the shipped file is broken (a test guards it).
+    pub fn embedded() -> Result<ControllerParams, ConfigError> {
+        let file = "<embedded configs/controller.toml>";
+        config::parse::<Self>(DEFAULT_TOML, file)?.validate(file)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn check(text: &str) -> Result<ControllerParams, ConfigError> {
+        config::parse::<ControllerConfig>(text, "controller.toml")?.validate("controller.toml")
+    }
+
+    #[test]
+    fn shipped_config_derives_periods() {
+        let p = ControllerConfig::embedded().unwrap();
+        assert_eq!(p.policy_decimation, 10);
+        assert_eq!(p.status_decimation, 50);
+        assert!((p.lowstate_timeout_s - 0.020).abs() < 1e-12);
+        assert!((p.engage_tilt_rad - 20f32.to_radians()).abs() < 1e-7);
+        assert_eq!(p.depth_stale_action, DepthStaleAction::Blind);
+    }
+
+    #[test]
+    fn errors_name_file_key_and_range() {
+        let err =
+            check(&DEFAULT_TOML.replace("damping_kd = 8.0", "damping_kd = 80.0")).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "controller.toml: `passive.damping_kd` = 80 is out of range: allowed 0 ..= 20"
+        );
+        let err = check(&DEFAULT_TOML.replace(
+            "depth_stale_action = \"blind\"",
+            "depth_stale_action = \"ignore\"",
+        ))
+        .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "controller.toml: `watchdog.depth_stale_action` = ignore is out of range: allowed one of blind, damping"
+        );
+        let err =
+            check(&DEFAULT_TOML.replace("recovered_tilt_deg = 10.0", "recovered_tilt_deg = 30.0"))
+                .unwrap_err();
+        assert!(err.to_string().contains("allowed 1 ..= 20"), "{err}");
+    }
+
+    #[test]
+    fn unknown_key_is_rejected() {
+        let err =
+            check(&DEFAULT_TOML.replace("[ramp]\n", "[ramp]\nduraton_s = 1.0\n")).unwrap_err();
+        assert!(err.to_string().contains("duraton_s"), "{err}");
+    }
+}

@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# Sets up everything vigor needs to build and run, on Debian 12 with Rust and Python 3.
+# Idempotent: a second run checks, finds everything in place and installs nothing.
+#
+#   .venv/            project Python environment (PyPI wheels only)
+#     torch==2.13.0   libtorch for tch 0.26 (the pin in Cargo.toml)
+#   .venv/libtorch -> the wheel's torch/ folder; .cargo/config.toml points LIBTORCH here
+set -euo pipefail
+
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+
+# Must equal what torch-sys (pinned in Cargo.toml) expects.
+torch_version="2.13.0"
+venv=".venv"
+
+say() { printf 'setup: %s\n' "$*"; }
+die() { printf 'setup: error: %s\n' "$*" >&2; exit 1; }
+
+# Debian packages the build needs: a C++ compiler (torch-sys compiles a shim) and venv support.
+missing=()
+command -v c++ >/dev/null 2>&1 || missing+=(g++)
+python3 -c 'import ensurepip, venv' >/dev/null 2>&1 || missing+=(python3-venv)
+if [ ${#missing[@]} -gt 0 ]; then
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+        say "installing Debian packages: ${missing[*]}"
+        apt-get update -qq
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}"
+    else
+        die "missing Debian packages: ${missing[*]} (sudo apt-get install ${missing[*]})"
+    fi
+fi
+
+# An existing .venv may be a link to a shared environment (CI keeps one under ~/.cache/vigor).
+if [ ! -x "$venv/bin/python" ]; then
+    say "creating the project environment in $venv"
+    python3 -m venv "$venv" || die "python3 -m venv $venv failed"
+fi
+py="$venv/bin/python"
+
+# Read the installed version from package metadata: importing torch takes seconds.
+have="$("$py" -c 'import importlib.metadata as m; print(m.version("torch").split("+")[0])' 2>/dev/null || true)"
+if [ "$have" != "$torch_version" ]; then
+    say "installing torch==$torch_version from PyPI into $venv (about 2.5 GB with its CUDA runtime)"
+    "$py" -m pip install --disable-pip-version-check --no-input -q "torch==$torch_version"
+fi
+
+torch_dir="$("$py" -c 'import importlib.util as u, os; print(os.path.dirname(os.path.realpath(u.find_spec("torch").origin)))')"
+[ -f "$torch_dir/lib/libtorch_cpu.so" ] || die "torch at $torch_dir has no lib/libtorch_cpu.so"
+if [ "$(readlink "$venv/libtorch" 2>/dev/null || true)" != "$torch_dir" ]; then
+    ln -sfn "$torch_dir" "$venv/libtorch"
+fi
+say "ready: torch $torch_version at $venv/libtorch"

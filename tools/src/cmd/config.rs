@@ -1,0 +1,76 @@
+//! `vigor config check|show`.
+
+use std::path::PathBuf;
+
+use anyhow::{Result, bail};
+use clap::Subcommand;
+
+use crate::configs;
+
+/// `vigor config ...`.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Parse and validate config files; with no files, every file under ./configs.
+    ///
+    /// Errors name the file, the key and the allowed range. Exit code 1 if any file fails.
+    Check {
+        /// Files to check (their path names the schema: .../configs/controller.toml, ...).
+        files: Vec<PathBuf>,
+        /// Also print the checked parameters (with derived values such as periods).
+        #[arg(long)]
+        verbose: bool,
+    },
+    /// Print a shipped config (embedded in this binary): a starting point for your own.
+    Show {
+        /// Name under configs/, e.g. controller.toml.
+        name: String,
+    },
+}
+
+/// Runs the subcommand.
+pub fn run(cmd: &Command) -> Result<()> {
+    match cmd {
+        Command::Check { files, verbose } => {
+            let files = if files.is_empty() {
+                configs::files_under(std::path::Path::new("configs")).map_err(|e| {
+                    anyhow::anyhow!("configs: {e} (run from the repository root or name files)")
+                })?
+            } else {
+                files.clone()
+            };
+            let mut failed = 0;
+            for f in &files {
+                match configs::check_file(f) {
+                    Ok(params) => {
+                        println!("ok    {}", f.display());
+                        if *verbose {
+                            println!("{params}");
+                        }
+                    }
+                    Err(e) => {
+                        failed += 1;
+                        println!("FAIL  {e:#}");
+                    }
+                }
+            }
+            if failed > 0 {
+                bail!("{failed} of {} config files failed", files.len());
+            }
+            Ok(())
+        }
+        Command::Show { name } => {
+            let Some(k) = configs::find(std::path::Path::new(name)) else {
+                let names: Vec<String> = configs::KNOWN
+                    .iter()
+                    .map(|k| format!("{} ({})", k.name, k.about))
+                    .collect();
+                bail!(
+                    "no shipped config named {name}; shipped: {}",
+                    names.join("; ")
+                );
+            };
+            print!("{}", k.embedded);
+            Ok(())
+        }
+    }
+}

@@ -1,0 +1,239 @@
+//! `vigor demo`: runs what vigor has built so far, end to end, on the embedded default configs.
+//!
+//! Today: checks the shipped configs; builds a standing G1 LowState as the robot would send it and
+//! round-trips it through the wire format; turns it into the policy's observation; initialises a
+//! seeded policy, acts, saves it as an artifact and reloads it; builds the controller's damping
+//! LowCmd; and writes every frame (bytes and JSON), the artifact and a summary into `--out`.
+//! Later issues grow this into the full demo (simulated robot, controller, pushes, recordings).
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, ensure};
+use clap::Args as ClapArgs;
+use vigor_common::fsutil::write_atomic;
+use vigor_msgs::unitree_hg::{G1_29DOF_SLOT_NAMES, LowCmd, LowState, NUM_G1_29DOF_MOTORS};
+use vigor_policy::{
+    ActionMode, ActionSpec, Activation, Manifest, MlpSpec, Normaliser, ObservationLayout, Policy,
+};
+
+/// `vigor demo` flags.
+#[derive(Debug, ClapArgs)]
+pub struct Args {
+    /// Folder to write the demo's outputs into (created if needed).
+    #[arg(long, default_value = "demo-out")]
+    out: PathBuf,
+    /// Seed of the demo policy's initialisation.
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+}
+
+/// A standing G1 as it reports itself: upright, still, knees slightly bent, running tick.
+fn standing_lowstate(mode_machine: u8, tick: u32) -> LowState {
+    let mut s = LowState {
+        mode_machine,
+        tick,
+        ..LowState::default()
+    };
+    s.imu_state.quaternion = [1.0, 0.0, 0.0, 0.0];
+    s.imu_state.accelerometer = [0.0, 0.0, 9.81];
+    s.imu_state.temperature = 38;
+    // Slightly bent legs (hip pitch, knee, ankle pitch on both sides), arms at the sides.
+    let pose: [(usize, f32); 6] = [
+        (0, -0.1),
+        (3, 0.3),
+        (4, -0.2),
+        (6, -0.1),
+        (9, 0.3),
+        (10, -0.2),
+    ];
+    for (m, motor) in s
+        .motor_state
+        .iter_mut()
+        .enumerate()
+        .take(NUM_G1_29DOF_MOTORS)
+    {
+        motor.mode = 1;
+        motor.q = pose.iter().find(|(i, _)| *i == m).map_or(0.0, |(_, q)| *q);
+        motor.temperature = [35, 40];
+        motor.vol = 52.0;
+    }
+    s.with_crc()
+}
+
+/// Projected gravity: the unit gravity direction in the body frame, from a w, x, y, z quaternion.
+fn projected_gravity(q: [f32; 4]) -> [f32; 3] {
+    let [w, x, y, z] = q;
+    // Third row of R(q) gives R^T * (0, 0, 1); gravity points down, so negate.
+    [
+        -2.0 * (x * z - w * y),
+        -2.0 * (y * z + w * x),
+        -(1.0 - 2.0 * (x * x + y * y)),
+    ]
+}
+
+fn observation(state: &LowState, last_action: &[f32]) -> Vec<f32> {
+    let mut obs = Vec::with_capacity(93);
+    obs.extend(state.imu_state.gyroscope);
+    obs.extend(projected_gravity(state.imu_state.quaternion));
+    let motors = &state.motor_state[..NUM_G1_29DOF_MOTORS];
+    obs.extend(motors.iter().map(|m| m.q));
+    obs.extend(motors.iter().map(|m| m.dq));
+    obs.extend_from_slice(last_action);
+    obs
+}
+
+fn write(out: &Path, name: &str, bytes: &[u8]) -> Result<()> {
+    write_atomic(&out.join(name), bytes).with_context(|| format!("writing {name}"))
+}
+
+/// Runs the demo.
+pub fn run(args: &Args) -> Result<()> {
+    let out = &args.out;
+    std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
+    let mut summary = String::from("# vigor demo\n\n");
+    let step = |n: u32, text: &str| println!("[{n}/5] {text}");
+
+    step(1, "checking the embedded configs");
+    let controller = vigor_controller::ControllerConfig::embedded()?;
+    let sim = vigor_sim::SimConfig::embedded()?;
+    writeln!(
+        summary,
+        "Configs: controller at {:.0} Hz (policy every {} ticks, LowState watchdog {:.0} ms, engage at {:.0}°); \
+         simulator at {:.0} Hz physics, decimation {}.\n",
+        1.0 / controller.control_dt_s,
+        controller.policy_decimation,
+        controller.lowstate_timeout_s * 1e3,
+        controller.engage_tilt_rad.to_degrees(),
+        1.0 / sim.physics_dt_s,
+        sim.decimation
+    )?;
+
+    step(
+        2,
+        "round-tripping a standing G1's LowState through the unitree_hg wire format",
+    );
+    let state = standing_lowstate(controller.mode_machine, 1);
+    let state_bytes = state.encode();
+    let decoded = LowState::decode(&state_bytes).context("decoding our own LowState")?;
+    ensure!(
+        decoded.encode() == state_bytes,
+        "LowState did not round-trip"
+    );
+    write(out, "lowstate_standing.bin", &state_bytes)?;
+    write(
+        out,
+        "lowstate_standing.json",
+        serde_json::to_string_pretty(&decoded)?.as_bytes(),
+    )?;
+
+    step(
+        3,
+        "initialising a seeded policy, acting on the LowState, saving and reloading the artifact",
+    );
+    let layout = ObservationLayout::g1_proprioception();
+    let n = layout.len();
+    let mut policy = Policy::init(Manifest {
+        schema_version: vigor_policy::artifact::SCHEMA_VERSION,
+        name: format!("demo-untrained-seed{}", args.seed),
+        observation: layout,
+        normaliser: Normaliser::identity(n),
+        action: ActionSpec {
+            dim: NUM_G1_29DOF_MOTORS,
+            mode: ActionMode::DefaultOffset,
+            scale: 0.25,
+        },
+        actor: MlpSpec {
+            input: n,
+            hidden: vec![256, 128, 64],
+            output: NUM_G1_29DOF_MOTORS,
+            activation: Activation::Elu,
+        },
+        weights_sha256: String::new(),
+        git_hash: env!("VIGOR_GIT_HASH").to_owned(),
+        seed: args.seed,
+    })?;
+    let obs = observation(&state, &[0.0; NUM_G1_29DOF_MOTORS]);
+    let action = policy.act(&obs)?;
+    let policy_dir = out.join("policy");
+    policy.save(&policy_dir)?;
+    let reloaded = Policy::load(&policy_dir)?;
+    ensure!(
+        reloaded.act(&obs)? == action,
+        "reloaded policy acts differently"
+    );
+    let max = action.iter().fold(0f32, |m, a| m.max(a.abs()));
+    writeln!(
+        summary,
+        "Policy: untrained actor {n} -> 256 -> 128 -> 64 -> 29 (seed {}), saved to `policy/` and reloaded \
+         with identical actions; max |action| on the standing observation = {max:.4}.\n",
+        args.seed
+    )?;
+
+    step(
+        4,
+        "building the controller's damping LowCmd and round-tripping it",
+    );
+    let damping = vigor_controller::commands::damping(
+        controller.mode_machine,
+        controller.damping_kd,
+        NUM_G1_29DOF_MOTORS,
+    );
+    let cmd_bytes = damping.encode();
+    let cmd_back = LowCmd::decode(&cmd_bytes).context("decoding our own LowCmd")?;
+    ensure!(cmd_back == damping, "LowCmd did not round-trip");
+    write(out, "lowcmd_damping.bin", &cmd_bytes)?;
+    write(
+        out,
+        "lowcmd_damping.json",
+        serde_json::to_string_pretty(&cmd_back)?.as_bytes(),
+    )?;
+
+    step(5, "writing the summary");
+    summary.push_str("| frame | file | bytes | CRC |\n|---|---|---|---|\n");
+    writeln!(
+        summary,
+        "| LowState (standing) | lowstate_standing.bin | {} | {:#010x} |",
+        state_bytes.len(),
+        decoded.crc
+    )?;
+    writeln!(
+        summary,
+        "| LowCmd (damping, kd {}) | lowcmd_damping.bin | {} | {:#010x} |\n",
+        controller.damping_kd,
+        cmd_bytes.len(),
+        damping.crc
+    )?;
+    summary.push_str("| slot | joint | q (rad) | action |\n|---|---|---|---|\n");
+    for (i, name) in G1_29DOF_SLOT_NAMES.iter().enumerate() {
+        writeln!(
+            summary,
+            "| {i} | {name} | {:.2} | {:+.4} |",
+            state.motor_state[i].q, action[i]
+        )?;
+    }
+    summary.push_str(
+        "\nInspect the frames with `vigor msgs decode --type lowcmd < lowcmd_damping.bin` and the policy \
+         with its `policy/manifest.json`.\n",
+    );
+    write(out, "summary.md", summary.as_bytes())?;
+    println!("wrote {} (summary.md, 4 frames, policy/)", out.display());
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn projected_gravity_points_down_when_upright_and_sideways_when_rolled() {
+        assert_eq!(projected_gravity([1.0, 0.0, 0.0, 0.0]), [0.0, 0.0, -1.0]);
+        // Rolled +90° about x: world down (0, 0, -1) is the body's -y... R^T (0,0,-1) = (0, -1, 0).
+        let h = std::f32::consts::FRAC_1_SQRT_2;
+        let g = projected_gravity([h, h, 0.0, 0.0]);
+        assert!(
+            (g[0]).abs() < 1e-6 && (g[1] + 1.0).abs() < 1e-6 && g[2].abs() < 1e-6,
+            "{g:?}"
+        );
+    }
+}

@@ -1,0 +1,6 @@
+//! One module per subcommand.
+
+pub mod config;
+pub mod demo;
+pub mod msgs;
+pub mod topic;

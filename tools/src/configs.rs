@@ -1,0 +1,129 @@
+//! Every configuration file vigor ships, with the typed schema that checks it.
+
+use std::path::{Path, PathBuf};
+
+use serde::de::DeserializeOwned;
+use vigor_common::config::{self, ConfigError, Validate};
+
+/// A shipped configuration: its path under `configs/`, its embedded text and its checker.
+pub struct Known {
+    /// Path relative to `configs/`.
+    pub name: &'static str,
+    /// What it configures.
+    pub about: &'static str,
+    /// The shipped text, embedded in the binary.
+    pub embedded: &'static str,
+    /// Parses and validates a file of this kind, returning the checked parameters as debug text.
+    pub check: fn(&str, &str) -> Result<String, ConfigError>,
+}
+
+fn check_as<T>(text: &str, file: &str) -> Result<String, ConfigError>
+where
+    T: DeserializeOwned + Validate,
+    T::Checked: std::fmt::Debug,
+{
+    let checked = config::parse::<T>(text, file)?.validate(file)?;
+    Ok(format!("{checked:#?}"))
+}
+
+/// The registry. A file under `configs/` that is not listed here fails `vigor config check` and
+/// the test that loads every shipped config.
+pub const KNOWN: &[Known] = &[
+    Known {
+        name: "controller.toml",
+        about: "on-robot controller: rates, damping, ramp, engagement, watchdogs, limits",
+        embedded: vigor_controller::config::DEFAULT_TOML,
+        check: check_as::<vigor_controller::ControllerConfig>,
+    },
+    Known {
+        name: "sim.toml",
+        about: "simulator: physics and policy rates, seed, vectorisation",
+        embedded: vigor_sim::config::DEFAULT_TOML,
+        check: check_as::<vigor_sim::SimConfig>,
+    },
+];
+
+/// The registry entry for a file, by its path relative to `configs/` (or its file name).
+pub fn find(path: &Path) -> Option<&'static Known> {
+    let s = path.to_string_lossy().replace('\\', "/");
+    let rel = s.rsplit_once("configs/").map_or(s.as_str(), |(_, r)| r);
+    KNOWN.iter().find(|k| k.name == rel)
+}
+
+/// Every file under `dir`, recursively, sorted.
+pub fn files_under(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for entry in std::fs::read_dir(&d)? {
+            let path = entry?.path();
+            if path.is_dir() {
+                stack.push(path);
+            } else {
+                out.push(path);
+            }
+        }
+    }
+    out.sort();
+    Ok(out)
+}
+
+/// Checks one file against the schema its path names.
+pub fn check_file(path: &Path) -> anyhow::Result<String> {
+    let known = find(path).ok_or_else(|| {
+        let names: Vec<&str> = KNOWN.iter().map(|k| k.name).collect();
+        anyhow::anyhow!(
+            "{}: no schema for this file; vigor knows configs/{{{}}}",
+            path.display(),
+            names.join(", ")
+        )
+    })?;
+    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Io {
+        file: path.display().to_string(),
+        source,
+    })?;
+    Ok((known.check)(&text, &path.display().to_string())?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn configs_dir() -> PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../configs")
+    }
+
+    #[test]
+    fn every_shipped_config_loads_and_validates() {
+        let files = files_under(&configs_dir()).unwrap();
+        assert!(files.len() >= KNOWN.len(), "{files:?}");
+        for f in &files {
+            check_file(f).unwrap_or_else(|e| panic!("{e:#}"));
+        }
+        for k in KNOWN {
+            assert!(
+                files
+                    .iter()
+                    .any(|f| find(f).is_some_and(|g| g.name == k.name)),
+                "{} missing",
+                k.name
+            );
+        }
+    }
+
+    #[test]
+    fn embedded_texts_are_the_shipped_files() {
+        for k in KNOWN {
+            let on_disk = std::fs::read_to_string(configs_dir().join(k.name)).unwrap();
+            assert_eq!(on_disk, k.embedded, "{}", k.name);
+        }
+    }
+
+    #[test]
+    fn unknown_file_is_named() {
+        let err = check_file(Path::new("configs/nope.toml"))
+            .unwrap_err()
+            .to_string();
+        assert!(err.starts_with("configs/nope.toml: no schema"), "{err}");
+    }
+}

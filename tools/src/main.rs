@@ -1,0 +1,68 @@
+//! `vigor`: the one command-line tool of the vigor fall-safety stack.
+//!
+//! Each subcommand is a thin shell over a library crate: it parses flags, loads and validates
+//! configs, calls the library and reports. `main` maps any error to exit code 1 (2 for bad usage,
+//! from clap) after printing it with its chain of causes.
+
+mod cmd;
+mod configs;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// vigor: keeps a Unitree G1 humanoid safe when it falls.
+///
+/// Trains, evaluates and deploys VIGOR fall-safety policies (goal-in-context teacher, depth
+/// student) from one codebase. Run `vigor demo` for an end-to-end tour of what is built.
+#[derive(Debug, Parser)]
+#[command(name = "vigor", version, about, long_about, propagate_version = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the end-to-end demo on the embedded default configs and write what it made to a folder.
+    Demo(cmd::demo::Args),
+    /// Encode and decode wire messages (Unitree LowCmd/LowState and vigor's own) as JSON.
+    #[command(subcommand)]
+    Msgs(cmd::msgs::Command),
+    /// Check configuration files against their typed schemas.
+    #[command(subcommand)]
+    Config(cmd::config::Command),
+    /// List the zenoh keys vigor uses, with payload, publisher, subscribers and rate.
+    #[command(subcommand)]
+    Topic(cmd::topic::Command),
+}
+
+fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Demo(args) => cmd::demo::run(&args),
+        Command::Msgs(c) => cmd::msgs::run(&c),
+        Command::Config(c) => cmd::config::run(&c),
+        Command::Topic(c) => cmd::topic::run(&c),
+    }
+}
+
+fn main() -> ExitCode {
+    match run(Cli::parse()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn cli_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+}

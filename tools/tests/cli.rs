@@ -1,0 +1,138 @@
+//! The `vigor` binary as a user runs it: help, message inspection, config checks.
+
+use std::io::Write;
+use std::process::{Command, Output, Stdio};
+
+fn vigor(args: &[&str], stdin: &[u8]) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_vigor"))
+        .args(args)
+        .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn vigor");
+    child.stdin.take().unwrap().write_all(stdin).unwrap();
+    child.wait_with_output().unwrap()
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+#[test]
+fn help_lists_the_commands() {
+    let out = vigor(&["--help"], b"");
+    assert!(out.status.success());
+    let help = text(&out.stdout);
+    for cmd in ["demo", "msgs", "config", "topic"] {
+        assert!(help.contains(cmd), "--help does not mention {cmd}:\n{help}");
+    }
+}
+
+#[test]
+fn lowcmd_json_encodes_decodes_and_reencodes_to_the_same_bytes() {
+    let bytes = vigor(
+        &["msgs", "encode", "--type", "lowcmd"],
+        br#"{"mode_machine":5,"motor_cmd":[{"mode":1,"kd":8}]}"#,
+    );
+    assert!(bytes.status.success(), "{}", text(&bytes.stderr));
+    assert_eq!(bytes.stdout.len(), 1004);
+    let json = vigor(&["msgs", "decode", "--type", "lowcmd"], &bytes.stdout);
+    assert!(json.status.success(), "{}", text(&json.stderr));
+    let value: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    assert_eq!(value["motor_cmd"][0]["kd"], 8.0);
+    assert_eq!(value["motor_cmd"].as_array().unwrap().len(), 35);
+    let again = vigor(&["msgs", "encode", "--type", "lowcmd"], &json.stdout);
+    assert_eq!(again.stdout, bytes.stdout);
+}
+
+#[test]
+fn lowstate_and_project_messages_round_trip_through_the_tool() {
+    let cases: [(&str, &str); 3] = [
+        (
+            "lowstate",
+            r#"{"mode_machine":5,"tick":9,"imu_state":{"quaternion":[1,0,0,0]}}"#,
+        ),
+        ("command", r#"{"seq":1,"stamp_ns":2,"command":"e_stop"}"#),
+        (
+            "sim-request",
+            r#"{"seq":1,"stamp_ns":2,"request":{"push":{"link":"torso_link","force_n":[80,0,0],"duration_s":0.2}}}"#,
+        ),
+    ];
+    for (kind, json) in cases {
+        let bytes = vigor(&["msgs", "encode", "--type", kind], json.as_bytes());
+        assert!(bytes.status.success(), "{kind}: {}", text(&bytes.stderr));
+        let back = vigor(&["msgs", "decode", "--type", kind], &bytes.stdout);
+        assert!(back.status.success(), "{kind}: {}", text(&back.stderr));
+        let again = vigor(&["msgs", "encode", "--type", kind], &back.stdout);
+        assert_eq!(again.stdout, bytes.stdout, "{kind}");
+    }
+}
+
+#[test]
+fn bad_input_fails_with_a_clear_message() {
+    let out = vigor(&["msgs", "decode", "--type", "lowcmd"], &[0u8; 10]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        text(&out.stderr).trim(),
+        "error: stdin is not a valid frame: LowCmd: expected 1004 bytes, got 10"
+    );
+    let out = vigor(
+        &["msgs", "encode", "--type", "lowcmd"],
+        br#"{"mode_machine": 5, "motor": []}"#,
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("not valid LowCmd JSON") && err.contains("motor"),
+        "{err}"
+    );
+    let out = vigor(&["msgs", "decode", "--type", "nope"], b"");
+    assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
+fn config_check_passes_on_shipped_configs_and_names_bad_keys() {
+    let out = vigor(&["config", "check"], b"");
+    assert!(
+        out.status.success(),
+        "{}{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+    assert!(text(&out.stdout).contains("ok    configs/controller.toml"));
+
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("configs");
+    std::fs::create_dir(&cfg).unwrap();
+    let shipped = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../configs/controller.toml"
+    ))
+    .unwrap();
+    let bad = cfg.join("controller.toml");
+    std::fs::write(&bad, shipped.replace("tilt_deg = 20.0", "tilt_deg = 90.0")).unwrap();
+    let out = vigor(&["config", "check", bad.to_str().unwrap()], b"");
+    assert_eq!(out.status.code(), Some(1));
+    let stdout = text(&out.stdout);
+    assert!(
+        stdout.contains("`engage.tilt_deg` = 90 is out of range: allowed 5 ..= 60"),
+        "{stdout}"
+    );
+    assert!(stdout.contains(&bad.display().to_string()), "{stdout}");
+}
+
+#[test]
+fn topic_list_shows_every_key_with_scope() {
+    let out = vigor(&["topic", "list", "--scope", "g1"], b"");
+    assert!(out.status.success());
+    let s = text(&out.stdout);
+    for t in vigor_msgs_keys() {
+        assert!(s.contains(&format!("g1/{t}")), "{t} missing:\n{s}");
+    }
+}
+
+fn vigor_msgs_keys() -> [&'static str; 3] {
+    ["rt/lowcmd", "rt/lowstate", "vigor/controller/status"]
+}
