@@ -41,7 +41,7 @@ py="$venv/bin/python"
 # Read the installed version from package metadata: importing torch takes seconds.
 have="$("$py" -c 'import importlib.metadata as m; print(m.version("torch").split("+")[0])' 2>/dev/null || true)"
 if [ "$have" != "$torch_version" ]; then
-    say "installing torch==$torch_version from PyPI into $venv (about 2.5 GB with its CUDA runtime)"
+    say "installing torch==$torch_version from PyPI into $venv (about 4.7 GB on disk with its CUDA runtime)"
     "$py" -m pip install --disable-pip-version-check --no-input -q "torch==$torch_version"
 fi
 

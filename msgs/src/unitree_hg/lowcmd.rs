@@ -3,8 +3,9 @@
 use serde::{Deserialize, Serialize};
 
 use super::NUM_MOTOR_SLOTS;
-use crate::cdr::{Layout, Reader, Writer, XCDR1_LE_HEADER, open_frame};
-use crate::{DecodeError, crc, json};
+use super::frame::{self, Frame, frame_methods};
+use crate::cdr::{Reader, Writer};
+use crate::{DecodeError, json};
 
 /// One motor's command. The robot applies `tau = tau + kp * (q - q_meas) + kd * (dq - dq_meas)`.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
@@ -61,15 +62,11 @@ impl Default for LowCmd {
     }
 }
 
-impl LowCmd {
-    /// Bytes of the XCDR1 body.
-    pub const BODY_LEN: usize = 1000;
-    /// Bytes on the wire: encapsulation header plus body.
-    pub const WIRE_LEN: usize = 4 + Self::BODY_LEN;
-    /// Bytes of the C struct the CRC is computed over.
-    pub const C_LEN: usize = 1004;
-    /// `u32` words covered by the CRC (all but the CRC itself).
-    pub const CRC_WORDS: usize = 250;
+impl Frame for LowCmd {
+    const NAME: &'static str = "LowCmd";
+    const BODY_LEN: usize = 1000;
+    const C_LEN: usize = 1004;
+    const CRC_WORDS: usize = 250;
 
     fn write_fields(&self, w: &mut Writer<'_>, crc: u32) {
         w.u8(self.mode_pr);
@@ -92,51 +89,7 @@ impl LowCmd {
         w.end_struct();
     }
 
-    /// Unitree's CRC of this command (over the C layout; the `crc` field is not an input).
-    #[must_use]
-    pub fn compute_crc(&self) -> u32 {
-        let mut c = [0u8; Self::C_LEN];
-        let mut w = Writer::new(&mut c, Layout::C);
-        self.write_fields(&mut w, 0);
-        debug_assert!(!w.overflowed() && w.position() == Self::C_LEN);
-        crc::crc32_words(&c, Self::CRC_WORDS)
-    }
-
-    /// Writes the wire bytes (header, body, fresh CRC) into `out` without allocating, and returns
-    /// the CRC written.
-    pub fn encode_into(&self, out: &mut [u8; Self::WIRE_LEN]) -> u32 {
-        let crc = self.compute_crc();
-        let (header, body) = out.split_at_mut(4);
-        header.copy_from_slice(&XCDR1_LE_HEADER);
-        let mut w = Writer::new(body, Layout::Cdr);
-        self.write_fields(&mut w, crc);
-        debug_assert!(!w.overflowed() && w.position() == Self::BODY_LEN);
-        crc
-    }
-
-    /// The wire bytes (header, body, fresh CRC).
-    #[must_use]
-    pub fn encode(&self) -> Vec<u8> {
-        let mut out = [0u8; Self::WIRE_LEN];
-        self.encode_into(&mut out);
-        out.to_vec()
-    }
-
-    /// Sets `crc` to this command's CRC and returns `self`.
-    #[must_use]
-    pub fn with_crc(mut self) -> Self {
-        self.crc = self.compute_crc();
-        self
-    }
-
-    /// Decodes wire bytes, checking length, header, padding and CRC.
-    ///
-    /// # Errors
-    /// [`DecodeError`] naming what failed; never panics.
-    pub fn decode(bytes: &[u8]) -> Result<Self, DecodeError> {
-        const NAME: &str = "LowCmd";
-        let body = open_frame(bytes, NAME, Self::BODY_LEN)?;
-        let mut r = Reader::new(body, NAME);
+    fn read_fields(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
         let mut cmd = Self {
             mode_pr: r.u8()?,
             mode_machine: r.u8()?,
@@ -157,15 +110,12 @@ impl LowCmd {
             *v = r.u32()?;
         }
         cmd.crc = r.u32()?;
-        debug_assert_eq!(r.position(), Self::BODY_LEN);
-        let computed = cmd.compute_crc();
-        if computed != cmd.crc {
-            return Err(DecodeError::Crc {
-                message: NAME,
-                received: cmd.crc,
-                computed,
-            });
-        }
         Ok(cmd)
     }
+
+    fn crc_field(&self) -> u32 {
+        self.crc
+    }
 }
+
+frame_methods!(LowCmd);

@@ -3,8 +3,9 @@
 use serde::{Deserialize, Serialize};
 
 use super::NUM_MOTOR_SLOTS;
-use crate::cdr::{Layout, Reader, Writer, XCDR1_LE_HEADER, open_frame};
-use crate::{DecodeError, crc, json};
+use super::frame::{self, Frame, frame_methods};
+use crate::cdr::{Reader, Writer};
+use crate::{DecodeError, json};
 
 /// An IMU reading (`IMUState_`). In `LowState` this is the pelvis IMU.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
@@ -100,15 +101,11 @@ impl Default for LowState {
     }
 }
 
-impl LowState {
-    /// Bytes of the XCDR1 body.
-    pub const BODY_LEN: usize = 2088;
-    /// Bytes on the wire: encapsulation header plus body.
-    pub const WIRE_LEN: usize = 4 + Self::BODY_LEN;
-    /// Bytes of the C struct the CRC is computed over.
-    pub const C_LEN: usize = 2092;
-    /// `u32` words covered by the CRC (all but the CRC itself).
-    pub const CRC_WORDS: usize = 522;
+impl Frame for LowState {
+    const NAME: &'static str = "LowState";
+    const BODY_LEN: usize = 2088;
+    const C_LEN: usize = 2092;
+    const CRC_WORDS: usize = 522;
 
     fn write_fields(&self, w: &mut Writer<'_>, crc: u32) {
         for &v in &self.version {
@@ -133,18 +130,19 @@ impl LowState {
         for m in &self.motor_state {
             w.begin_struct();
             w.u8(m.mode);
-            w.f32(m.q);
-            w.f32(m.dq);
-            w.f32(m.ddq);
-            w.f32(m.tau_est);
+            for v in [m.q, m.dq, m.ddq, m.tau_est] {
+                w.f32(v);
+            }
             w.i16(m.temperature[0]);
             w.i16(m.temperature[1]);
             w.f32(m.vol);
-            w.u32(m.sensor[0]);
-            w.u32(m.sensor[1]);
-            w.u32(m.motorstate);
-            for &r in &m.reserve {
-                w.u32(r);
+            for &v in m
+                .sensor
+                .iter()
+                .chain(std::iter::once(&m.motorstate))
+                .chain(&m.reserve)
+            {
+                w.u32(v);
             }
             w.end_struct();
         }
@@ -158,51 +156,7 @@ impl LowState {
         w.end_struct();
     }
 
-    /// Unitree's CRC of this state (over the C layout; the `crc` field is not an input).
-    #[must_use]
-    pub fn compute_crc(&self) -> u32 {
-        let mut c = [0u8; Self::C_LEN];
-        let mut w = Writer::new(&mut c, Layout::C);
-        self.write_fields(&mut w, 0);
-        debug_assert!(!w.overflowed() && w.position() == Self::C_LEN);
-        crc::crc32_words(&c, Self::CRC_WORDS)
-    }
-
-    /// Writes the wire bytes (header, body, fresh CRC) into `out` without allocating, and returns
-    /// the CRC written.
-    pub fn encode_into(&self, out: &mut [u8; Self::WIRE_LEN]) -> u32 {
-        let crc = self.compute_crc();
-        let (header, body) = out.split_at_mut(4);
-        header.copy_from_slice(&XCDR1_LE_HEADER);
-        let mut w = Writer::new(body, Layout::Cdr);
-        self.write_fields(&mut w, crc);
-        debug_assert!(!w.overflowed() && w.position() == Self::BODY_LEN);
-        crc
-    }
-
-    /// The wire bytes (header, body, fresh CRC).
-    #[must_use]
-    pub fn encode(&self) -> Vec<u8> {
-        let mut out = [0u8; Self::WIRE_LEN];
-        self.encode_into(&mut out);
-        out.to_vec()
-    }
-
-    /// Sets `crc` to this state's CRC and returns `self`.
-    #[must_use]
-    pub fn with_crc(mut self) -> Self {
-        self.crc = self.compute_crc();
-        self
-    }
-
-    /// Decodes wire bytes, checking length, header, padding and CRC.
-    ///
-    /// # Errors
-    /// [`DecodeError`] naming what failed; never panics.
-    pub fn decode(bytes: &[u8]) -> Result<Self, DecodeError> {
-        const NAME: &str = "LowState";
-        let body = open_frame(bytes, NAME, Self::BODY_LEN)?;
-        let mut r = Reader::new(body, NAME);
+    fn read_fields(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
         let mut s = Self::default();
         for v in &mut s.version {
             *v = r.u32()?;
@@ -223,10 +177,9 @@ impl LowState {
         imu.temperature = r.i16()?;
         for m in &mut s.motor_state {
             m.mode = r.u8()?;
-            m.q = r.f32()?;
-            m.dq = r.f32()?;
-            m.ddq = r.f32()?;
-            m.tau_est = r.f32()?;
+            for v in [&mut m.q, &mut m.dq, &mut m.ddq, &mut m.tau_est] {
+                *v = r.f32()?;
+            }
             m.temperature = [r.i16()?, r.i16()?];
             m.vol = r.f32()?;
             m.sensor = [r.u32()?, r.u32()?];
@@ -242,15 +195,12 @@ impl LowState {
             *v = r.u32()?;
         }
         s.crc = r.u32()?;
-        debug_assert_eq!(r.position(), Self::BODY_LEN);
-        let computed = s.compute_crc();
-        if computed != s.crc {
-            return Err(DecodeError::Crc {
-                message: NAME,
-                received: s.crc,
-                computed,
-            });
-        }
         Ok(s)
     }
+
+    fn crc_field(&self) -> u32 {
+        self.crc
+    }
 }
+
+frame_methods!(LowState);

@@ -10,6 +10,7 @@
 //!
 //! Encoding sets the CRC; decoding checks length, header, zero padding and CRC.
 
+mod frame;
 mod lowcmd;
 mod lowstate;
 
