@@ -34,7 +34,10 @@ fi
 # An existing .venv may be a link to a shared environment (CI keeps one under ~/.cache/vigor).
 if [ ! -x "$venv/bin/python" ]; then
     say "creating the project environment in $venv"
-    python3 -m venv "$venv" || die "python3 -m venv $venv failed"
+    # Create it where a link points: Debian's venv refuses a path that is a symbolic link.
+    target="$venv"
+    [ -L "$venv" ] && target="$(readlink -f "$venv")"
+    python3 -m venv "$target" || die "python3 -m venv $target failed"
 fi
 py="$venv/bin/python"
 
