@@ -5,9 +5,17 @@
 //! checked. The rapier3d robot, procedural terrain, depth camera, fall scenarios and the vectorised
 //! environment are built on it next (see the simulator issue), then MuJoCo behind the same interface.
 //!
+//! - [`rapier`]: the G1 as a rapier3d multibody with the robot's motor law, contacts and sensors.
+//! - [`robot`]: the project's own G1 description (`configs/robots/`), validated, with forward
+//!   kinematics and MJCF export.
+//! - [`terrain`]: procedural terrain tiles (legged_gym-style curriculum) as one height field.
+//!
 //! Invariants: every random stream derives from the configured seed
 //! ([`vigor_common::seed::derive`]); time advances only through `step`.
 
 pub mod config;
+pub mod rapier;
+pub mod robot;
+pub mod terrain;
 
 pub use config::{SimConfig, SimParams};

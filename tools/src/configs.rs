@@ -26,6 +26,25 @@ where
     Ok(format!("{checked:#?}"))
 }
 
+fn check_robot(text: &str, file: &str) -> Result<String, ConfigError> {
+    use vigor_sim::robot::{Robot, RobotError};
+    match Robot::parse(text, file) {
+        Ok(r) => Ok(format!(
+            "{}: {} links, {} driven joints, {:.4} kg, mode_machine {}",
+            r.name,
+            r.links.len(),
+            r.joints.len(),
+            r.mass(),
+            r.mode_machine
+        )),
+        Err(RobotError::Config(e)) => Err(e),
+        Err(RobotError::Invalid { file, key, message }) => {
+            Err(ConfigError::Inconsistent { file, key, message })
+        }
+        Err(e) => Err(config::inconsistent(file, "name", e.to_string())),
+    }
+}
+
 /// The registry. A file under `configs/` that is not listed here fails `vigor config check` and
 /// the test that loads every shipped config.
 pub const KNOWN: &[Known] = &[
@@ -40,6 +59,24 @@ pub const KNOWN: &[Known] = &[
         about: "simulator: physics and policy rates, seed, vectorisation",
         embedded: vigor_sim::config::DEFAULT_TOML,
         check: check_as::<vigor_sim::SimConfig>,
+    },
+    Known {
+        name: "terrain.toml",
+        about: "procedural terrain: tile grid size, resolution, kinds, difficulty range, seed",
+        embedded: vigor_sim::terrain::config::DEFAULT_TOML,
+        check: check_as::<vigor_sim::terrain::TerrainConfig>,
+    },
+    Known {
+        name: "robots/g1_29dof.toml",
+        about: "robot description: the G1 29-DoF's links, joints, colliders, sites and camera",
+        embedded: vigor_sim::robot::G1_29DOF_TOML,
+        check: check_robot,
+    },
+    Known {
+        name: "robots/g1_23dof.toml",
+        about: "robot description: the G1 23-DoF variant (waist roll/pitch and wrists locked)",
+        embedded: vigor_sim::robot::G1_23DOF_TOML,
+        check: check_robot,
     },
 ];
 

@@ -35,6 +35,12 @@ enum Command {
     /// List the zenoh keys vigor uses, with payload, publisher, subscribers and rate.
     #[command(subcommand)]
     Topic(cmd::topic::Command),
+    /// Procedural terrain: preview the tile grid as a picture.
+    #[command(subcommand)]
+    Terrain(cmd::terrain::Command),
+    /// The robot description: show it, or export it as MJCF for MuJoCo.
+    #[command(subcommand)]
+    Robot(cmd::robot::Command),
 }
 
 fn run(cli: Cli) -> anyhow::Result<()> {
@@ -43,6 +49,8 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Msgs(c) => cmd::msgs::run(&c),
         Command::Config(c) => cmd::config::run(&c),
         Command::Topic(c) => cmd::topic::run(&c),
+        Command::Terrain(c) => cmd::terrain::run(&c),
+        Command::Robot(c) => cmd::robot::run(&c),
     }
 }
 

@@ -136,3 +136,91 @@ fn topic_list_shows_every_key_with_scope() {
 fn vigor_msgs_keys() -> [&'static str; 3] {
     ["rt/lowcmd", "rt/lowstate", "vigor/controller/status"]
 }
+
+#[test]
+fn terrain_preview_writes_a_png_of_the_grid() {
+    let dir = tempfile::tempdir().unwrap();
+    // 2 rows × 3 cols of 4 m tiles in a 1 m border: 10 m along x (picture height), 14 m along y.
+    let cfg = dir.path().join("small.toml");
+    std::fs::write(
+        &cfg,
+        "seed = 1\ntile_size_m = 4.0\ncell_m = 0.1\nrows = 2\ncols = 3\n\
+         kinds = [\"stairs_up\", \"stepping_stones\", \"gaps\"]\nborder_m = 1.0\n\
+         difficulty_min = 0.0\ndifficulty_max = 1.0\n",
+    )
+    .unwrap();
+    let out_png = dir.path().join("grid.png");
+    let out = vigor(
+        &[
+            "terrain",
+            "preview",
+            "--out",
+            out_png.to_str().unwrap(),
+            "--config",
+            cfg.to_str().unwrap(),
+            "--seed",
+            "7",
+            "--px-per-m",
+            "10",
+        ],
+        b"",
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).contains("140 × 100 px"),
+        "{}",
+        text(&out.stdout)
+    );
+    let png = std::fs::read(&out_png).unwrap();
+    assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n", "PNG signature");
+    assert_eq!(&png[12..16], b"IHDR");
+    let be = |i: usize| u32::from_be_bytes([png[i], png[i + 1], png[i + 2], png[i + 3]]);
+    assert_eq!((be(16), be(20)), (140, 100), "IHDR width × height");
+
+    // The shipped config, embedded, also renders; a bad resolution is refused by name.
+    let out = vigor(
+        &[
+            "terrain",
+            "preview",
+            "--out",
+            out_png.to_str().unwrap(),
+            "--px-per-m",
+            "0.5",
+        ],
+        b"",
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).contains("`px_per_m` = 0.5"),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
+#[test]
+fn robot_export_mjcf_writes_a_model_with_every_joint() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("g1.xml");
+    let run = vigor(
+        &[
+            "robot",
+            "export-mjcf",
+            "--robot",
+            "g1_23dof",
+            "--out",
+            out.to_str().unwrap(),
+        ],
+        b"",
+    );
+    assert!(run.status.success(), "{}", text(&run.stderr));
+    let xml = std::fs::read_to_string(&out).unwrap();
+    assert_eq!(xml.matches("<motor ").count(), 23);
+    assert!(xml.contains(r#"<freejoint name="floating_base_joint"/>"#));
+    let bad = vigor(&["robot", "show", "--robot", "g2"], b"");
+    assert_eq!(bad.status.code(), Some(1));
+    assert!(
+        text(&bad.stderr).contains("no shipped robot named g2"),
+        "{}",
+        text(&bad.stderr)
+    );
+}
