@@ -4,6 +4,8 @@
 #
 #   .venv/            project Python environment (PyPI wheels only)
 #     torch==2.13.0   libtorch for tch 0.26 (the pin in Cargo.toml)
+#     mujoco==3.17.0  MuJoCo, for scripts/bench_mujoco.py and sim2sim
+#     rerun-sdk==0.36.3  the rerun viewer and CLI for recordings
 #   .venv/libtorch -> the wheel's torch/ folder; .cargo/config.toml points LIBTORCH here
 set -euo pipefail
 
@@ -12,6 +14,11 @@ cd "$root"
 
 # Must equal what torch-sys (pinned in Cargo.toml) expects.
 torch_version="2.13.0"
+# MuJoCo for scripts/bench_mujoco.py and sim2sim (the version mujoco-rs 7.0 targets).
+mujoco_version="3.17.0"
+# Rerun's viewer and CLI (`rerun`), the same version as the rerun crate in Cargo.toml: `vigor replay`
+# opens recordings with it and the tests read recordings back with `rerun rrd`.
+rerun_version="0.36.3"
 venv=".venv"
 
 say() { printf 'setup: %s\n' "$*"; }
@@ -48,9 +55,21 @@ if [ "$have" != "$torch_version" ]; then
     "$py" -m pip install --disable-pip-version-check --no-input -q "torch==$torch_version"
 fi
 
+have_rr="$("$py" -c 'import importlib.metadata as m; print(m.version("rerun-sdk"))' 2>/dev/null || true)"
+if [ "$have_rr" != "$rerun_version" ]; then
+    say "installing rerun-sdk==$rerun_version from PyPI into $venv"
+    "$py" -m pip install --disable-pip-version-check --no-input -q "rerun-sdk==$rerun_version"
+fi
+
+have_mj="$("$py" -c 'import importlib.metadata as m; print(m.version("mujoco"))' 2>/dev/null || true)"
+if [ "$have_mj" != "$mujoco_version" ]; then
+    say "installing mujoco==$mujoco_version from PyPI into $venv"
+    "$py" -m pip install --disable-pip-version-check --no-input -q "mujoco==$mujoco_version"
+fi
+
 torch_dir="$("$py" -c 'import importlib.util as u, os; print(os.path.dirname(os.path.realpath(u.find_spec("torch").origin)))')"
 [ -f "$torch_dir/lib/libtorch_cpu.so" ] || die "torch at $torch_dir has no lib/libtorch_cpu.so"
 if [ "$(readlink "$venv/libtorch" 2>/dev/null || true)" != "$torch_dir" ]; then
     ln -sfn "$torch_dir" "$venv/libtorch"
 fi
-say "ready: torch $torch_version at $venv/libtorch"
+say "ready: torch $torch_version at $venv/libtorch, mujoco $mujoco_version, rerun $rerun_version"

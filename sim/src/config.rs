@@ -3,6 +3,9 @@
 use serde::Deserialize;
 use vigor_common::config::{self, ConfigError, Validate};
 
+use crate::env::{EnvConfig, Randomisation, SensorNoise};
+use crate::rapier::PhysicsParams;
+
 /// The shipped configuration, embedded so every binary runs without files.
 pub const DEFAULT_TOML: &str = include_str!("../../configs/sim.toml");
 
@@ -22,6 +25,69 @@ pub struct SimConfig {
     pub num_envs: u32,
     /// Worker threads; 0 = one per core. Range 0..=1024; shipped 0. Results do not depend on it.
     pub threads: u32,
+    /// Rapier solver and contacts.
+    pub physics: PhysicsSection,
+    /// Terrain tiles of the episodes.
+    pub terrain: TerrainSection,
+    /// Per-episode domain randomisation.
+    pub randomisation: RandomisationSection,
+    /// Sensor noise and latency.
+    pub sensors: SensorSection,
+}
+
+/// `[physics]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PhysicsSection {
+    /// Constraint solver iterations per step. Range 1..=16; shipped 4 (fewer is faster: see
+    /// `vigor bench sim --solver-iterations`).
+    pub solver_iterations: u32,
+    /// Robot links collide with each other (parent-child pairs never do). Shipped false.
+    pub self_collision: bool,
+}
+
+/// `[terrain]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TerrainSection {
+    /// Tile edge length, m. Range 3..=20; shipped 5.
+    pub tile_size_m: f32,
+    /// Height-field resolution, m. Range 0.02..=0.2; shipped 0.05.
+    pub cell_m: f32,
+}
+
+/// `[randomisation]`: each `[lo, hi]` is sampled uniformly per episode; `lo = hi` fixes it.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RandomisationSection {
+    /// Contact friction coefficient, within 0..=3; shipped [0.5, 1.25].
+    pub friction: [f32; 2],
+    /// Contact restitution, within 0..=1; shipped [0, 0.1].
+    pub restitution: [f32; 2],
+    /// Motor strength multiplier per motor, within 0..=2; shipped [0.9, 1.1].
+    pub motor_strength: [f32; 2],
+    /// PD gain multiplier per motor, within 0..=2; shipped [0.9, 1.1].
+    pub gain_scale: [f32; 2],
+    /// Command latency, physics steps, within 0..=50; shipped [0, 5] (0-10 ms at 500 Hz).
+    pub latency_steps: [u32; 2],
+    /// Probability that one random motor fails (no torque) for the episode, 0..=1; shipped 0.05.
+    pub actuator_failure_prob: f32,
+}
+
+/// `[sensors]`: Gaussian noise standard deviations and latency.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SensorSection {
+    /// Joint position noise, rad, 0..=0.5; shipped 0.01.
+    pub joint_pos_rad: f32,
+    /// Joint velocity noise, rad/s, 0..=5; shipped 0.15.
+    pub joint_vel_rad_s: f32,
+    /// Gyro noise, rad/s, 0..=2; shipped 0.05.
+    pub gyro_rad_s: f32,
+    /// Accelerometer noise, m/s², 0..=5; shipped 0.1.
+    pub accel_m_s2: f32,
+    /// Sensor latency, physics steps, 0..=50; shipped 1.
+    pub latency_steps: u32,
 }
 
 /// Checked simulator parameters.
@@ -39,6 +105,8 @@ pub struct SimParams {
     pub num_envs: usize,
     /// Worker threads (0 = one per core).
     pub threads: usize,
+    /// Everything an environment needs (physics, decimation, terrain, randomisation, noise).
+    pub env: EnvConfig,
 }
 
 impl Validate for SimConfig {
@@ -59,15 +127,93 @@ impl Validate for SimConfig {
         }
         config::check_range(file, "num_envs", self.num_envs, 1, 65_536)?;
         config::check_range(file, "threads", self.threads, 0, 1024)?;
+        config::check_range(
+            file,
+            "physics.solver_iterations",
+            self.physics.solver_iterations,
+            1,
+            16,
+        )?;
+        config::check_range(
+            file,
+            "terrain.tile_size_m",
+            self.terrain.tile_size_m,
+            3.0,
+            20.0,
+        )?;
+        config::check_range(file, "terrain.cell_m", self.terrain.cell_m, 0.02, 0.2)?;
+        let r = &self.randomisation;
+        for (key, [lo, hi], max) in [
+            ("randomisation.friction", r.friction, 3.0),
+            ("randomisation.restitution", r.restitution, 1.0),
+            ("randomisation.motor_strength", r.motor_strength, 2.0),
+            ("randomisation.gain_scale", r.gain_scale, 2.0),
+        ] {
+            check_pair(file, key, lo, hi, max)?;
+        }
+        check_pair(
+            file,
+            "randomisation.latency_steps",
+            r.latency_steps[0] as f32,
+            r.latency_steps[1] as f32,
+            50.0,
+        )?;
+        config::check_range(
+            file,
+            "randomisation.actuator_failure_prob",
+            r.actuator_failure_prob,
+            0.0,
+            1.0,
+        )?;
+        let n = &self.sensors;
+        config::check_range(file, "sensors.joint_pos_rad", n.joint_pos_rad, 0.0, 0.5)?;
+        config::check_range(file, "sensors.joint_vel_rad_s", n.joint_vel_rad_s, 0.0, 5.0)?;
+        config::check_range(file, "sensors.gyro_rad_s", n.gyro_rad_s, 0.0, 2.0)?;
+        config::check_range(file, "sensors.accel_m_s2", n.accel_m_s2, 0.0, 5.0)?;
+        config::check_range(file, "sensors.latency_steps", n.latency_steps, 0, 50)?;
+        let decimation = self.physics_rate_hz / self.policy_rate_hz;
+        let env = EnvConfig {
+            physics: PhysicsParams {
+                dt_s: 1.0 / self.physics_rate_hz as f32,
+                solver_iterations: self.physics.solver_iterations as usize,
+                self_collision: self.physics.self_collision,
+                ..PhysicsParams::default()
+            },
+            decimation,
+            tile_size_m: self.terrain.tile_size_m,
+            cell_m: self.terrain.cell_m,
+            randomisation: Randomisation {
+                friction: r.friction,
+                restitution: r.restitution,
+                motor_strength: r.motor_strength,
+                gain_scale: r.gain_scale,
+                latency_steps: r.latency_steps,
+                actuator_failure_prob: r.actuator_failure_prob,
+            },
+            noise: SensorNoise {
+                joint_pos_rad: n.joint_pos_rad,
+                joint_vel_rad_s: n.joint_vel_rad_s,
+                gyro_rad_s: n.gyro_rad_s,
+                accel_m_s2: n.accel_m_s2,
+                latency_steps: n.latency_steps,
+            },
+        };
         Ok(SimParams {
             physics_dt_s: 1.0 / f64::from(self.physics_rate_hz),
             policy_dt_s: 1.0 / f64::from(self.policy_rate_hz),
-            decimation: self.physics_rate_hz / self.policy_rate_hz,
+            decimation,
             seed: self.seed,
             num_envs: self.num_envs as usize,
             threads: self.threads as usize,
+            env,
         })
     }
+}
+
+/// Checks `0 <= lo <= hi <= max` for a `[lo, hi]` range.
+fn check_pair(file: &str, key: &str, lo: f32, hi: f32, max: f32) -> Result<(), ConfigError> {
+    config::check_range(file, key, lo, 0.0, max)?;
+    config::check_range(file, key, hi, lo, max)
 }
 
 impl SimConfig {
@@ -104,6 +250,22 @@ mod tests {
                 .starts_with("sim.toml: `policy_rate_hz`: 30 Hz does not divide"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn randomisation_ranges_are_checked() {
+        let text = DEFAULT_TOML.replace("friction = [0.5, 1.25]", "friction = [1.25, 0.5]");
+        let err = config::parse::<SimConfig>(&text, "sim.toml")
+            .unwrap()
+            .validate("sim.toml")
+            .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "sim.toml: `randomisation.friction` = 0.5 is out of range: allowed 1.25 ..= 3"
+        );
+        let p = SimConfig::embedded().unwrap();
+        assert_eq!(p.env.decimation, 10);
+        assert_eq!(p.env.randomisation.latency_steps, [0, 5]);
     }
 
     #[test]

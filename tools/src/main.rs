@@ -38,6 +38,14 @@ enum Command {
     /// Procedural terrain: preview the tile grid as a picture.
     #[command(subcommand)]
     Terrain(cmd::terrain::Command),
+    /// Simulate and record episodes to rerun files.
+    #[command(subcommand)]
+    Sim(cmd::sim::Command),
+    /// Open a recording (.rrd) in the rerun viewer (installed by scripts/setup.sh).
+    Replay(cmd::sim::ReplayArgs),
+    /// Benchmarks: simulator throughput.
+    #[command(subcommand)]
+    Bench(cmd::bench::Command),
     /// The robot description: show it, or export it as MJCF for MuJoCo.
     #[command(subcommand)]
     Robot(cmd::robot::Command),
@@ -51,6 +59,9 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Topic(c) => cmd::topic::run(&c),
         Command::Terrain(c) => cmd::terrain::run(&c),
         Command::Robot(c) => cmd::robot::run(&c),
+        Command::Bench(c) => cmd::bench::run(&c),
+        Command::Sim(c) => cmd::sim::run(&c),
+        Command::Replay(a) => cmd::sim::replay(&a),
     }
 }
 

@@ -93,7 +93,7 @@ pub(super) fn assemble(robot: &Robot, ground: &Ground, params: &PhysicsParams) -
                 .unwrap_or_else(|_| ColliderBuilder::halfspace(Unit::new_unchecked(Vector::Z)))
         }
     };
-    world.colliders.insert(
+    let ground = world.colliders.insert(
         ground_collider
             .collision_groups(ground_filter)
             .friction(params.friction)
@@ -114,6 +114,7 @@ pub(super) fn assemble(robot: &Robot, ground: &Ground, params: &PhysicsParams) -
         InteractionGroups::new(ROBOT_GROUP, GROUND_GROUP, InteractionTestMode::And)
     };
     let mut link_bodies = Vec::with_capacity(robot.links.len());
+    let mut collider_links = std::collections::HashMap::new();
     for (link, pose) in robot.links.iter().zip(&poses) {
         let frame = link.inertia_frame;
         let mprops = MassProperties::with_principal_inertia_frame(
@@ -158,9 +159,10 @@ pub(super) fn assemble(robot: &Robot, ground: &Ground, params: &PhysicsParams) -
                 .friction(params.friction)
                 .restitution(params.restitution)
                 .build();
-            world
+            let ch = world
                 .colliders
                 .insert_with_parent(collider, handle, &mut world.bodies);
+            collider_links.insert(ch, link_bodies.len());
         }
         link_bodies.push(handle);
     }
@@ -202,6 +204,10 @@ pub(super) fn assemble(robot: &Robot, ground: &Ground, params: &PhysicsParams) -
 
     let mut sim = RapierSim {
         world,
+        ground,
+        collider_links,
+        pushes: Vec::new(),
+        contact_forces: vec![[0.0; 3]; robot.links.len()],
         link_bodies,
         joint_links,
         joint_parents,

@@ -21,9 +21,36 @@ use rapier3d::prelude::*;
 
 use crate::robot::Robot;
 
+/// One ground contact manifold.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Contact {
+    /// Robot link index.
+    pub link: usize,
+    /// Mean contact point, world frame, m.
+    pub point: [f32; 3],
+    /// Force of the ground on the link, world frame, N.
+    pub force: [f32; 3],
+}
+
+/// A constant world-frame force on a link for a number of steps.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Push {
+    link: usize,
+    force: Vector,
+    steps_left: u32,
+}
+
 /// One simulated robot in its own rapier world.
 pub struct RapierSim {
     world: PhysicsWorld,
+    /// The ground collider.
+    ground: ColliderHandle,
+    /// Robot link of each robot collider.
+    collider_links: std::collections::HashMap<ColliderHandle, usize>,
+    /// External pushes in progress.
+    pushes: Vec<Push>,
+    /// Ground contact force on each link at the last step, world frame, N.
+    contact_forces: Vec<[f32; 3]>,
     /// Rigid body of each robot link.
     link_bodies: Vec<RigidBodyHandle>,
     /// Robot link index moved by each joint.
@@ -102,8 +129,16 @@ impl RapierSim {
         for &h in &self.link_bodies {
             if let Some(rb) = self.world.bodies.get_mut(h) {
                 rb.reset_torques(false);
+                rb.reset_forces(false);
             }
         }
+        for push in &mut self.pushes {
+            if let Some(rb) = self.world.bodies.get_mut(self.link_bodies[push.link]) {
+                rb.add_force(push.force, true);
+            }
+            push.steps_left = push.steps_left.saturating_sub(1);
+        }
+        self.pushes.retain(|p| p.steps_left > 0);
         for j in 0..self.commands.len() {
             let child = self.link_bodies[self.joint_links[j]];
             let parent = self.link_bodies[self.joint_parents[j]];
@@ -127,6 +162,108 @@ impl RapierSim {
             .map_or(Vector::ZERO, |rb| rb.linvel());
         self.pelvis_accel = (v - self.prev_pelvis_linvel) / self.dt_s();
         self.prev_pelvis_linvel = v;
+        self.update_contact_forces();
+    }
+
+    /// Applies a constant world-frame `force_n` to link `link` for `duration_s` (rounded to whole
+    /// steps, at least one).
+    pub fn push(&mut self, link: usize, force_n: [f32; 3], duration_s: f32) {
+        if link < self.link_bodies.len() {
+            let steps = (duration_s / self.dt_s()).round().max(1.0) as u32;
+            self.pushes.push(Push {
+                link,
+                force: Vector::from_array(force_n),
+                steps_left: steps,
+            });
+        }
+    }
+
+    /// Ground contact force on each link at the last step (world frame, N; zero when not in
+    /// contact).
+    #[must_use]
+    pub fn contact_forces(&self) -> &[[f32; 3]] {
+        &self.contact_forces
+    }
+
+    fn update_contact_forces(&mut self) {
+        for f in &mut self.contact_forces {
+            *f = [0.0; 3];
+        }
+        let dt = self.dt_s();
+        for pair in self.world.narrow_phase.contact_pairs_with(self.ground) {
+            let (other, sign) = if pair.collider1 == self.ground {
+                (pair.collider2, 1.0)
+            } else {
+                (pair.collider1, -1.0)
+            };
+            if let Some(&link) = self.collider_links.get(&other) {
+                let f = pair.total_impulse() * (sign / dt);
+                let acc = &mut self.contact_forces[link];
+                acc[0] += f.x;
+                acc[1] += f.y;
+                acc[2] += f.z;
+            }
+        }
+    }
+
+    /// Every ground contact manifold at the last step: link, mean contact point (world, m) and
+    /// force on the link (world, N).
+    #[must_use]
+    pub fn contacts(&self) -> Vec<Contact> {
+        let dt = self.dt_s();
+        let mut out = Vec::new();
+        for pair in self.world.narrow_phase.contact_pairs_with(self.ground) {
+            let other_is_first = pair.collider1 != self.ground;
+            let other = if other_is_first {
+                pair.collider1
+            } else {
+                pair.collider2
+            };
+            let (Some(&link), Some(collider)) = (
+                self.collider_links.get(&other),
+                self.world.colliders.get(other),
+            ) else {
+                continue;
+            };
+            for m in pair.manifolds() {
+                if m.points.is_empty() {
+                    continue;
+                }
+                let mut point = Vector::ZERO;
+                for p in &m.points {
+                    point += *collider.position()
+                        * if other_is_first {
+                            p.local_p1
+                        } else {
+                            p.local_p2
+                        };
+                }
+                point /= m.points.len() as f32;
+                let sign = if other_is_first { -1.0 } else { 1.0 };
+                let impulse: f32 = m.points.iter().map(|p| p.data.impulse).sum();
+                let force = m.data.normal * (impulse * sign / dt);
+                out.push(Contact {
+                    link,
+                    point: point.to_array(),
+                    force: force.to_array(),
+                });
+            }
+        }
+        out
+    }
+
+    /// Sets the friction coefficient of every contact (ground and robot colliders).
+    pub fn set_friction(&mut self, friction: f32) {
+        for (_, c) in self.world.colliders.iter_mut() {
+            c.set_friction(friction);
+        }
+    }
+
+    /// Sets the restitution of every contact.
+    pub fn set_restitution(&mut self, restitution: f32) {
+        for (_, c) in self.world.colliders.iter_mut() {
+            c.set_restitution(restitution);
+        }
     }
 }
 

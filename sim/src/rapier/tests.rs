@@ -138,6 +138,24 @@ fn stands_for_10_s_under_default_pose_pd() {
     let q: Vec<f64> = q.iter().map(|&x| x.into()).collect();
     let low = sim.lowest_point_at(&root, &q);
     assert!(low > -0.01, "penetration {low} m");
+    // Standing still, the ground carries the robot's weight, all of it through the feet.
+    let weight = robot.mass() as f32 * 9.81;
+    let total: f32 = sim.contact_forces().iter().map(|f| f[2]).sum();
+    assert!(
+        (total - weight).abs() < 0.1 * weight,
+        "ground force {total} N, weight {weight} N"
+    );
+    let manifolds: f32 = sim.contacts().iter().map(|c| c.force[2]).sum();
+    assert!(
+        (manifolds - total).abs() < 1e-3 * weight,
+        "{manifolds} vs {total}"
+    );
+    let feet =
+        ["left_ankle_roll_link", "right_ankle_roll_link"].map(|n| robot.link_index(n).unwrap());
+    assert!(
+        sim.contacts().iter().all(|c| feet.contains(&c.link)),
+        "only the feet touch the ground"
+    );
 }
 
 #[test]

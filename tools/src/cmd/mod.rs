@@ -1,8 +1,10 @@
 //! One module per subcommand.
 
+pub mod bench;
 pub mod config;
 pub mod demo;
 pub mod msgs;
 pub mod robot;
+pub mod sim;
 pub mod terrain;
 pub mod topic;

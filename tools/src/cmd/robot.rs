@@ -10,7 +10,13 @@ use vigor_sim::robot::{Attachment, Robot, to_mjcf};
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Print the robot's links, joints (by motor slot) with limits, gains and default pose.
-    Show(RobotArg),
+    Show {
+        #[command(flatten)]
+        robot: RobotArg,
+        /// Print the joints as JSON (for scripts).
+        #[arg(long)]
+        json: bool,
+    },
     /// Write the robot description as an MJCF file that MuJoCo loads (with a ground plane).
     ExportMjcf {
         #[command(flatten)]
@@ -46,8 +52,25 @@ impl RobotArg {
 /// Runs the subcommand.
 pub fn run(cmd: &Command) -> Result<()> {
     match cmd {
-        Command::Show(arg) => {
-            let r = arg.load()?;
+        Command::Show { robot, json: true } => {
+            let r = robot.load()?;
+            let joints: Vec<serde_json::Value> = r
+                .joints
+                .iter()
+                .map(|j| {
+                    serde_json::json!({
+                        "name": j.name, "slot": j.slot, "lower": j.lower, "upper": j.upper,
+                        "effort": j.effort, "velocity": j.velocity, "kp": j.kp, "kd": j.kd,
+                        "default": j.default, "armature": j.armature, "friction": j.friction,
+                    })
+                })
+                .collect();
+            let out = serde_json::json!({"name": r.name, "mass_kg": r.mass(), "mode_machine": r.mode_machine, "joints": joints});
+            println!("{out}");
+            Ok(())
+        }
+        Command::Show { robot, json: false } => {
+            let r = robot.load()?;
             println!(
                 "{}: {} links, {} driven joints, {:.3} kg, mode_machine {}",
                 r.name,

@@ -1,0 +1,426 @@
+//! One simulated episode: terrain tile, scenario start, domain randomisation, decimated policy
+//! steps, noisy delayed sensors, and the 20° tilt trigger where VIGOR engages.
+
+use std::collections::VecDeque;
+
+use rapier3d::na::{Isometry3, Point3, Translation3, Vector3};
+use vigor_common::seed::{SplitMix64, derive};
+
+use crate::rapier::{Ground, JointCommand, PhysicsParams, RapierSim, RobotState};
+use crate::robot::{Robot, Shape};
+use crate::scenario::{Scenario, StartPlan, plan};
+use crate::terrain::{Terrain, TerrainError, TerrainKind};
+
+/// Base tilt at which a fall is declared and VIGOR's policy engages, rad (20°).
+pub const TRIGGER_TILT_RAD: f32 = 0.349_065_85;
+
+/// Ranges sampled uniformly per episode; `[1, 1]`-style ranges switch a term off.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Randomisation {
+    /// Contact friction coefficient.
+    pub friction: [f32; 2],
+    /// Contact restitution.
+    pub restitution: [f32; 2],
+    /// Per-motor strength multiplier (torque limit and output).
+    pub motor_strength: [f32; 2],
+    /// Per-motor multiplier on the commanded kp and kd.
+    pub gain_scale: [f32; 2],
+    /// Command latency, physics steps (inclusive range).
+    pub latency_steps: [u32; 2],
+    /// Probability that one random motor has failed (zero torque) for the episode.
+    pub actuator_failure_prob: f32,
+}
+
+impl Randomisation {
+    /// No randomisation at all.
+    #[must_use]
+    pub fn none() -> Self {
+        Self {
+            friction: [1.0, 1.0],
+            restitution: [0.0, 0.0],
+            motor_strength: [1.0, 1.0],
+            gain_scale: [1.0, 1.0],
+            latency_steps: [0, 0],
+            actuator_failure_prob: 0.0,
+        }
+    }
+}
+
+/// Standard deviations of sensor noise, and sensor latency.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SensorNoise {
+    /// Joint position noise, rad.
+    pub joint_pos_rad: f32,
+    /// Joint velocity noise, rad/s.
+    pub joint_vel_rad_s: f32,
+    /// Gyro noise, rad/s.
+    pub gyro_rad_s: f32,
+    /// Accelerometer noise, m/s².
+    pub accel_m_s2: f32,
+    /// Latency of every sensor, physics steps.
+    pub latency_steps: u32,
+}
+
+impl SensorNoise {
+    /// Perfect, immediate sensors.
+    #[must_use]
+    pub fn none() -> Self {
+        Self {
+            joint_pos_rad: 0.0,
+            joint_vel_rad_s: 0.0,
+            gyro_rad_s: 0.0,
+            accel_m_s2: 0.0,
+            latency_steps: 0,
+        }
+    }
+}
+
+/// Everything an environment needs besides the robot.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EnvConfig {
+    /// Physics settings.
+    pub physics: PhysicsParams,
+    /// Physics steps per policy step.
+    pub decimation: u32,
+    /// Terrain tile size, m.
+    pub tile_size_m: f32,
+    /// Terrain resolution, m.
+    pub cell_m: f32,
+    /// Episode randomisation.
+    pub randomisation: Randomisation,
+    /// Sensor noise and latency.
+    pub noise: SensorNoise,
+}
+
+impl Default for EnvConfig {
+    fn default() -> Self {
+        Self {
+            physics: PhysicsParams::default(),
+            decimation: 10,
+            tile_size_m: 5.0,
+            cell_m: 0.05,
+            randomisation: Randomisation::none(),
+            noise: SensorNoise::none(),
+        }
+    }
+}
+
+/// What an episode is: scenario, terrain and seed.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct EpisodeSpec {
+    /// The start.
+    pub scenario: Scenario,
+    /// Terrain kind and difficulty (scenarios that need a particular terrain override it).
+    pub terrain: (TerrainKind, f32),
+    /// Episode seed.
+    pub seed: u64,
+}
+
+/// One environment.
+pub struct Env {
+    robot: Robot,
+    config: EnvConfig,
+    sim: RapierSim,
+    terrain: Terrain,
+    spec: EpisodeSpec,
+    start: StartPlan,
+    rng: SplitMix64,
+    episode_s: f32,
+    trigger_s: Option<f32>,
+    pushed: bool,
+    gain_scale: Vec<f32>,
+    command_queue: VecDeque<Vec<JointCommand>>,
+    latency: usize,
+    sensor_queue: VecDeque<RobotState>,
+}
+
+fn gaussian(rng: &mut SplitMix64) -> f32 {
+    // Box-Muller from two uniforms in (0, 1].
+    let u1 = 1.0 - rng.next_f32();
+    let u2 = rng.next_f32();
+    (-2.0 * u1.ln()).sqrt() * (std::f32::consts::TAU * u2).cos()
+}
+
+fn uniform(rng: &mut SplitMix64, range: [f32; 2]) -> f32 {
+    if range[1] > range[0] {
+        rng.uniform(range[0], range[1])
+    } else {
+        range[0]
+    }
+}
+
+/// Tilt of a w x y z quaternion from upright, rad.
+#[must_use]
+pub fn tilt_rad(quat_wxyz: [f32; 4]) -> f32 {
+    let [_, x, y, _] = quat_wxyz;
+    (1.0 - 2.0 * (x * x + y * y)).clamp(-1.0, 1.0).acos()
+}
+
+impl Env {
+    /// Builds the environment and resets it into `spec`.
+    ///
+    /// # Errors
+    /// Invalid terrain parameters.
+    pub fn new(robot: &Robot, config: &EnvConfig, spec: EpisodeSpec) -> Result<Self, TerrainError> {
+        let terrain =
+            Terrain::single(TerrainKind::Flat, 0.0, 0, config.tile_size_m, config.cell_m)?;
+        let sim = RapierSim::new(robot, &Ground::Flat, &config.physics);
+        let mut env = Self {
+            robot: robot.clone(),
+            config: config.clone(),
+            sim,
+            terrain,
+            spec,
+            start: plan(spec.scenario, robot, &mut SplitMix64::new(0)),
+            rng: SplitMix64::new(0),
+            episode_s: 0.0,
+            trigger_s: None,
+            pushed: false,
+            gain_scale: vec![1.0; robot.joints.len()],
+            command_queue: VecDeque::new(),
+            latency: 0,
+            sensor_queue: VecDeque::new(),
+        };
+        env.reset(spec)?;
+        Ok(env)
+    }
+
+    /// Starts a new episode.
+    ///
+    /// # Errors
+    /// Invalid terrain parameters.
+    pub fn reset(&mut self, spec: EpisodeSpec) -> Result<(), TerrainError> {
+        self.spec = spec;
+        self.rng = SplitMix64::new(derive(spec.seed, "episode", 0));
+        let (kind, difficulty) = spec.scenario.required_terrain().unwrap_or(spec.terrain);
+        let terrain_seed = derive(spec.seed, "terrain", 0);
+        self.terrain = Terrain::single(
+            kind,
+            difficulty,
+            terrain_seed,
+            self.config.tile_size_m,
+            self.config.cell_m,
+        )?;
+        let ground = if kind == TerrainKind::Flat {
+            Ground::Flat
+        } else {
+            let (vertices, triangles) = self.terrain.mesh();
+            Ground::Mesh {
+                vertices,
+                triangles,
+            }
+        };
+        self.sim = RapierSim::new(&self.robot, &ground, &self.config.physics);
+        self.randomise();
+        self.start = plan(spec.scenario, &self.robot, &mut self.rng);
+        let centre = self
+            .terrain
+            .tiles()
+            .first()
+            .map_or([0.0, 0.0], |t| t.centre_xy);
+        let mut root = self.start.root;
+        root.translation.x += f64::from(centre[0]);
+        root.translation.y += f64::from(centre[1]);
+        root.translation.z = self.drop_height(&root, &self.start.q) + self.start.drop_m;
+        self.sim.reset(&root, &self.start.q);
+        self.command_queue.clear();
+        self.sensor_queue.clear();
+        // Settle lying starts under damping alone (Unitree's passive state: kp 0, kd 3).
+        let settle_steps = (self.start.settle_s / self.sim.dt_s()).round() as usize;
+        if settle_steps > 0 {
+            let damping = vec![
+                JointCommand {
+                    kd: 3.0,
+                    ..JointCommand::default()
+                };
+                self.robot.joints.len()
+            ];
+            self.sim.set_commands(&damping);
+            for _ in 0..settle_steps {
+                self.sim.step();
+            }
+        }
+        self.episode_s = 0.0;
+        self.trigger_s = None;
+        self.pushed = false;
+        Ok(())
+    }
+
+    fn randomise(&mut self) {
+        let r = self.config.randomisation.clone();
+        self.sim.set_friction(uniform(&mut self.rng, r.friction));
+        self.sim
+            .set_restitution(uniform(&mut self.rng, r.restitution));
+        for j in 0..self.robot.joints.len() {
+            let strength = uniform(&mut self.rng, r.motor_strength);
+            self.sim.set_motor_strength(j, strength);
+            self.gain_scale[j] = uniform(&mut self.rng, r.gain_scale);
+        }
+        if self.rng.next_f32() < r.actuator_failure_prob {
+            let j = (self.rng.next_u64() % self.robot.joints.len() as u64) as usize;
+            self.sim.set_motor_strength(j, 0.0);
+        }
+        let [lo, hi] = r.latency_steps;
+        self.latency = if hi > lo {
+            (lo + (self.rng.next_u64() % u64::from(hi - lo + 1)) as u32) as usize
+        } else {
+            lo as usize
+        };
+    }
+
+    /// Root height that puts the robot's lowest point exactly on the terrain under it.
+    fn drop_height(&self, root: &Isometry3<f64>, q: &[f64]) -> f64 {
+        let at_zero = Isometry3::from_parts(
+            Translation3::new(root.translation.x, root.translation.y, 0.0),
+            root.rotation,
+        );
+        let poses = self.robot.forward_kinematics(&at_zero, q);
+        let mut lift = f64::NEG_INFINITY;
+        let mut need = |p: Point3<f64>, radius: f64| {
+            let ground = f64::from(self.terrain.height(p.x as f32, p.y as f32));
+            lift = lift.max(ground + radius - p.z);
+        };
+        for (link, pose) in self.robot.links.iter().zip(&poses) {
+            for c in &link.colliders {
+                match &c.shape {
+                    Shape::Capsule { a, b, radius } => {
+                        for k in 0..=4 {
+                            let t = f64::from(k) / 4.0;
+                            need(pose * (a + (b - a) * t), *radius);
+                        }
+                    }
+                    Shape::Sphere { centre, radius } => need(pose * centre, *radius),
+                    Shape::Cuboid {
+                        centre,
+                        half_extents: h,
+                    } => {
+                        for s in 0..8u8 {
+                            let pick = |bit: u8, e: f64| if s & bit == 0 { -e } else { e };
+                            need(
+                                pose * (centre
+                                    + Vector3::new(pick(1, h.x), pick(2, h.y), pick(4, h.z))),
+                                0.0,
+                            );
+                        }
+                    }
+                }
+            }
+        }
+        lift
+    }
+
+    /// One policy step: `commands` (one per joint) go through gain randomisation and command
+    /// latency to the motors for `decimation` physics steps; pushes and the tilt trigger run.
+    ///
+    /// # Panics
+    /// If `commands` does not have one entry per joint.
+    pub fn step(&mut self, commands: &[JointCommand]) {
+        let scaled: Vec<JointCommand> = commands
+            .iter()
+            .zip(&self.gain_scale)
+            .map(|(c, s)| JointCommand {
+                kp: c.kp * s,
+                kd: c.kd * s,
+                ..*c
+            })
+            .collect();
+        for _ in 0..self.config.decimation {
+            self.command_queue.push_back(scaled.clone());
+            while self.command_queue.len() > self.latency + 1 {
+                self.command_queue.pop_front();
+            }
+            if let Some(cmd) = self.command_queue.front() {
+                self.sim.set_commands(cmd);
+            }
+            if let Some(p) = self.start.push
+                && !self.pushed
+                && self.episode_s >= p.at_s
+            {
+                self.sim.push(p.link, p.force_n, p.duration_s);
+                self.pushed = true;
+            }
+            self.sim.step();
+            self.episode_s += self.sim.dt_s();
+            let state = self.sim.state();
+            if self.trigger_s.is_none() && tilt_rad(state.base_quat) > TRIGGER_TILT_RAD {
+                self.trigger_s = Some(self.episode_s);
+            }
+            self.sensor_queue.push_back(state);
+            while self.sensor_queue.len() > self.config.noise.latency_steps as usize + 1 {
+                self.sensor_queue.pop_front();
+            }
+        }
+    }
+
+    /// The true state now.
+    #[must_use]
+    pub fn state(&self) -> RobotState {
+        self.sim.state()
+    }
+
+    /// What the sensors report: the state `latency_steps` ago with noise added.
+    #[must_use]
+    pub fn sensed(&mut self) -> RobotState {
+        let mut s = self
+            .sensor_queue
+            .front()
+            .cloned()
+            .unwrap_or_else(|| self.sim.state());
+        let n = self.config.noise.clone();
+        for q in &mut s.q {
+            *q += n.joint_pos_rad * gaussian(&mut self.rng);
+        }
+        for dq in &mut s.dq {
+            *dq += n.joint_vel_rad_s * gaussian(&mut self.rng);
+        }
+        for g in &mut s.base_gyro {
+            *g += n.gyro_rad_s * gaussian(&mut self.rng);
+        }
+        for a in &mut s.base_accel {
+            *a += n.accel_m_s2 * gaussian(&mut self.rng);
+        }
+        s
+    }
+
+    /// Episode time since the start (after settling), s.
+    #[must_use]
+    pub fn episode_s(&self) -> f32 {
+        self.episode_s
+    }
+
+    /// When the base tilt first exceeded 20° this episode, s.
+    #[must_use]
+    pub fn trigger_s(&self) -> Option<f32> {
+        self.trigger_s
+    }
+
+    /// The episode's start plan.
+    #[must_use]
+    pub fn start(&self) -> &StartPlan {
+        &self.start
+    }
+
+    /// The episode spec.
+    #[must_use]
+    pub fn spec(&self) -> EpisodeSpec {
+        self.spec
+    }
+
+    /// The terrain of this episode.
+    #[must_use]
+    pub fn terrain(&self) -> &Terrain {
+        &self.terrain
+    }
+
+    /// The physics simulation.
+    #[must_use]
+    pub fn sim(&self) -> &RapierSim {
+        &self.sim
+    }
+
+    /// The robot.
+    #[must_use]
+    pub fn robot(&self) -> &Robot {
+        &self.robot
+    }
+}

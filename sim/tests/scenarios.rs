@@ -1,0 +1,188 @@
+//! Scenario starts and episodes on the rapier robot: settled lying starts, pushes that topple,
+//! determinism, randomisation.
+
+use vigor_sim::env::{Env, EnvConfig, EpisodeSpec, Randomisation, tilt_rad};
+use vigor_sim::rapier::JointCommand;
+use vigor_sim::robot::Robot;
+use vigor_sim::scenario::Scenario;
+use vigor_sim::terrain::TerrainKind;
+
+fn g1() -> Robot {
+    Robot::embedded("g1_29dof").unwrap()
+}
+
+fn spec(scenario: Scenario, seed: u64) -> EpisodeSpec {
+    EpisodeSpec {
+        scenario,
+        terrain: (TerrainKind::Flat, 0.0),
+        seed,
+    }
+}
+
+/// Stiff hold of the default pose (see the rapier tests for why these gains stand).
+fn hold(robot: &Robot) -> Vec<JointCommand> {
+    robot
+        .joints
+        .iter()
+        .map(|j| JointCommand {
+            q: j.default as f32,
+            kp: if j.slot < 15 { 300.0 } else { j.kp as f32 },
+            kd: if j.slot < 15 { 15.0 } else { j.kd as f32 },
+            ..JointCommand::default()
+        })
+        .collect()
+}
+
+fn damping(robot: &Robot) -> Vec<JointCommand> {
+    vec![
+        JointCommand {
+            kd: 3.0,
+            ..JointCommand::default()
+        };
+        robot.joints.len()
+    ]
+}
+
+fn max_link_speed(env: &Env) -> f32 {
+    let s = env.state();
+    let v = s.base_linvel;
+    (v[0] * v[0] + v[1] * v[1] + v[2] * v[2]).sqrt()
+}
+
+#[test]
+fn lying_starts_settle_without_penetration_or_explosion_and_stay_still() {
+    let robot = g1();
+    let config = EnvConfig::default();
+    for scenario in Scenario::ALL.into_iter().filter(|s| !s.is_fall()) {
+        let mut env = Env::new(&robot, &config, spec(scenario, 3)).unwrap();
+        let s0 = env.state();
+        let ground = env.terrain().height(s0.base_pos[0], s0.base_pos[1]);
+        let above = s0.base_pos[2] - ground;
+        assert!(above > 0.0, "{scenario}: pelvis below the terrain");
+        assert!(
+            above < 0.6,
+            "{scenario}: pelvis {above} m above the terrain is not lying"
+        );
+        assert!(tilt_rad(s0.base_quat) > 0.5, "{scenario}: not lying down");
+        assert!(
+            max_link_speed(&env) < 0.3,
+            "{scenario}: still moving at {} m/s after settling",
+            max_link_speed(&env)
+        );
+        // Lying under damping for 1 s more: the robot stays where it is.
+        for _ in 0..50 {
+            env.step(&damping(&robot));
+        }
+        let s1 = env.state();
+        let moved = (0..3)
+            .map(|i| (s1.base_pos[i] - s0.base_pos[i]).powi(2))
+            .sum::<f32>()
+            .sqrt();
+        assert!(moved < 0.03, "{scenario}: drifted {moved} m while lying");
+        assert!(s1.q.iter().all(|q| q.is_finite()));
+    }
+}
+
+#[test]
+fn pushes_topple_the_standing_robot_and_trigger_at_20_degrees() {
+    let robot = g1();
+    let config = EnvConfig::default();
+    for (scenario, seed) in [
+        (Scenario::Push, 1),
+        (Scenario::PushTowardStairs, 2),
+        (Scenario::PushOffPlatform, 3),
+    ] {
+        let mut env = Env::new(&robot, &config, spec(scenario, seed)).unwrap();
+        assert!(
+            env.state().base_pos[2]
+                > env
+                    .terrain()
+                    .height(env.state().base_pos[0], env.state().base_pos[1])
+                    + 0.7
+        );
+        let push_at = env.start().push.unwrap().at_s;
+        for _ in 0..150 {
+            env.step(&hold(&robot));
+        }
+        let trigger = env
+            .trigger_s()
+            .unwrap_or_else(|| panic!("{scenario}: never tilted past 20°"));
+        assert!(
+            trigger > push_at,
+            "{scenario}: triggered at {trigger} s before the push at {push_at} s"
+        );
+        assert!(
+            tilt_rad(env.state().base_quat) > 0.8,
+            "{scenario}: did not fall"
+        );
+    }
+}
+
+#[test]
+fn same_spec_same_episode_different_seed_different_episode() {
+    let robot = g1();
+    let config = EnvConfig {
+        randomisation: Randomisation {
+            friction: [0.5, 1.2],
+            motor_strength: [0.8, 1.1],
+            gain_scale: [0.9, 1.1],
+            latency_steps: [0, 3],
+            ..Randomisation::none()
+        },
+        ..EnvConfig::default()
+    };
+    let run = |seed| {
+        let mut env = Env::new(&robot, &config, spec(Scenario::Push, seed)).unwrap();
+        for _ in 0..40 {
+            env.step(&hold(&robot));
+        }
+        env.state()
+    };
+    assert_eq!(run(5), run(5));
+    assert_ne!(run(5), run(6));
+}
+
+#[test]
+fn a_failed_actuator_applies_no_torque() {
+    let robot = g1();
+    let config = EnvConfig {
+        randomisation: Randomisation {
+            actuator_failure_prob: 1.0,
+            ..Randomisation::none()
+        },
+        ..EnvConfig::default()
+    };
+    let mut env = Env::new(&robot, &config, spec(Scenario::Push, 4)).unwrap();
+    env.step(&hold(&robot));
+    let dead = env.state().tau.iter().filter(|t| **t == 0.0).count();
+    assert_eq!(
+        dead,
+        1,
+        "exactly one motor should be dead: {:?}",
+        env.state().tau
+    );
+}
+
+#[test]
+fn vectorised_results_do_not_depend_on_the_thread_count() {
+    use vigor_sim::vec_env::VecEnv;
+    let robot = g1();
+    let config = EnvConfig::default();
+    let specs: Vec<EpisodeSpec> = (0..4).map(|i| spec(Scenario::Push, 100 + i)).collect();
+    let run = |threads| {
+        let mut v = VecEnv::new(&robot, &config, &specs, threads).unwrap();
+        let commands = vec![hold(&robot); v.len()];
+        for _ in 0..30 {
+            // Environment 2 restarts after 0.3 s: resets run inside the parallel step.
+            v.step(&commands, |i, env| {
+                (i == 2 && env.episode_s() > 0.3).then(|| spec(Scenario::Push, 7))
+            })
+            .unwrap();
+        }
+        v.states()
+    };
+    let one = run(1);
+    assert_eq!(one, run(2));
+    assert_eq!(one, run(3));
+    assert_ne!(one[0], one[1]);
+}

@@ -1,0 +1,99 @@
+//! `vigor sim record` writes a rerun recording that rerun's own CLI (rerun-sdk 0.36.3, the same
+//! version as the crate, installed by scripts/setup.sh) verifies and reads back.
+
+use std::path::PathBuf;
+use std::process::Command;
+
+fn rerun_cli() -> PathBuf {
+    let rerun = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../.venv/bin/rerun"));
+    assert!(
+        rerun.is_file(),
+        "{} not found: run scripts/setup.sh",
+        rerun.display()
+    );
+    rerun
+}
+
+#[test]
+fn sim_record_writes_a_recording_rerun_reads_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("episode.rrd");
+    let run = Command::new(vigor_system_tests::vigor_bin())
+        .args([
+            "sim",
+            "record",
+            "--scenario",
+            "push",
+            "--seconds",
+            "1.5",
+            "--seed",
+            "2",
+            "--out",
+        ])
+        .arg(&out)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&run.stdout);
+    assert!(
+        run.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    assert!(
+        stdout.contains("tilt passed 20°"),
+        "the push should topple the robot: {stdout}"
+    );
+
+    let verify = Command::new(rerun_cli())
+        .args(["rrd", "verify"])
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(
+        verify.status.success(),
+        "{}",
+        String::from_utf8_lossy(&verify.stderr)
+    );
+
+    let stats = Command::new(rerun_cli())
+        .args(["rrd", "stats"])
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(stats.status.success());
+    let text = String::from_utf8_lossy(&stats.stdout);
+    for entity in [
+        "/world/terrain",
+        "/world/robot/pelvis",
+        "/world/robot/pelvis/geometry/spheres",
+        "/world/robot/left_knee_link/geometry/capsules",
+        "/world/robot/left_ankle_roll_link/geometry/boxes",
+        "/world/robot/torso_link/head_camera/depth",
+        "/world/contacts",
+        "/world/contacts/forces",
+        "/plots/base_height_m",
+        "/plots/tilt_deg",
+        "/episode",
+    ] {
+        assert!(
+            text.lines().any(|l| l.starts_with(&format!("{entity}:"))),
+            "{entity} missing:\n{text}"
+        );
+    }
+}
+
+#[test]
+fn sim_record_rejects_an_unknown_scenario_naming_the_choices() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = Command::new(vigor_system_tests::vigor_bin())
+        .args(["sim", "record", "--scenario", "cartwheel", "--out"])
+        .arg(dir.path().join("x.rrd"))
+        .output()
+        .unwrap();
+    assert_eq!(run.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&run.stderr);
+    assert!(
+        err.contains("unknown scenario `cartwheel`") && err.contains("push_off_platform"),
+        "{err}"
+    );
+}

@@ -1,0 +1,85 @@
+//! `vigor bench sim`.
+
+use anyhow::Result;
+use clap::{Args, Subcommand};
+use vigor_sim::env::EnvConfig;
+use vigor_sim::rapier::PhysicsParams;
+use vigor_sim::robot::Robot;
+
+/// `vigor bench ...`.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Physics steps per second: one environment in a push scenario on flat and rough ground,
+    /// and the vectorised environment on all cores. Build with --release for real numbers.
+    Sim(SimArgs),
+}
+
+/// `vigor bench sim` flags.
+#[derive(Debug, Args)]
+pub struct SimArgs {
+    /// Print one JSON object (for scripts) instead of a table.
+    #[arg(long)]
+    json: bool,
+    /// Simulated seconds per measurement.
+    #[arg(long, default_value_t = 4.0)]
+    seconds: f64,
+    /// Worker threads for the vectorised run (0 = one per core).
+    #[arg(long, default_value_t = 0)]
+    threads: usize,
+    /// Physics rate, Hz.
+    #[arg(long, default_value_t = 500.0)]
+    physics_hz: f32,
+    /// Constraint solver iterations.
+    #[arg(long, default_value_t = 4)]
+    solver_iterations: usize,
+}
+
+/// Runs the subcommand.
+pub fn run(cmd: &Command) -> Result<()> {
+    match cmd {
+        Command::Sim(a) => {
+            anyhow::ensure!(
+                (100.0..=5000.0).contains(&a.physics_hz),
+                "--physics-hz {} is out of range: allowed 100 ..= 5000",
+                a.physics_hz
+            );
+            let robot = Robot::embedded("g1_29dof")?;
+            // The shipped simulator config, without randomisation, at the flags' rate and solver.
+            let shipped = vigor_sim::SimConfig::embedded()?.env;
+            let config = EnvConfig {
+                physics: PhysicsParams {
+                    dt_s: 1.0 / a.physics_hz,
+                    solver_iterations: a.solver_iterations,
+                    ..shipped.physics.clone()
+                },
+                decimation: (a.physics_hz / 50.0).round().max(1.0) as u32,
+                randomisation: vigor_sim::env::Randomisation::none(),
+                noise: vigor_sim::env::SensorNoise::none(),
+                ..shipped
+            };
+            let report = vigor_sim::bench::run(&robot, &config, a.seconds, a.threads)?;
+            if a.json {
+                println!("{}", serde_json::to_string(&report)?);
+            } else {
+                println!("engine            {}", report.engine);
+                println!("physics           {:.0} Hz", report.physics_hz);
+                println!(
+                    "single, flat      {:.0} steps/s",
+                    report.single_steps_per_s_flat
+                );
+                println!(
+                    "single, rough     {:.0} steps/s",
+                    report.single_steps_per_s_rough
+                );
+                println!(
+                    "vectorised        {:.0} steps/s ({} envs on {} threads)",
+                    report.vec_steps_per_s, report.vec_envs, report.threads
+                );
+                if let Some(ms) = report.depth_frame_ms {
+                    println!("depth frame       {ms:.3} ms (64 x 36)");
+                }
+            }
+            Ok(())
+        }
+    }
+}
