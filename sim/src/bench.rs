@@ -150,3 +150,129 @@ pub fn run(
         seconds_simulated: seconds,
     })
 }
+
+/// One row of the configuration study: a solver setting, its speed and its fidelity checks.
+#[derive(Debug, Clone, Serialize)]
+pub struct ConfigRow {
+    /// Constraint solver iterations.
+    pub solver_iterations: usize,
+    /// Physics steps per second, one environment, flat ground, push scenario.
+    pub steps_per_s: f64,
+    /// Relative error of the free-fall distance after 0.5 s.
+    pub free_fall_rel_error: f64,
+    /// Worst base tilt while holding the default pose for 10 s, degrees.
+    pub stand_worst_tilt_deg: f64,
+    /// Deepest collider penetration after standing 10 s, m (positive = into the ground).
+    pub stand_penetration_m: f64,
+    /// Base drift over 1 s of lying (supine, after settling), m.
+    pub lying_drift_m: f64,
+    /// All checks pass (free fall within 1 %, tilt under 10°, penetration under 1 cm, drift
+    /// under 3 cm).
+    pub passes: bool,
+}
+
+/// Speed and the fidelity checks for each solver iteration count.
+///
+/// # Errors
+/// Invalid terrain parameters.
+pub fn config_study(
+    robot: &Robot,
+    base: &EnvConfig,
+    iterations: &[usize],
+    seconds: f64,
+) -> Result<Vec<ConfigRow>, TerrainError> {
+    use crate::rapier::{Ground, PhysicsParams, RapierSim};
+    use rapier3d::na::{Isometry3, Quaternion, Translation3, UnitQuaternion};
+    let mut rows = Vec::new();
+    for &it in iterations {
+        let physics = PhysicsParams {
+            solver_iterations: it,
+            ..base.physics.clone()
+        };
+        let config = EnvConfig {
+            physics: physics.clone(),
+            ..base.clone()
+        };
+        let steps_per_s = single(robot, &config, (TerrainKind::Flat, 0.0), seconds)?;
+
+        let mut sim = RapierSim::new(robot, &Ground::Flat, &physics);
+        sim.reset(
+            &Isometry3::translation(0.0, 0.0, 3.0),
+            &robot.default_pose(),
+        );
+        sim.set_commands(&vec![JointCommand::default(); robot.joints.len()]);
+        let z0 = f64::from(sim.state().base_pos[2]);
+        let n = (0.5 / f64::from(physics.dt_s)).round() as usize;
+        for _ in 0..n {
+            sim.step();
+        }
+        let t = n as f64 * f64::from(physics.dt_s);
+        let fell = z0 - f64::from(sim.state().base_pos[2]);
+        let free_fall_rel_error = (fell - 0.5 * 9.81 * t * t).abs() / (0.5 * 9.81 * t * t);
+
+        let mut sim = RapierSim::new(robot, &Ground::Flat, &physics);
+        sim.set_commands(&hold_commands(robot));
+        let mut worst = 0f64;
+        for _ in 0..(10.0 / f64::from(physics.dt_s)).round() as usize {
+            sim.step();
+            worst = worst.max(f64::from(crate::env::tilt_rad(sim.state().base_quat)).to_degrees());
+        }
+        let s = sim.state();
+        let (q, _) = sim.joint_state();
+        let root = Isometry3::from_parts(
+            Translation3::new(
+                s.base_pos[0].into(),
+                s.base_pos[1].into(),
+                s.base_pos[2].into(),
+            ),
+            UnitQuaternion::from_quaternion(Quaternion::new(
+                s.base_quat[0].into(),
+                s.base_quat[1].into(),
+                s.base_quat[2].into(),
+                s.base_quat[3].into(),
+            )),
+        );
+        let q: Vec<f64> = q.iter().map(|&x| x.into()).collect();
+        let penetration = -sim.lowest_point_at(&root, &q);
+
+        let spec = EpisodeSpec {
+            scenario: Scenario::Supine,
+            terrain: (TerrainKind::Flat, 0.0),
+            seed: 3,
+        };
+        let mut env = Env::new(robot, &config, spec)?;
+        let before = env.state().base_pos;
+        let damping = vec![
+            JointCommand {
+                kd: 3.0,
+                ..JointCommand::default()
+            };
+            robot.joints.len()
+        ];
+        for _ in
+            0..(1.0 / (f64::from(physics.dt_s) * f64::from(config.decimation))).round() as usize
+        {
+            env.step(&damping);
+        }
+        let after = env.state().base_pos;
+        let drift = f64::from(
+            (0..3)
+                .map(|i| (after[i] - before[i]).powi(2))
+                .sum::<f32>()
+                .sqrt(),
+        );
+        rows.push(ConfigRow {
+            solver_iterations: it,
+            steps_per_s,
+            free_fall_rel_error,
+            stand_worst_tilt_deg: worst,
+            stand_penetration_m: penetration,
+            lying_drift_m: drift,
+            passes: free_fall_rel_error < 0.01
+                && worst < 10.0
+                && penetration < 0.01
+                && drift < 0.03,
+        });
+    }
+    Ok(rows)
+}

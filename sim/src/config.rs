@@ -39,7 +39,7 @@ pub struct SimConfig {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PhysicsSection {
-    /// Constraint solver iterations per step. Range 1..=16; shipped 4 (fewer is faster: see
+    /// Constraint solver iterations per step. Range 1..=16; shipped 2 (fewer is faster: see
     /// `vigor bench sim --solver-iterations`).
     pub solver_iterations: u32,
     /// Robot links collide with each other (parent-child pairs never do). Shipped false.
@@ -72,6 +72,8 @@ pub struct RandomisationSection {
     pub latency_steps: [u32; 2],
     /// Probability that one random motor fails (no torque) for the episode, 0..=1; shipped 0.05.
     pub actuator_failure_prob: f32,
+    /// Per-link mass and inertia multiplier, within 0.5..=1.5; shipped [0.9, 1.1].
+    pub link_mass_scale: [f32; 2],
 }
 
 /// `[sensors]`: Gaussian noise standard deviations and latency.
@@ -165,6 +167,9 @@ impl Validate for SimConfig {
             0.0,
             1.0,
         )?;
+        let [m_lo, m_hi] = r.link_mass_scale;
+        config::check_range(file, "randomisation.link_mass_scale", m_lo, 0.5, 1.5)?;
+        config::check_range(file, "randomisation.link_mass_scale", m_hi, m_lo, 1.5)?;
         let n = &self.sensors;
         config::check_range(file, "sensors.joint_pos_rad", n.joint_pos_rad, 0.0, 0.5)?;
         config::check_range(file, "sensors.joint_vel_rad_s", n.joint_vel_rad_s, 0.0, 5.0)?;
@@ -189,6 +194,7 @@ impl Validate for SimConfig {
                 gain_scale: r.gain_scale,
                 latency_steps: r.latency_steps,
                 actuator_failure_prob: r.actuator_failure_prob,
+                link_mass_scale: r.link_mass_scale,
             },
             noise: SensorNoise {
                 joint_pos_rad: n.joint_pos_rad,

@@ -29,6 +29,8 @@ pub struct Randomisation {
     pub latency_steps: [u32; 2],
     /// Probability that one random motor has failed (zero torque) for the episode.
     pub actuator_failure_prob: f32,
+    /// Per-link mass and inertia multiplier.
+    pub link_mass_scale: [f32; 2],
 }
 
 impl Randomisation {
@@ -42,6 +44,7 @@ impl Randomisation {
             gain_scale: [1.0, 1.0],
             latency_steps: [0, 0],
             actuator_failure_prob: 0.0,
+            link_mass_scale: [1.0, 1.0],
         }
     }
 }
@@ -255,6 +258,12 @@ impl Env {
             let strength = uniform(&mut self.rng, r.motor_strength);
             self.sim.set_motor_strength(j, strength);
             self.gain_scale[j] = uniform(&mut self.rng, r.gain_scale);
+        }
+        for link in 0..self.robot.links.len() {
+            let scale = uniform(&mut self.rng, r.link_mass_scale);
+            if scale != 1.0 {
+                self.sim.set_link_mass_scale(link, scale);
+            }
         }
         if self.rng.next_f32() < r.actuator_failure_prob {
             let j = (self.rng.next_u64() % self.robot.joints.len() as u64) as usize;

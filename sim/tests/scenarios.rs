@@ -127,6 +127,7 @@ fn same_spec_same_episode_different_seed_different_episode() {
             motor_strength: [0.8, 1.1],
             gain_scale: [0.9, 1.1],
             latency_steps: [0, 3],
+            link_mass_scale: [0.9, 1.1],
             ..Randomisation::none()
         },
         ..EnvConfig::default()

@@ -65,6 +65,24 @@ fn v(p: &rapier3d::na::Point3<f64>) -> Vector {
     Vector::new(p.x as f32, p.y as f32, p.z as f32)
 }
 
+/// The link's inertial with mass and inertia scaled by `scale`.
+pub(super) fn mass_properties(link: &crate::robot::Link, scale: f32) -> MassProperties {
+    let frame = link.inertia_frame;
+    let d = link.inertia_diag;
+    MassProperties::with_principal_inertia_frame(
+        v(&link.com),
+        link.mass as f32 * scale,
+        Vector::new(d.x as f32, d.y as f32, d.z as f32) * scale,
+        Rotation::from_xyzw(
+            frame.i as f32,
+            frame.j as f32,
+            frame.k as f32,
+            frame.w as f32,
+        )
+        .normalize(),
+    )
+}
+
 /// A rotation taking the x axis onto `axis` (unit).
 fn x_to(axis: Vector) -> Rotation {
     Rotation::from_rotation_arc(Vector::X, axis)
@@ -116,23 +134,7 @@ pub(super) fn assemble(robot: &Robot, ground: &Ground, params: &PhysicsParams) -
     let mut link_bodies = Vec::with_capacity(robot.links.len());
     let mut collider_links = std::collections::HashMap::new();
     for (link, pose) in robot.links.iter().zip(&poses) {
-        let frame = link.inertia_frame;
-        let mprops = MassProperties::with_principal_inertia_frame(
-            v(&link.com),
-            link.mass as f32,
-            Vector::new(
-                link.inertia_diag.x as f32,
-                link.inertia_diag.y as f32,
-                link.inertia_diag.z as f32,
-            ),
-            Rotation::from_xyzw(
-                frame.i as f32,
-                frame.j as f32,
-                frame.k as f32,
-                frame.w as f32,
-            )
-            .normalize(),
-        );
+        let mprops = mass_properties(link, 1.0);
         let body = RigidBodyBuilder::dynamic()
             .pose(to_pose(pose))
             .additional_mass_properties(mprops)

@@ -252,6 +252,15 @@ impl RapierSim {
         out
     }
 
+    /// Scales link `link`'s mass and inertia by `scale` (domain randomisation; 1 = nominal).
+    pub fn set_link_mass_scale(&mut self, link: usize, scale: f32) {
+        if let (Some(l), Some(&h)) = (self.robot.links.get(link), self.link_bodies.get(link))
+            && let Some(rb) = self.world.bodies.get_mut(h)
+        {
+            rb.set_additional_mass_properties(assemble::mass_properties(l, scale.max(0.05)), true);
+        }
+    }
+
     /// Sets the friction coefficient of every contact (ground and robot colliders).
     pub fn set_friction(&mut self, friction: f32) {
         for (_, c) in self.world.colliders.iter_mut() {

@@ -34,6 +34,10 @@ pub struct RobotState {
     pub base_gyro: [f32; 3],
     /// Pelvis specific force in the pelvis frame (what the accelerometer reads), m/s².
     pub base_accel: [f32; 3],
+    /// Torso orientation (the torso IMU, Unitree's `rt/secondary_imu`), w x y z.
+    pub torso_quat: [f32; 4],
+    /// Torso angular velocity in the torso frame, rad/s.
+    pub torso_gyro: [f32; 3],
     /// Joint positions, rad, by joint index.
     pub q: Vec<f32>,
     /// Joint velocities, rad/s.
@@ -192,7 +196,15 @@ impl RapierSim {
         let gyro = inv * angvel;
         let accel = inv * (self.pelvis_accel - self.world.gravity);
         let r = pose.rotation;
+        let torso = self
+            .robot
+            .link_index("torso_link")
+            .and_then(|i| self.world.bodies.get(self.link_bodies[i]));
+        let torso_rot = torso.map_or(Rotation::IDENTITY, |rb| *rb.rotation());
+        let torso_gyro = torso_rot.inverse() * torso.map_or(Vector::ZERO, |rb| rb.angvel());
         RobotState {
+            torso_quat: [torso_rot.w, torso_rot.x, torso_rot.y, torso_rot.z],
+            torso_gyro: torso_gyro.to_array(),
             base_pos: pose.translation.to_array(),
             base_quat: [r.w, r.x, r.y, r.z],
             base_linvel: linvel.to_array(),

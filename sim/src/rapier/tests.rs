@@ -114,6 +114,8 @@ fn stands_for_10_s_under_default_pose_pd() {
     }
     let s = sim.state();
     assert!(lowest > 0.70, "pelvis sank to {lowest} m");
+    let torso_tilt = tilt_deg(s.torso_quat);
+    assert!(torso_tilt < 15.0, "torso IMU tilted {torso_tilt} degrees");
     assert!(worst_tilt < 10.0, "tilted {worst_tilt} degrees");
     let accel_z = s.base_accel[2];
     assert!(
@@ -197,6 +199,25 @@ fn collapse_respects_effort_and_joint_limits() {
     assert!(
         sim.state().base_pos[2] < 0.5,
         "damping alone should not hold the robot up"
+    );
+}
+
+#[test]
+fn heavier_links_need_more_support() {
+    let robot = g1();
+    let mut sim = RapierSim::new(&robot, &Ground::Flat, &PhysicsParams::default());
+    for link in 0..robot.links.len() {
+        sim.set_link_mass_scale(link, 1.1);
+    }
+    sim.set_commands(&statue(&robot));
+    for _ in 0..500 {
+        sim.step();
+    }
+    let weight = robot.mass() as f32 * 1.1 * 9.81;
+    let total: f32 = sim.contact_forces().iter().map(|f| f[2]).sum();
+    assert!(
+        (total - weight).abs() < 0.1 * weight,
+        "ground force {total} N for a {weight} N robot"
     );
 }
 

@@ -32,6 +32,10 @@ pub struct SimArgs {
     /// Constraint solver iterations.
     #[arg(long, default_value_t = 4)]
     solver_iterations: usize,
+    /// Instead: the configuration study, speed and fidelity checks for 1, 2, 4 and 8 solver
+    /// iterations (free fall, standing 10 s, penetration, lying drift).
+    #[arg(long)]
+    study: bool,
 }
 
 /// Runs the subcommand.
@@ -57,6 +61,30 @@ pub fn run(cmd: &Command) -> Result<()> {
                 noise: vigor_sim::env::SensorNoise::none(),
                 ..shipped
             };
+            if a.study {
+                let rows =
+                    vigor_sim::bench::config_study(&robot, &config, &[1, 2, 4, 8], a.seconds)?;
+                if a.json {
+                    println!("{}", serde_json::to_string(&rows)?);
+                } else {
+                    println!(
+                        "iterations  steps/s  free fall err  stand tilt  penetration  lying drift  checks"
+                    );
+                    for r in rows {
+                        println!(
+                            "{:>10}  {:>7.0}  {:>12.4}%  {:>9.1}°  {:>9.1} mm  {:>8.1} mm  {}",
+                            r.solver_iterations,
+                            r.steps_per_s,
+                            100.0 * r.free_fall_rel_error,
+                            r.stand_worst_tilt_deg,
+                            1e3 * r.stand_penetration_m,
+                            1e3 * r.lying_drift_m,
+                            if r.passes { "pass" } else { "FAIL" }
+                        );
+                    }
+                }
+                return Ok(());
+            }
             let report = vigor_sim::bench::run(&robot, &config, a.seconds, a.threads)?;
             if a.json {
                 println!("{}", serde_json::to_string(&report)?);
