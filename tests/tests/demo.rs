@@ -18,7 +18,10 @@ fn demo_writes_frames_policy_and_summary_that_read_back() {
         "{stdout}{}",
         String::from_utf8_lossy(&run.stderr)
     );
-    assert!(stdout.contains("[5/5]"), "{stdout}");
+    assert!(stdout.contains("[7/7]"), "{stdout}");
+    assert!(std::fs::metadata(out.join("episode.rrd")).unwrap().len() > 100_000);
+    let png = std::fs::read(out.join("terrain.png")).unwrap();
+    assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n");
 
     let cmd = LowCmd::decode(&std::fs::read(out.join("lowcmd_damping.bin")).unwrap()).unwrap();
     assert_eq!(cmd.mode_machine, 5);

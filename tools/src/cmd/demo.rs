@@ -3,7 +3,8 @@
 //! Today: checks the shipped configs; builds a standing G1 LowState as the robot would send it and
 //! round-trips it through the wire format; turns it into the policy's observation; initialises a
 //! seeded policy, acts, saves it as an artifact and reloads it; builds the controller's damping
-//! LowCmd; and writes every frame (bytes and JSON), the artifact and a summary into `--out`.
+//! LowCmd; records a simulated push off a platform edge to rerun; draws the terrain grid; and writes
+//! every frame (bytes and JSON), the artifact, the recording, the picture and a summary into `--out`.
 //! Later issues grow this into the full demo (simulated robot, controller, pushes, recordings).
 
 use std::fmt::Write as _;
@@ -92,7 +93,7 @@ pub fn run(args: &Args) -> Result<()> {
     let out = &args.out;
     std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
     let mut summary = String::from("# vigor demo\n\n");
-    let step = |n: u32, text: &str| println!("[{n}/5] {text}");
+    let step = |n: u32, text: &str| println!("[{n}/7] {text}");
 
     step(1, "checking the embedded configs");
     let controller = vigor_controller::ControllerConfig::embedded()?;
@@ -189,7 +190,30 @@ pub fn run(args: &Args) -> Result<()> {
         serde_json::to_string_pretty(&cmd_back)?.as_bytes(),
     )?;
 
-    step(5, "writing the summary");
+    step(
+        5,
+        "recording a push off a platform edge in the simulator (episode.rrd)",
+    );
+    crate::cmd::sim::record(&crate::cmd::sim::RecordArgs::new(
+        "push_off_platform",
+        3.0,
+        args.seed,
+        out.join("episode.rrd"),
+    ))?;
+    writeln!(
+        summary,
+        "Simulator: the G1 (rapier3d multibody, {:.0} Hz physics) standing on a platform, pushed off its edge; \
+         recorded to `episode.rrd` (open it with `vigor replay demo-out/episode.rrd`).\n",
+        1.0 / sim.physics_dt_s
+    )?;
+
+    step(6, "drawing the procedural terrain grid (terrain.png)");
+    let terrain =
+        vigor_sim::terrain::Terrain::generate(&vigor_sim::terrain::TerrainConfig::embedded()?)?;
+    vigor_sim::terrain::preview::write_png(&terrain, 20.0, &out.join("terrain.png"))?;
+    summary.push_str("Terrain: `terrain.png` shows the shipped tile grid (kinds by column, difficulty by row).\n\n");
+
+    step(7, "writing the summary");
     summary.push_str("| frame | file | bytes | CRC |\n|---|---|---|---|\n");
     writeln!(
         summary,
@@ -217,7 +241,10 @@ pub fn run(args: &Args) -> Result<()> {
          with its `policy/manifest.json`.\n",
     );
     write(out, "summary.md", summary.as_bytes())?;
-    println!("wrote {} (summary.md, 4 frames, policy/)", out.display());
+    println!(
+        "wrote {} (summary.md, 4 frames, policy/, episode.rrd, terrain.png)",
+        out.display()
+    );
     Ok(())
 }
 

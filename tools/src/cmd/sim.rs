@@ -53,6 +53,22 @@ pub struct RecordArgs {
     config: Option<PathBuf>,
 }
 
+impl RecordArgs {
+    /// Arguments for recording `scenario` on its default terrain with the shipped config.
+    #[must_use]
+    pub fn new(scenario: &str, seconds: f32, seed: u64, out: PathBuf) -> Self {
+        Self {
+            scenario: scenario.to_owned(),
+            terrain: "flat".to_owned(),
+            difficulty: 0.5,
+            seconds,
+            seed,
+            out,
+            config: None,
+        }
+    }
+}
+
 fn hold(robot: &Robot) -> Vec<JointCommand> {
     vigor_sim::bench::hold_commands(robot)
 }
