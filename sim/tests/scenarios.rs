@@ -21,16 +21,7 @@ fn spec(scenario: Scenario, seed: u64) -> EpisodeSpec {
 
 /// Stiff hold of the default pose (see the rapier tests for why these gains stand).
 fn hold(robot: &Robot) -> Vec<JointCommand> {
-    robot
-        .joints
-        .iter()
-        .map(|j| JointCommand {
-            q: j.default as f32,
-            kp: if j.slot < 15 { 300.0 } else { j.kp as f32 },
-            kd: if j.slot < 15 { 15.0 } else { j.kd as f32 },
-            ..JointCommand::default()
-        })
-        .collect()
+    vigor_sim::bench::hold_commands(robot)
 }
 
 fn damping(robot: &Robot) -> Vec<JointCommand> {

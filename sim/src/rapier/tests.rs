@@ -21,20 +21,7 @@ fn tilt_deg(quat_wxyz: [f32; 4]) -> f32 {
 /// the policy to balance and topple as a statue, and so does this statue with 6 N·m·s/rad, which
 /// rocks onto its toes (both seen in MuJoCo too, with the exported MJCF).
 fn statue(robot: &Robot) -> Vec<JointCommand> {
-    robot
-        .joints
-        .iter()
-        .map(|j| {
-            let leg_or_waist = j.slot < 15;
-            JointCommand {
-                q: j.default as f32,
-                dq: 0.0,
-                kp: if leg_or_waist { 300.0 } else { j.kp as f32 },
-                kd: if leg_or_waist { 15.0 } else { j.kd as f32 },
-                tau_ff: 0.0,
-            }
-        })
-        .collect()
+    crate::bench::hold_commands(robot)
 }
 
 #[test]

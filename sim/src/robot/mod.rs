@@ -7,6 +7,7 @@
 pub mod description;
 mod mjcf;
 mod model;
+mod validate;
 
 pub use mjcf::to_mjcf;
 pub use model::{
