@@ -6,7 +6,7 @@ use std::time::Instant;
 use serde::Serialize;
 
 use crate::env::{Env, EnvConfig, EpisodeSpec};
-use crate::rapier::JointCommand;
+use crate::rapier::{JointCommand, JointModel};
 use crate::robot::Robot;
 use crate::scenario::Scenario;
 use crate::sensors::{
@@ -154,6 +154,8 @@ pub fn run(
 /// One row of the configuration study: a solver setting, its speed and its fidelity checks.
 #[derive(Debug, Clone, Serialize)]
 pub struct ConfigRow {
+    /// `multibody` (reduced coordinates) or `impulse` (maximal coordinates).
+    pub joints: &'static str,
     /// Constraint solver iterations.
     pub solver_iterations: usize,
     /// Physics steps per second, one environment, flat ground, push scenario.
@@ -178,15 +180,16 @@ pub struct ConfigRow {
 pub fn config_study(
     robot: &Robot,
     base: &EnvConfig,
-    iterations: &[usize],
+    settings: &[(JointModel, usize)],
     seconds: f64,
 ) -> Result<Vec<ConfigRow>, TerrainError> {
     use crate::rapier::{Ground, PhysicsParams, RapierSim};
     use rapier3d::na::{Isometry3, Quaternion, Translation3, UnitQuaternion};
     let mut rows = Vec::new();
-    for &it in iterations {
+    for &(joints, it) in settings {
         let physics = PhysicsParams {
             solver_iterations: it,
+            joints,
             ..base.physics.clone()
         };
         let config = EnvConfig {
@@ -262,6 +265,10 @@ pub fn config_study(
                 .sqrt(),
         );
         rows.push(ConfigRow {
+            joints: match joints {
+                JointModel::Multibody => "multibody",
+                JointModel::Impulse => "impulse",
+            },
             solver_iterations: it,
             steps_per_s,
             free_fall_rel_error,

@@ -14,7 +14,7 @@
 mod assemble;
 mod state;
 
-pub use assemble::{Ground, PhysicsParams};
+pub use assemble::{Ground, JointModel, PhysicsParams};
 pub use state::{JointCommand, RobotState};
 
 use rapier3d::prelude::*;
@@ -74,6 +74,10 @@ pub struct RapierSim {
     /// Simulated time, s.
     time_s: f64,
     robot: Robot,
+    /// Reduced or maximal coordinates.
+    joint_model: JointModel,
+    /// Each link's frame relative to its parent at joint position 0.
+    offsets: Vec<Pose>,
 }
 
 impl RapierSim {

@@ -91,6 +91,30 @@ impl RapierSim {
     pub fn joint_state(&self) -> (Vec<f32>, Vec<f32>) {
         let n = self.joint_links.len();
         let (mut q, mut dq) = (vec![0.0; n], vec![0.0; n]);
+        if self.joint_model == super::JointModel::Impulse {
+            for j in 0..n {
+                let (Some(child), Some(parent)) = (
+                    self.world.bodies.get(self.link_bodies[self.joint_links[j]]),
+                    self.world
+                        .bodies
+                        .get(self.link_bodies[self.joint_parents[j]]),
+                ) else {
+                    continue;
+                };
+                // child = parent * offset * Rot(axis, q): recover q about the axis.
+                let offset = self.offsets[self.joint_links[j]].rotation;
+                let rel = offset.inverse() * parent.rotation().inverse() * *child.rotation();
+                let axis = self.joint_axes[j];
+                q[j] = 2.0 * Vector::new(rel.x, rel.y, rel.z).dot(axis).atan2(rel.w);
+                if q[j] > std::f32::consts::PI {
+                    q[j] -= std::f32::consts::TAU;
+                } else if q[j] < -std::f32::consts::PI {
+                    q[j] += std::f32::consts::TAU;
+                }
+                dq[j] = (*child.rotation() * axis).dot(child.angvel() - parent.angvel());
+            }
+            return (q, dq);
+        }
         for j in 0..n {
             let body = self.link_bodies[self.joint_links[j]];
             if let Some((mb, id)) =
@@ -114,6 +138,20 @@ impl RapierSim {
 
     /// Puts the robot at root pose `root` with joint positions `q` (by joint index), at rest.
     pub fn reset(&mut self, root: &Isometry3<f64>, q: &[f64]) {
+        if self.joint_model == super::JointModel::Impulse {
+            let poses = self.robot.forward_kinematics(root, q);
+            for (&h, pose) in self.link_bodies.iter().zip(&poses) {
+                if let Some(rb) = self.world.bodies.get_mut(h) {
+                    rb.set_position(super::assemble::to_pose_f32(pose), true);
+                    rb.set_linvel(Vector::ZERO, true);
+                    rb.set_angvel(Vector::ZERO, true);
+                }
+            }
+            self.prev_pelvis_linvel = Vector::ZERO;
+            self.pelvis_accel = Vector::ZERO;
+            self.applied.fill(0.0);
+            return;
+        }
         let (current, _) = self.joint_state();
         let root_body = self.link_bodies[0];
         let t = root.translation.vector;

@@ -226,3 +226,23 @@ fn same_commands_give_bit_identical_trajectories_on_any_thread() {
     let there = std::thread::spawn(move || run(r2)).join().unwrap();
     assert_eq!(here, there);
 }
+
+#[test]
+fn impulse_joints_read_back_the_pose_they_were_reset_to() {
+    let robot = g1();
+    let params = PhysicsParams {
+        joints: JointModel::Impulse,
+        ..PhysicsParams::default()
+    };
+    let mut sim = RapierSim::new(&robot, &Ground::Flat, &params);
+    let q: Vec<f64> = robot
+        .joints
+        .iter()
+        .map(|j| 0.3 * j.lower + 0.2 * j.upper)
+        .collect();
+    sim.reset(&Isometry3::translation(0.0, 0.0, 2.0), &q);
+    let (got, _) = sim.joint_state();
+    for ((a, b), j) in got.iter().zip(&q).zip(&robot.joints) {
+        assert!((f64::from(*a) - b).abs() < 1e-4, "{}: {a} vs {b}", j.name);
+    }
+}

@@ -32,8 +32,9 @@ pub struct SimArgs {
     /// Constraint solver iterations.
     #[arg(long, default_value_t = 4)]
     solver_iterations: usize,
-    /// Instead: the configuration study, speed and fidelity checks for 1, 2, 4 and 8 solver
-    /// iterations (free fall, standing 10 s, penetration, lying drift).
+    /// Instead: the configuration study, speed and fidelity checks (free fall, standing 10 s,
+    /// penetration, lying drift) for multibody joints at 1, 2, 4, 8 solver iterations and
+    /// impulse joints at 1, 2, 4.
     #[arg(long)]
     study: bool,
 }
@@ -62,17 +63,27 @@ pub fn run(cmd: &Command) -> Result<()> {
                 ..shipped
             };
             if a.study {
-                let rows =
-                    vigor_sim::bench::config_study(&robot, &config, &[1, 2, 4, 8], a.seconds)?;
+                use vigor_sim::rapier::JointModel::{Impulse, Multibody};
+                let settings = [
+                    (Multibody, 1),
+                    (Multibody, 2),
+                    (Multibody, 4),
+                    (Multibody, 8),
+                    (Impulse, 1),
+                    (Impulse, 2),
+                    (Impulse, 4),
+                ];
+                let rows = vigor_sim::bench::config_study(&robot, &config, &settings, a.seconds)?;
                 if a.json {
                     println!("{}", serde_json::to_string(&rows)?);
                 } else {
                     println!(
-                        "iterations  steps/s  free fall err  stand tilt  penetration  lying drift  checks"
+                        "joints     iterations  steps/s  free fall err  stand tilt  penetration  lying drift  checks"
                     );
                     for r in rows {
                         println!(
-                            "{:>10}  {:>7.0}  {:>12.4}%  {:>9.1}°  {:>9.1} mm  {:>8.1} mm  {}",
+                            "{:<9}  {:>10}  {:>7.0}  {:>12.4}%  {:>9.1}°  {:>9.1} mm  {:>8.1} mm  {}",
+                            r.joints,
                             r.solver_iterations,
                             r.steps_per_s,
                             100.0 * r.free_fall_rel_error,
