@@ -29,9 +29,9 @@ pub struct SimArgs {
     /// Physics rate, Hz.
     #[arg(long, default_value_t = 500.0)]
     physics_hz: f32,
-    /// Constraint solver iterations.
-    #[arg(long, default_value_t = 4)]
-    solver_iterations: usize,
+    /// Constraint solver iterations (default: the shipped configs/sim.toml's).
+    #[arg(long)]
+    solver_iterations: Option<usize>,
     /// Instead: the configuration study, speed and fidelity checks (free fall, standing 10 s,
     /// penetration, lying drift) for multibody joints at 1, 2, 4, 8 solver iterations and
     /// impulse joints at 1, 2, 4.
@@ -54,7 +54,9 @@ pub fn run(cmd: &Command) -> Result<()> {
             let config = EnvConfig {
                 physics: PhysicsParams {
                     dt_s: 1.0 / a.physics_hz,
-                    solver_iterations: a.solver_iterations,
+                    solver_iterations: a
+                        .solver_iterations
+                        .unwrap_or(shipped.physics.solver_iterations),
                     ..shipped.physics.clone()
                 },
                 decimation: (a.physics_hz / 50.0).round().max(1.0) as u32,
