@@ -156,6 +156,9 @@ pub fn run(
 pub struct ConfigRow {
     /// `multibody` (reduced coordinates) or `impulse` (maximal coordinates).
     pub joints: &'static str,
+    /// `explicit` (torques from the state at the start of the step) or `implicit` (rapier's
+    /// force-based joint motors).
+    pub motors: &'static str,
     /// Constraint solver iterations.
     pub solver_iterations: usize,
     /// Physics steps per second, one environment, flat ground, push scenario.
@@ -180,16 +183,17 @@ pub struct ConfigRow {
 pub fn config_study(
     robot: &Robot,
     base: &EnvConfig,
-    settings: &[(JointModel, usize)],
+    settings: &[(JointModel, usize, bool)],
     seconds: f64,
 ) -> Result<Vec<ConfigRow>, TerrainError> {
     use crate::rapier::{Ground, PhysicsParams, RapierSim};
     use rapier3d::na::{Isometry3, Quaternion, Translation3, UnitQuaternion};
     let mut rows = Vec::new();
-    for &(joints, it) in settings {
+    for &(joints, it, implicit_motors) in settings {
         let physics = PhysicsParams {
             solver_iterations: it,
             joints,
+            implicit_motors,
             ..base.physics.clone()
         };
         let config = EnvConfig {
@@ -268,6 +272,11 @@ pub fn config_study(
             joints: match joints {
                 JointModel::Multibody => "multibody",
                 JointModel::Impulse => "impulse",
+            },
+            motors: if implicit_motors {
+                "implicit"
+            } else {
+                "explicit"
             },
             solver_iterations: it,
             steps_per_s,

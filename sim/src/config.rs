@@ -5,6 +5,7 @@ use vigor_common::config::{self, ConfigError, Validate};
 
 use crate::env::{EnvConfig, Randomisation, SensorNoise};
 use crate::rapier::PhysicsParams;
+use crate::sensors::{DepthCamera, DepthCameraConfig, HeightScan, HeightScanConfig, SensorError};
 
 /// The shipped configuration, embedded so every binary runs without files.
 pub const DEFAULT_TOML: &str = include_str!("../../configs/sim.toml");
@@ -90,6 +91,10 @@ pub struct SensorSection {
     pub accel_m_s2: f32,
     /// Sensor latency, physics steps, 0..=50; shipped 1.
     pub latency_steps: u32,
+    /// `[sensors.depth]`: the head depth camera (ranges in [`DepthCameraConfig`]).
+    pub depth: DepthCameraConfig,
+    /// `[sensors.height_scan]`: the teacher's height-scan grid (ranges in [`HeightScanConfig`]).
+    pub height_scan: HeightScanConfig,
 }
 
 /// Checked simulator parameters.
@@ -109,6 +114,30 @@ pub struct SimParams {
     pub threads: usize,
     /// Everything an environment needs (physics, decimation, terrain, randomisation, noise).
     pub env: EnvConfig,
+    /// The head depth camera (checked).
+    pub depth: DepthCameraConfig,
+    /// The height-scan grid (checked).
+    pub height_scan: HeightScanConfig,
+}
+
+/// A sensor's own range check, reported against the file and the dotted key.
+fn sensor_check(
+    file: &str,
+    section: &str,
+    result: Result<(), SensorError>,
+) -> Result<(), ConfigError> {
+    result.map_err(|e| match e {
+        SensorError::InvalidParameter {
+            name,
+            value,
+            allowed,
+        } => ConfigError::OutOfRange {
+            file: file.to_owned(),
+            key: format!("{section}.{name}"),
+            value,
+            allowed,
+        },
+    })
 }
 
 impl Validate for SimConfig {
@@ -176,6 +205,12 @@ impl Validate for SimConfig {
         config::check_range(file, "sensors.gyro_rad_s", n.gyro_rad_s, 0.0, 2.0)?;
         config::check_range(file, "sensors.accel_m_s2", n.accel_m_s2, 0.0, 5.0)?;
         config::check_range(file, "sensors.latency_steps", n.latency_steps, 0, 50)?;
+        sensor_check(file, "sensors.depth", DepthCamera::new(n.depth).map(|_| ()))?;
+        sensor_check(
+            file,
+            "sensors.height_scan",
+            HeightScan::new(n.height_scan).map(|_| ()),
+        )?;
         let decimation = self.physics_rate_hz / self.policy_rate_hz;
         let env = EnvConfig {
             physics: PhysicsParams {
@@ -212,6 +247,8 @@ impl Validate for SimConfig {
             num_envs: self.num_envs as usize,
             threads: self.threads as usize,
             env,
+            depth: n.depth,
+            height_scan: n.height_scan,
         })
     }
 }
@@ -272,6 +309,23 @@ mod tests {
         let p = SimConfig::embedded().unwrap();
         assert_eq!(p.env.decimation, 10);
         assert_eq!(p.env.randomisation.latency_steps, [0, 5]);
+    }
+
+    #[test]
+    fn sensor_sections_are_read_and_checked_naming_the_key() {
+        let p = SimConfig::embedded().unwrap();
+        assert_eq!(p.depth, DepthCameraConfig::default());
+        assert_eq!(p.height_scan, HeightScanConfig::default());
+        let text = DEFAULT_TOML.replace("hfov_deg = 87.0", "hfov_deg = 190.0");
+        let err = config::parse::<SimConfig>(&text, "sim.toml")
+            .unwrap()
+            .validate("sim.toml")
+            .unwrap_err();
+        assert!(
+            err.to_string()
+                .starts_with("sim.toml: `sensors.depth.hfov_deg` = 190 is out of range"),
+            "{err}"
+        );
     }
 
     #[test]

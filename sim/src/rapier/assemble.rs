@@ -26,6 +26,10 @@ pub struct PhysicsParams {
     pub restitution: f32,
     /// How joints are simulated.
     pub joints: JointModel,
+    /// PD part of the motor law solved implicitly by rapier's joint motors (force-based spring
+    /// with the command's kp, kd, q*, dq* and the effort limit) instead of explicit torques
+    /// computed from the state at the start of the step; `tau_ff` stays explicit.
+    pub implicit_motors: bool,
 }
 
 /// Reduced or maximal coordinates.
@@ -35,9 +39,13 @@ pub enum JointModel {
     /// friction supported.
     Multibody,
     /// Maximal coordinates (rapier's impulse joints): every link a free body held by joint
-    /// constraints; about seven times faster, but armature and joint friction are ignored, and with
-    /// the explicit PD law at 500 Hz it fails the fidelity checks (`vigor bench sim --study`):
-    /// the held robot topples and a lying one drifts. Not for use until that is fixed.
+    /// constraints; seven to twelve times faster, but armature and joint friction cannot be
+    /// represented, and it fails the fidelity checks (`vigor bench sim --study`): the held robot
+    /// topples with explicit PD and with implicit motors, at 1 to 8 solver iterations, with joint
+    /// warm-starting and extra PGS iterations. The 74 g ankle-pitch link (inertia 2e-5 kg·m²)
+    /// between the shank and the foot, which carries the whole body, is what the solver cannot
+    /// hold; implicit motors or inflated small-link inertia stop a lying robot drifting but not
+    /// the standing one toppling. Kept for the study; not for use.
     Impulse,
 }
 
@@ -50,6 +58,7 @@ impl Default for PhysicsParams {
             friction: 1.0,
             restitution: 0.0,
             joints: JointModel::Multibody,
+            implicit_motors: false,
         }
     }
 }
@@ -192,6 +201,7 @@ pub(super) fn assemble(robot: &Robot, ground: &Ground, params: &PhysicsParams) -
     let mut joint_links = vec![0; robot.joints.len()];
     let mut joint_parents = vec![0; robot.joints.len()];
     let mut joint_axes = vec![Vector::X; robot.joints.len()];
+    let mut impulse_joints = vec![None; robot.joints.len()];
     for (i, link) in robot.links.iter().enumerate() {
         let Some(parent) = link.parent else { continue };
         let offset = to_pose(&link.offset);
@@ -226,9 +236,13 @@ pub(super) fn assemble(robot: &Robot, ground: &Ground, params: &PhysicsParams) -
                     .insert(link_bodies[parent], link_bodies[i], data, true);
             }
             JointModel::Impulse => {
-                world
-                    .impulse_joints
-                    .insert(link_bodies[parent], link_bodies[i], data, true);
+                let handle =
+                    world
+                        .impulse_joints
+                        .insert(link_bodies[parent], link_bodies[i], data, true);
+                if let Attachment::Revolute(j) = link.attachment {
+                    impulse_joints[j] = Some(handle);
+                }
             }
         }
     }
@@ -262,6 +276,8 @@ pub(super) fn assemble(robot: &Robot, ground: &Ground, params: &PhysicsParams) -
         time_s: 0.0,
         robot: robot.clone(),
         joint_model: params.joints,
+        implicit_motors: params.implicit_motors,
+        impulse_joints,
         offsets: robot.links.iter().map(|l| to_pose(&l.offset)).collect(),
     };
     sim.configure_multibody(robot, params.self_collision);

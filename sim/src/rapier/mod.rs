@@ -76,6 +76,10 @@ pub struct RapierSim {
     robot: Robot,
     /// Reduced or maximal coordinates.
     joint_model: JointModel,
+    /// PD solved by rapier's implicit joint motors.
+    implicit_motors: bool,
+    /// Impulse joint of each robot joint (maximal coordinates only).
+    impulse_joints: Vec<Option<ImpulseJointHandle>>,
     /// Each link's frame relative to its parent at joint position 0.
     offsets: Vec<Pose>,
 }
@@ -130,6 +134,9 @@ impl RapierSim {
             let tau = (c.tau_ff + c.kp * (c.q - q[j]) + c.kd * (c.dq - dq[j])).clamp(-limit, limit);
             self.applied[j] = tau;
         }
+        if self.implicit_motors {
+            self.set_implicit_motors();
+        }
         for &h in &self.link_bodies {
             if let Some(rb) = self.world.bodies.get_mut(h) {
                 rb.reset_torques(false);
@@ -149,7 +156,13 @@ impl RapierSim {
             let Some(rb) = self.world.bodies.get(child) else {
                 continue;
             };
-            let torque = *rb.rotation() * self.joint_axes[j] * self.applied[j];
+            let tau = if self.implicit_motors {
+                let limit = self.effort[j] * self.strength[j];
+                self.commands[j].tau_ff.clamp(-limit, limit)
+            } else {
+                self.applied[j]
+            };
+            let torque = *rb.rotation() * self.joint_axes[j] * tau;
             if let Some(rb) = self.world.bodies.get_mut(child) {
                 rb.add_torque(torque, true);
             }
@@ -167,6 +180,39 @@ impl RapierSim {
         self.pelvis_accel = (v - self.prev_pelvis_linvel) / self.dt_s();
         self.prev_pelvis_linvel = v;
         self.update_contact_forces();
+    }
+
+    /// Hands each joint's PD command to rapier's force-based joint motor (stiffness kp, damping kd,
+    /// targets q* and dq*, force limit = effort limit times strength).
+    fn set_implicit_motors(&mut self) {
+        for j in 0..self.commands.len() {
+            let c = self.commands[j];
+            let s = self.strength[j];
+            let limit = self.effort[j] * s;
+            let set = |data: &mut GenericJoint| {
+                data.set_motor_model(JointAxis::AngX, MotorModel::ForceBased);
+                data.set_motor(JointAxis::AngX, c.q, c.dq, c.kp * s, c.kd * s);
+                data.set_motor_max_force(JointAxis::AngX, limit);
+            };
+            match self.joint_model {
+                JointModel::Impulse => {
+                    if let Some(h) = self.impulse_joints[j]
+                        && let Some(joint) = self.world.impulse_joints.get_mut(h, false)
+                    {
+                        set(&mut joint.data);
+                    }
+                }
+                JointModel::Multibody => {
+                    let body = self.link_bodies[self.joint_links[j]];
+                    if let Some(l) = self.world.multibody_joints.rigid_body_link(body).copied()
+                        && let Some(mb) = self.world.multibody_joints.get_multibody_mut(l.multibody)
+                        && let Some(link) = mb.link_mut(l.id)
+                    {
+                        set(&mut link.joint.data);
+                    }
+                }
+            }
+        }
     }
 
     /// Applies a constant world-frame `force_n` to link `link` for `duration_s` (rounded to whole

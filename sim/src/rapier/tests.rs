@@ -88,8 +88,21 @@ fn free_fall_matches_g() {
 
 #[test]
 fn stands_for_10_s_under_default_pose_pd() {
+    stands_for_10_s(&PhysicsParams::default());
+}
+
+#[test]
+fn stands_for_10_s_with_implicit_joint_motors() {
+    stands_for_10_s(&PhysicsParams {
+        implicit_motors: true,
+        solver_iterations: 2,
+        ..PhysicsParams::default()
+    });
+}
+
+fn stands_for_10_s(params: &PhysicsParams) {
     let robot = g1();
-    let mut sim = RapierSim::new(&robot, &Ground::Flat, &PhysicsParams::default());
+    let mut sim = RapierSim::new(&robot, &Ground::Flat, params);
     sim.set_commands(&statue(&robot));
     let mut worst_tilt = 0f32;
     let mut lowest = f32::INFINITY;

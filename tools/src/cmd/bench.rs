@@ -33,8 +33,8 @@ pub struct SimArgs {
     #[arg(long)]
     solver_iterations: Option<usize>,
     /// Instead: the configuration study, speed and fidelity checks (free fall, standing 10 s,
-    /// penetration, lying drift) for multibody joints at 1, 2, 4, 8 solver iterations and
-    /// impulse joints at 1, 2, 4.
+    /// penetration, lying drift) for multibody and impulse joints, explicit PD torques and
+    /// rapier's implicit joint motors, at 1 to 8 solver iterations.
     #[arg(long)]
     study: bool,
 }
@@ -67,25 +67,33 @@ pub fn run(cmd: &Command) -> Result<()> {
             if a.study {
                 use vigor_sim::rapier::JointModel::{Impulse, Multibody};
                 let settings = [
-                    (Multibody, 1),
-                    (Multibody, 2),
-                    (Multibody, 4),
-                    (Multibody, 8),
-                    (Impulse, 1),
-                    (Impulse, 2),
-                    (Impulse, 4),
+                    (Multibody, 1, false),
+                    (Multibody, 2, false),
+                    (Multibody, 4, false),
+                    (Multibody, 8, false),
+                    (Multibody, 1, true),
+                    (Multibody, 2, true),
+                    (Multibody, 4, true),
+                    (Impulse, 1, false),
+                    (Impulse, 2, false),
+                    (Impulse, 4, false),
+                    (Impulse, 1, true),
+                    (Impulse, 2, true),
+                    (Impulse, 4, true),
+                    (Impulse, 8, true),
                 ];
                 let rows = vigor_sim::bench::config_study(&robot, &config, &settings, a.seconds)?;
                 if a.json {
                     println!("{}", serde_json::to_string(&rows)?);
                 } else {
                     println!(
-                        "joints     iterations  steps/s  free fall err  stand tilt  penetration  lying drift  checks"
+                        "joints     motors    iterations  steps/s  free fall err  stand tilt  penetration  lying drift  checks"
                     );
                     for r in rows {
                         println!(
-                            "{:<9}  {:>10}  {:>7.0}  {:>12.4}%  {:>9.1}°  {:>9.1} mm  {:>8.1} mm  {}",
+                            "{:<9}  {:<8}  {:>10}  {:>7.0}  {:>12.4}%  {:>9.1}°  {:>9.1} mm  {:>8.1} mm  {}",
                             r.joints,
+                            r.motors,
                             r.solver_iterations,
                             r.steps_per_s,
                             100.0 * r.free_fall_rel_error,

@@ -10,7 +10,7 @@ use vigor_sim::rapier::JointCommand;
 use vigor_sim::robot::Robot;
 use vigor_sim::scenario::Scenario;
 use vigor_sim::sensors::{
-    DepthCamera, DepthCameraConfig, LinkPose, RobotGeometry, camera_pose, link_pose_from_rapier,
+    DepthCamera, LinkPose, RobotGeometry, camera_pose, link_pose_from_rapier,
 };
 use vigor_sim::terrain::TerrainKind;
 
@@ -114,7 +114,7 @@ pub fn record(a: &RecordArgs) -> Result<()> {
         a.seed
     );
     let recorder = EpisodeRecorder::create(&a.out, &robot, Some(env.terrain()), &line)?;
-    let camera_config = DepthCameraConfig::default();
+    let camera_config = params.depth;
     // Pinhole focal lengths of the camera's field of view, as the depth renderer uses them.
     let focal = [
         0.5 * f32::from(camera_config.width_px) / (0.5 * camera_config.hfov_deg.to_radians()).tan(),
