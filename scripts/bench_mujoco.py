@@ -69,7 +69,7 @@ def main() -> int:
             results = pool.starmap(run_mujoco, [(xml, joints, args.seconds)] * 2)
             wall = time.perf_counter() - started
         two = 2 * round(args.seconds / 0.002) / wall
-    rapier = json.loads(subprocess.run([vigor, "bench", "sim", "--json", "--seconds", str(args.seconds)], check=True, capture_output=True, text=True).stdout)
+    rapier = json.loads(subprocess.run([vigor, "bench", "sim", "--engine", "rapier", "--json", "--seconds", str(args.seconds)], check=True, capture_output=True, text=True).stdout)
     print(f"{'':28}{'MuJoCo':>12}{'rapier':>12}{'rapier/MuJoCo':>16}")
     print(f"{'one thread, flat (steps/s)':28}{one:12.0f}{rapier['single_steps_per_s_flat']:12.0f}{rapier['single_steps_per_s_flat'] / one:16.3f}")
     print(f"{'two workers (steps/s)':28}{two:12.0f}{rapier['vec_steps_per_s']:12.0f}{rapier['vec_steps_per_s'] / two:16.3f}")

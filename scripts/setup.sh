@@ -7,6 +7,8 @@
 #     mujoco==3.17.0  MuJoCo, for scripts/bench_mujoco.py and sim2sim
 #     rerun-sdk==0.36.3  the rerun viewer and CLI for recordings
 #   .venv/libtorch -> the wheel's torch/ folder; .cargo/config.toml points LIBTORCH here
+#   .venv/mujoco-lib/ libmujoco.so links to the wheel's library; .cargo/config.toml points
+#                     MUJOCO_DYNAMIC_LINK_DIR here (mujoco-rs links it dynamically)
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -72,4 +74,14 @@ torch_dir="$("$py" -c 'import importlib.util as u, os; print(os.path.dirname(os.
 if [ "$(readlink "$venv/libtorch" 2>/dev/null || true)" != "$torch_dir" ]; then
     ln -sfn "$torch_dir" "$venv/libtorch"
 fi
-say "ready: torch $torch_version at $venv/libtorch, mujoco $mujoco_version, rerun $rerun_version"
+# mujoco-rs links libmujoco.so from MUJOCO_DYNAMIC_LINK_DIR; the wheel ships only the versioned
+# file (its soname), so give both names in one folder of links.
+mj_lib="$("$py" -c 'import mujoco, os; print(os.path.join(os.path.dirname(os.path.realpath(mujoco.__file__)), "libmujoco.so.'"$mujoco_version"'"))')"
+[ -f "$mj_lib" ] || die "the mujoco wheel has no $mj_lib"
+mkdir -p "$venv/mujoco-lib"
+for name in libmujoco.so "libmujoco.so.$mujoco_version"; do
+    if [ "$(readlink "$venv/mujoco-lib/$name" 2>/dev/null || true)" != "$mj_lib" ]; then
+        ln -sfn "$mj_lib" "$venv/mujoco-lib/$name"
+    fi
+done
+say "ready: torch $torch_version at $venv/libtorch, mujoco $mujoco_version at $venv/mujoco-lib, rerun $rerun_version"

@@ -1,9 +1,11 @@
-//! Build script: rpath to libtorch (see build-support/torch_rpath.rs) and the git commit.
+//! Build script: rpaths to libtorch and libmujoco (see build-support/) and the git commit.
 include!("../build-support/torch_rpath.rs");
+include!("../build-support/mujoco_rpath.rs");
 
 /// Embeds the git commit as `VIGOR_GIT_HASH` (recorded in policy manifests and reports).
 fn main() {
     link_libtorch();
+    link_mujoco();
     let hash = std::process::Command::new("git")
         .args(["rev-parse", "--short=12", "HEAD"])
         .output()

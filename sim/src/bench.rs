@@ -5,6 +5,7 @@ use std::time::Instant;
 
 use serde::Serialize;
 
+use crate::env::EnvError;
 use crate::env::{Env, EnvConfig, EpisodeSpec};
 use crate::rapier::{JointCommand, JointModel};
 use crate::robot::Robot;
@@ -12,7 +13,7 @@ use crate::scenario::Scenario;
 use crate::sensors::{
     DepthCamera, DepthCameraConfig, LinkPose, RobotGeometry, camera_pose, link_pose_from_rapier,
 };
-use crate::terrain::{TerrainError, TerrainKind};
+use crate::terrain::TerrainKind;
 use crate::vec_env::VecEnv;
 
 /// What `vigor bench sim --json` prints.
@@ -59,7 +60,7 @@ fn single(
     config: &EnvConfig,
     terrain: (TerrainKind, f32),
     seconds: f64,
-) -> Result<f64, TerrainError> {
+) -> Result<f64, EnvError> {
     let spec = EpisodeSpec {
         scenario: Scenario::Push,
         terrain,
@@ -112,7 +113,7 @@ pub fn run(
     config: &EnvConfig,
     seconds: f64,
     threads: usize,
-) -> Result<SimBench, TerrainError> {
+) -> Result<SimBench, EnvError> {
     let flat = single(robot, config, (TerrainKind::Flat, 0.0), seconds)?;
     let rough = single(robot, config, (TerrainKind::Rough, 0.5), seconds)?;
     let threads = if threads == 0 {
@@ -139,7 +140,7 @@ pub fn run(
         / start.elapsed().as_secs_f64();
     let depth_ms = depth_frame_ms(robot, v.envs().first());
     Ok(SimBench {
-        engine: "rapier",
+        engine: config.engine.name(),
         physics_hz: (1.0 / f64::from(config.physics.dt_s)).round(),
         single_steps_per_s_flat: flat,
         single_steps_per_s_rough: rough,
@@ -185,7 +186,7 @@ pub fn config_study(
     base: &EnvConfig,
     settings: &[(JointModel, usize, bool)],
     seconds: f64,
-) -> Result<Vec<ConfigRow>, TerrainError> {
+) -> Result<Vec<ConfigRow>, EnvError> {
     use crate::rapier::{Ground, PhysicsParams, RapierSim};
     use rapier3d::na::{Isometry3, Quaternion, Translation3, UnitQuaternion};
     let mut rows = Vec::new();

@@ -3,6 +3,7 @@
 use serde::Deserialize;
 use vigor_common::config::{self, ConfigError, Validate};
 
+use crate::engine::EngineKind;
 use crate::env::{EnvConfig, Randomisation, SensorNoise};
 use crate::rapier::PhysicsParams;
 use crate::sensors::{DepthCamera, DepthCameraConfig, HeightScan, HeightScanConfig, SensorError};
@@ -40,6 +41,8 @@ pub struct SimConfig {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PhysicsSection {
+    /// Physics engine: `rapier` or `mujoco`; shipped `rapier`. Flags (`--engine`) override it.
+    pub engine: EngineKind,
     /// Constraint solver iterations per step. Range 1..=16; shipped 2 (fewer is faster: see
     /// `vigor bench sim --solver-iterations`).
     pub solver_iterations: u32,
@@ -213,6 +216,7 @@ impl Validate for SimConfig {
         )?;
         let decimation = self.physics_rate_hz / self.policy_rate_hz;
         let env = EnvConfig {
+            engine: self.physics.engine,
             physics: PhysicsParams {
                 dt_s: 1.0 / self.physics_rate_hz as f32,
                 solver_iterations: self.physics.solver_iterations as usize,

@@ -6,7 +6,9 @@ use std::collections::VecDeque;
 use rapier3d::na::{Isometry3, Point3, Translation3, Vector3};
 use vigor_common::seed::{SplitMix64, derive};
 
-use crate::rapier::{Ground, JointCommand, PhysicsParams, RapierSim, RobotState};
+use crate::engine::{Engine, EngineKind};
+use crate::mujoco::MujocoError;
+use crate::rapier::{Ground, JointCommand, PhysicsParams, RobotState};
 use crate::robot::{Robot, Shape};
 use crate::scenario::{Scenario, StartPlan, plan};
 use crate::terrain::{Terrain, TerrainError, TerrainKind};
@@ -81,6 +83,8 @@ impl SensorNoise {
 /// Everything an environment needs besides the robot.
 #[derive(Debug, Clone, PartialEq)]
 pub struct EnvConfig {
+    /// Physics engine.
+    pub engine: EngineKind,
     /// Physics settings.
     pub physics: PhysicsParams,
     /// Physics steps per policy step.
@@ -98,6 +102,7 @@ pub struct EnvConfig {
 impl Default for EnvConfig {
     fn default() -> Self {
         Self {
+            engine: EngineKind::Rapier,
             physics: PhysicsParams::default(),
             decimation: 10,
             tile_size_m: 5.0,
@@ -119,11 +124,22 @@ pub struct EpisodeSpec {
     pub seed: u64,
 }
 
+/// Why an environment could not be built or reset.
+#[derive(Debug, thiserror::Error)]
+pub enum EnvError {
+    /// Invalid terrain parameters.
+    #[error(transparent)]
+    Terrain(#[from] TerrainError),
+    /// The MuJoCo engine could not build the robot.
+    #[error(transparent)]
+    Engine(#[from] MujocoError),
+}
+
 /// One environment.
 pub struct Env {
     robot: Robot,
     config: EnvConfig,
-    sim: RapierSim,
+    sim: Engine,
     terrain: Terrain,
     spec: EpisodeSpec,
     start: StartPlan,
@@ -164,10 +180,10 @@ impl Env {
     ///
     /// # Errors
     /// Invalid terrain parameters.
-    pub fn new(robot: &Robot, config: &EnvConfig, spec: EpisodeSpec) -> Result<Self, TerrainError> {
+    pub fn new(robot: &Robot, config: &EnvConfig, spec: EpisodeSpec) -> Result<Self, EnvError> {
         let terrain =
             Terrain::single(TerrainKind::Flat, 0.0, 0, config.tile_size_m, config.cell_m)?;
-        let sim = RapierSim::new(robot, &Ground::Flat, &config.physics);
+        let sim = Engine::new(config.engine, robot, &Ground::Flat, &config.physics)?;
         let mut env = Self {
             robot: robot.clone(),
             config: config.clone(),
@@ -192,7 +208,7 @@ impl Env {
     ///
     /// # Errors
     /// Invalid terrain parameters.
-    pub fn reset(&mut self, spec: EpisodeSpec) -> Result<(), TerrainError> {
+    pub fn reset(&mut self, spec: EpisodeSpec) -> Result<(), EnvError> {
         self.spec = spec;
         self.rng = SplitMix64::new(derive(spec.seed, "episode", 0));
         let (kind, difficulty) = spec.scenario.required_terrain().unwrap_or(spec.terrain);
@@ -207,13 +223,14 @@ impl Env {
         let ground = if kind == TerrainKind::Flat {
             Ground::Flat
         } else {
-            let (vertices, triangles) = self.terrain.mesh();
-            Ground::Mesh {
-                vertices,
-                triangles,
-            }
+            Ground::Field(self.terrain.field().clone())
         };
-        self.sim = RapierSim::new(&self.robot, &ground, &self.config.physics);
+        self.sim = Engine::new(
+            self.config.engine,
+            &self.robot,
+            &ground,
+            &self.config.physics,
+        )?;
         self.randomise();
         self.start = plan(spec.scenario, &self.robot, &mut self.rng);
         let centre = self
@@ -423,7 +440,7 @@ impl Env {
 
     /// The physics simulation.
     #[must_use]
-    pub fn sim(&self) -> &RapierSim {
+    pub fn sim(&self) -> &Engine {
         &self.sim
     }
 

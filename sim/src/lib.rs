@@ -1,12 +1,13 @@
 //! The simulated Unitree G1 on which vigor trains, evaluates and tests its controller.
 //!
-//! Today this crate holds the simulator's typed configuration ([`config`]): physics and policy
-//! rates, run seed and the size of the vectorised environment, with the decimation derived and
-//! checked. The rapier3d robot, procedural terrain, depth camera, fall scenarios and the vectorised
-//! environment are built on it next (see the simulator issue), then MuJoCo behind the same interface.
+//! The robot in rapier3d or MuJoCo behind one interface, procedural terrain, the head depth camera
+//! and privileged sensors, fall and lying-down scenarios, and the vectorised environment, all
+//! configured from `configs/sim.toml` ([`config`]).
 //!
 //! - [`bench`](mod@bench): the simulator benchmark behind `vigor bench sim`.
 //! - [`env`](mod@env): one episode: terrain tile, scenario start, randomisation, noisy sensors, tilt trigger.
+//! - [`engine`]: either physics engine behind one interface ([`engine::Engine`]).
+//! - [`mujoco`](mod@mujoco): the G1 in MuJoCo, same motor law, state and contacts as rapier.
 //! - [`rapier`]: the G1 as a rapier3d multibody with the robot's motor law, contacts and sensors.
 //! - [`scenario`]: seeded episode starts: lying-down (stand-up) scenarios and pushes that topple.
 //! - [`robot`]: the project's own G1 description (`configs/robots/`), validated, with forward
@@ -20,7 +21,9 @@
 
 pub mod bench;
 pub mod config;
+pub mod engine;
 pub mod env;
+pub mod mujoco;
 pub mod rapier;
 pub mod robot;
 pub mod scenario;

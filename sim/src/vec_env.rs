@@ -5,10 +5,10 @@
 //! thread count. An environment whose episode ends is reset by its own worker in the same call,
 //! without stalling the others.
 
+use crate::env::EnvError;
 use crate::env::{Env, EnvConfig, EpisodeSpec};
 use crate::rapier::{JointCommand, RobotState};
 use crate::robot::Robot;
-use crate::terrain::TerrainError;
 
 /// A batch of environments.
 pub struct VecEnv {
@@ -28,14 +28,14 @@ impl VecEnv {
         config: &EnvConfig,
         specs: &[EpisodeSpec],
         threads: usize,
-    ) -> Result<Self, TerrainError> {
+    ) -> Result<Self, EnvError> {
         let threads = if threads == 0 {
             std::thread::available_parallelism().map_or(1, std::num::NonZero::get)
         } else {
             threads
         };
         let chunk = specs.len().div_ceil(threads.max(1)).max(1);
-        let built: Vec<Result<Vec<Env>, TerrainError>> = std::thread::scope(|scope| {
+        let built: Vec<Result<Vec<Env>, EnvError>> = std::thread::scope(|scope| {
             let handles: Vec<_> = specs
                 .chunks(chunk)
                 .map(|part| {
@@ -86,7 +86,7 @@ impl VecEnv {
     ///
     /// # Panics
     /// If `commands.len()` differs from the number of environments.
-    pub fn step<F>(&mut self, commands: &[Vec<JointCommand>], reset: F) -> Result<(), TerrainError>
+    pub fn step<F>(&mut self, commands: &[Vec<JointCommand>], reset: F) -> Result<(), EnvError>
     where
         F: Fn(usize, &Env) -> Option<EpisodeSpec> + Sync,
     {
@@ -97,7 +97,7 @@ impl VecEnv {
         );
         let chunk = self.envs.len().div_ceil(self.threads.max(1)).max(1);
         let reset = &reset;
-        let results: Vec<Result<(), TerrainError>> = std::thread::scope(|scope| {
+        let results: Vec<Result<(), EnvError>> = std::thread::scope(|scope| {
             let handles: Vec<_> = self
                 .envs
                 .chunks_mut(chunk)

@@ -16,6 +16,15 @@ fn rerun_cli() -> PathBuf {
 
 #[test]
 fn sim_record_writes_a_recording_rerun_reads_back() {
+    record_and_read_back("rapier");
+}
+
+#[test]
+fn sim_record_on_mujoco_writes_the_same_entities() {
+    record_and_read_back("mujoco");
+}
+
+fn record_and_read_back(engine: &str) {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("episode.rrd");
     let run = Command::new(vigor_system_tests::vigor_bin())
@@ -28,6 +37,8 @@ fn sim_record_writes_a_recording_rerun_reads_back() {
             "1.5",
             "--seed",
             "2",
+            "--engine",
+            engine,
             "--out",
         ])
         .arg(&out)
@@ -41,8 +52,9 @@ fn sim_record_writes_a_recording_rerun_reads_back() {
     );
     assert!(
         stdout.contains("tilt passed 20°"),
-        "the push should topple the robot: {stdout}"
+        "{engine}: the push should topple the robot: {stdout}"
     );
+    assert!(stdout.contains(&format!("engine {engine}")), "{stdout}");
 
     let verify = Command::new(rerun_cli())
         .args(["rrd", "verify"])
@@ -77,7 +89,7 @@ fn sim_record_writes_a_recording_rerun_reads_back() {
     ] {
         assert!(
             text.lines().any(|l| l.starts_with(&format!("{entity}:"))),
-            "{entity} missing:\n{text}"
+            "{engine}: {entity} missing:\n{text}"
         );
     }
 }

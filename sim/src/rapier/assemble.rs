@@ -68,7 +68,10 @@ impl Default for PhysicsParams {
 pub enum Ground {
     /// The plane z = 0.
     Flat,
-    /// A triangle mesh (z up), e.g. a generated terrain's mesh.
+    /// A height field (a generated terrain's): rapier collides with its triangle mesh, MuJoCo
+    /// with a height field of the same samples.
+    Field(crate::terrain::HeightField),
+    /// A triangle mesh (z up). Rapier only: MuJoCo would collide with its convex hull.
     Mesh {
         /// Vertices, m.
         vertices: Vec<[f32; 3]>,
@@ -126,19 +129,24 @@ pub(super) fn assemble(robot: &Robot, ground: &Ground, params: &PhysicsParams) -
     world.integration_parameters.num_solver_iterations = params.solver_iterations.max(1);
 
     let ground_filter = InteractionGroups::new(GROUND_GROUP, ROBOT_GROUP, InteractionTestMode::And);
+    let mesh = |vertices: &[[f32; 3]], triangles: Vec<[u32; 3]>| {
+        let verts = vertices
+            .iter()
+            .map(|p| Vector::new(p[0], p[1], p[2]))
+            .collect();
+        ColliderBuilder::trimesh(verts, triangles)
+            .unwrap_or_else(|_| ColliderBuilder::halfspace(Unit::new_unchecked(Vector::Z)))
+    };
     let ground_collider = match ground {
         Ground::Flat => ColliderBuilder::halfspace(Unit::new_unchecked(Vector::Z)),
+        Ground::Field(field) => {
+            let (vertices, triangles) = field.mesh();
+            mesh(&vertices, triangles)
+        }
         Ground::Mesh {
             vertices,
             triangles,
-        } => {
-            let verts = vertices
-                .iter()
-                .map(|p| Vector::new(p[0], p[1], p[2]))
-                .collect();
-            ColliderBuilder::trimesh(verts, triangles.clone())
-                .unwrap_or_else(|_| ColliderBuilder::halfspace(Unit::new_unchecked(Vector::Z)))
-        }
+        } => mesh(vertices, triangles.clone()),
     };
     let ground = world.colliders.insert(
         ground_collider

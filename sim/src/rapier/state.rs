@@ -1,10 +1,10 @@
 //! Commands in, state out: joint commands, resets, joint and base state, IMU readings.
 
-use rapier3d::na::{Isometry3, Vector3};
+use rapier3d::na::Isometry3;
 use rapier3d::prelude::*;
 
 use super::RapierSim;
-use crate::robot::{Robot, Shape};
+use crate::robot::Robot;
 
 /// One motor's command, exactly the fields of a Unitree `MotorCmd`.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
@@ -257,30 +257,6 @@ impl RapierSim {
     /// Lowest point of the robot's colliders, m, if it stood at `root` with joints `q`.
     #[must_use]
     pub fn lowest_point_at(&self, root: &Isometry3<f64>, q: &[f64]) -> f64 {
-        let poses = self.robot.forward_kinematics(root, q);
-        let mut lowest = f64::INFINITY;
-        for (link, pose) in self.robot.links.iter().zip(&poses) {
-            for c in &link.colliders {
-                let z = match &c.shape {
-                    Shape::Capsule { a, b, radius } => (pose * a).z.min((pose * b).z) - radius,
-                    Shape::Sphere { centre, radius } => (pose * centre).z - radius,
-                    Shape::Cuboid {
-                        centre,
-                        half_extents: h,
-                    } => {
-                        let mut z = f64::INFINITY;
-                        for s in 0..8u8 {
-                            let pick = |bit: u8, e: f64| if s & bit == 0 { -e } else { e };
-                            let corner =
-                                centre + Vector3::new(pick(1, h.x), pick(2, h.y), pick(4, h.z));
-                            z = z.min((pose * corner).z);
-                        }
-                        z
-                    }
-                };
-                lowest = lowest.min(z);
-            }
-        }
-        lowest
+        self.robot.lowest_point_at(root, q)
     }
 }

@@ -10,6 +10,7 @@ use std::fmt::Write as _;
 use rapier3d::na::{Isometry3, Matrix3, Point3, Rotation3, UnitQuaternion};
 
 use super::model::{Attachment, Robot, Shape};
+use crate::terrain::HeightField;
 
 fn v3(p: &Point3<f64>) -> String {
     format!("{} {} {}", p.x, p.y, p.z)
@@ -33,6 +34,18 @@ fn pose(iso: &Isometry3<f64>) -> String {
 /// The robot as an MJCF document, with a ground plane and physics timestep `timestep_s`.
 #[must_use]
 pub fn to_mjcf(robot: &Robot, timestep_s: f64) -> String {
+    to_mjcf_on(robot, timestep_s, None)
+}
+
+/// The robot as an MJCF document standing on `field` (a MuJoCo height field with the same
+/// samples), or on the plane z = 0 when `field` is `None`.
+///
+/// MuJoCo normalises height-field elevations to 0..1 and scales them by the field's vertical
+/// size, and its first row of `elevation` is the one at +y: the field is written top row first,
+/// with vertical size max - min and the geom lifted to the lowest height, so the sample heights
+/// come back exactly (to f32 precision).
+#[must_use]
+pub fn to_mjcf_on(robot: &Robot, timestep_s: f64, field: Option<&HeightField>) -> String {
     let mut out = String::new();
     let _ = writeln!(out, r#"<mujoco model="{}">"#, robot.name);
     let _ = writeln!(
@@ -45,11 +58,49 @@ pub fn to_mjcf(robot: &Robot, timestep_s: f64) -> String {
         out,
         r#"  <option timestep="{timestep_s}" integrator="implicitfast"/>"#
     );
-    out.push_str("  <worldbody>\n");
-    out.push_str(
-        r#"    <geom name="floor" type="plane" size="0 0 0.05" contype="0" conaffinity="1"/>"#,
-    );
-    out.push('\n');
+    let flat_z = field.map_or(0.0, |f| f.height_range().0);
+    let field = field.filter(|f| {
+        let (lo, hi) = f.height_range();
+        hi > lo
+    });
+    if let Some(f) = field {
+        let (lo, hi) = f.height_range();
+        let (nx, ny) = (f.nx(), f.ny());
+        let half = [
+            0.5 * (nx - 1) as f32 * f.cell_m(),
+            0.5 * (ny - 1) as f32 * f.cell_m(),
+        ];
+        let _ = writeln!(
+            out,
+            r#"  <asset>
+    <hfield name="terrain" nrow="{ny}" ncol="{nx}" size="{} {} {} 0.5" elevation=""#,
+            half[0],
+            half[1],
+            hi - lo
+        );
+        for iy in (0..ny).rev() {
+            out.push_str("      ");
+            for ix in 0..nx {
+                let _ = write!(out, "{} ", f.at(ix, iy) - lo);
+            }
+            out.push('\n');
+        }
+        out.push_str("    \"/>\n  </asset>\n");
+        let origin = f.origin_xy();
+        out.push_str("  <worldbody>\n");
+        let _ = writeln!(
+            out,
+            r#"    <geom name="floor" type="hfield" hfield="terrain" pos="{} {} {lo}" contype="0" conaffinity="1"/>"#,
+            origin[0] + half[0],
+            origin[1] + half[1]
+        );
+    } else {
+        out.push_str("  <worldbody>\n");
+        let _ = writeln!(
+            out,
+            r#"    <geom name="floor" type="plane" pos="0 0 {flat_z}" size="0 0 0.05" contype="0" conaffinity="1"/>"#
+        );
+    }
     write_body(robot, 0, 2, &mut out);
     out.push_str("  </worldbody>\n  <actuator>\n");
     for j in &robot.joints {

@@ -9,7 +9,7 @@ mod mjcf;
 mod model;
 mod validate;
 
-pub use mjcf::to_mjcf;
+pub use mjcf::{to_mjcf, to_mjcf_on};
 pub use model::{
     Attachment, CameraMount, Collider, G1_23DOF_TOML, G1_29DOF_TOML, Joint, Link, Robot, Shape,
     Site,

@@ -400,6 +400,36 @@ impl Robot {
             .find_map(|(i, l)| l.sites.iter().find(|s| s.name == name).map(|s| (i, s.pos)))
     }
 
+    /// Lowest point of the robot's colliders, m, if it stood at `root` with joints `q`.
+    #[must_use]
+    pub fn lowest_point_at(&self, root: &Isometry3<f64>, q: &[f64]) -> f64 {
+        let poses = self.forward_kinematics(root, q);
+        let mut lowest = f64::INFINITY;
+        for (link, pose) in self.links.iter().zip(&poses) {
+            for c in &link.colliders {
+                let z = match &c.shape {
+                    Shape::Capsule { a, b, radius } => (pose * a).z.min((pose * b).z) - radius,
+                    Shape::Sphere { centre, radius } => (pose * centre).z - radius,
+                    Shape::Cuboid {
+                        centre,
+                        half_extents: h,
+                    } => {
+                        let mut z = f64::INFINITY;
+                        for s in 0..8u8 {
+                            let pick = |bit: u8, e: f64| if s & bit == 0 { -e } else { e };
+                            let corner =
+                                centre + Vector3::new(pick(1, h.x), pick(2, h.y), pick(4, h.z));
+                            z = z.min((pose * corner).z);
+                        }
+                        z
+                    }
+                };
+                lowest = lowest.min(z);
+            }
+        }
+        lowest
+    }
+
     /// World pose of every link for root pose `root` and joint positions `q` (by joint index).
     ///
     /// # Panics

@@ -2,6 +2,7 @@
 
 use anyhow::Result;
 use clap::{Args, Subcommand};
+use vigor_sim::engine::EngineKind;
 use vigor_sim::env::EnvConfig;
 use vigor_sim::rapier::PhysicsParams;
 use vigor_sim::robot::Robot;
@@ -9,8 +10,9 @@ use vigor_sim::robot::Robot;
 /// `vigor bench ...`.
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Physics steps per second: one environment in a push scenario on flat and rough ground,
-    /// and the vectorised environment on all cores. Build with --release for real numbers.
+    /// Physics steps per second of each engine (rapier and MuJoCo): one environment in a push
+    /// scenario on flat and rough ground, and the vectorised environment on all cores. Build
+    /// with --release for real numbers.
     Sim(SimArgs),
 }
 
@@ -32,6 +34,9 @@ pub struct SimArgs {
     /// Constraint solver iterations (default: the shipped configs/sim.toml's).
     #[arg(long)]
     solver_iterations: Option<usize>,
+    /// Engine: rapier, mujoco, or both (one column each, and their speed ratio).
+    #[arg(long, default_value = "both", value_parser = ["rapier", "mujoco", "both"])]
+    engine: String,
     /// Instead: the configuration study, speed and fidelity checks (free fall, standing 10 s,
     /// penetration, lying drift) for multibody and impulse joints, explicit PD torques and
     /// rapier's implicit joint motors, at 1 to 8 solver iterations.
@@ -106,26 +111,81 @@ pub fn run(cmd: &Command) -> Result<()> {
                 }
                 return Ok(());
             }
-            let report = vigor_sim::bench::run(&robot, &config, a.seconds, a.threads)?;
+            let engines: Vec<EngineKind> = match a.engine.as_str() {
+                "both" => EngineKind::ALL.to_vec(),
+                one => vec![
+                    one.parse()
+                        .map_err(|e: String| anyhow::anyhow!("--engine: {e}"))?,
+                ],
+            };
+            let mut reports = Vec::new();
+            for &engine in &engines {
+                let config = EnvConfig {
+                    engine,
+                    ..config.clone()
+                };
+                reports.push(vigor_sim::bench::run(
+                    &robot, &config, a.seconds, a.threads,
+                )?);
+            }
+            let ratio = match (
+                reports.iter().find(|r| r.engine == "rapier"),
+                reports.iter().find(|r| r.engine == "mujoco"),
+            ) {
+                (Some(r), Some(m)) => Some(r.single_steps_per_s_flat / m.single_steps_per_s_flat),
+                _ => None,
+            };
             if a.json {
-                println!("{}", serde_json::to_string(&report)?);
+                // The first engine's figures at the top level (what scripts read), every engine
+                // under `engines`.
+                let mut top = serde_json::to_value(&reports[0])?;
+                if reports.len() > 1
+                    && let Some(obj) = top.as_object_mut()
+                {
+                    let all: serde_json::Map<String, serde_json::Value> = reports
+                        .iter()
+                        .map(|r| Ok((r.engine.to_owned(), serde_json::to_value(r)?)))
+                        .collect::<Result<_, serde_json::Error>>()?;
+                    obj.insert("engines".into(), all.into());
+                    obj.insert("rapier_over_mujoco_single".into(), ratio.into());
+                }
+                println!("{top}");
             } else {
-                println!("engine            {}", report.engine);
-                println!("physics           {:.0} Hz", report.physics_hz);
                 println!(
-                    "single, flat      {:.0} steps/s",
-                    report.single_steps_per_s_flat
+                    "{:<28}{}",
+                    "",
+                    reports
+                        .iter()
+                        .map(|r| format!("{:>12}", r.engine))
+                        .collect::<String>()
                 );
-                println!(
-                    "single, rough     {:.0} steps/s",
-                    report.single_steps_per_s_rough
-                );
-                println!(
-                    "vectorised        {:.0} steps/s ({} envs on {} threads)",
-                    report.vec_steps_per_s, report.vec_envs, report.threads
-                );
-                if let Some(ms) = report.depth_frame_ms {
-                    println!("depth frame       {ms:.3} ms (64 x 36)");
+                let row = |label: &str, f: &dyn Fn(&vigor_sim::bench::SimBench) -> String| {
+                    println!(
+                        "{label:<28}{}",
+                        reports
+                            .iter()
+                            .map(|r| format!("{:>12}", f(r)))
+                            .collect::<String>()
+                    );
+                };
+                row("physics, Hz", &|r| format!("{:.0}", r.physics_hz));
+                row("one env, flat, steps/s", &|r| {
+                    format!("{:.0}", r.single_steps_per_s_flat)
+                });
+                row("one env, rough, steps/s", &|r| {
+                    format!("{:.0}", r.single_steps_per_s_rough)
+                });
+                row("vectorised, steps/s", &|r| {
+                    format!("{:.0}", r.vec_steps_per_s)
+                });
+                row("  envs on threads", &|r| {
+                    format!("{} on {}", r.vec_envs, r.threads)
+                });
+                row("depth frame 64x36, ms", &|r| {
+                    r.depth_frame_ms.map_or("-".into(), |ms| format!("{ms:.3}"))
+                });
+                if let Some(ratio) = ratio {
+                    println!("rapier / MuJoCo, one env on flat ground: {ratio:.3}");
                 }
             }
             Ok(())

@@ -51,6 +51,9 @@ pub struct RecordArgs {
     /// Simulator config (default: the shipped configs/sim.toml, embedded).
     #[arg(long)]
     config: Option<PathBuf>,
+    /// Physics engine, rapier or mujoco (default: the config's `physics.engine`).
+    #[arg(long, value_parser = ["rapier", "mujoco"])]
+    engine: Option<String>,
 }
 
 impl RecordArgs {
@@ -65,6 +68,7 @@ impl RecordArgs {
             seed,
             out,
             config: None,
+            engine: None,
         }
     }
 }
@@ -97,10 +101,15 @@ pub fn record(a: &RecordArgs) -> Result<()> {
         "--seconds {} is out of range: allowed (0, 600]",
         a.seconds
     );
-    let params = match &a.config {
+    let mut params = match &a.config {
         Some(path) => vigor_common::config::load_checked::<vigor_sim::SimConfig>(path)?,
         None => vigor_sim::SimConfig::embedded()?,
     };
+    if let Some(engine) = &a.engine {
+        params.env.engine = engine
+            .parse()
+            .map_err(|e: String| anyhow::anyhow!("--engine: {e}"))?;
+    }
     let robot = Robot::embedded("g1_29dof")?;
     let spec = EpisodeSpec {
         scenario,
@@ -110,8 +119,8 @@ pub fn record(a: &RecordArgs) -> Result<()> {
     let mut env = Env::new(&robot, &params.env, spec)?;
     let (kind, difficulty) = scenario.required_terrain().unwrap_or((kind, a.difficulty));
     let line = format!(
-        "scenario {scenario}, terrain {kind} at difficulty {difficulty:.2}, seed {}",
-        a.seed
+        "scenario {scenario}, terrain {kind} at difficulty {difficulty:.2}, seed {}, engine {}",
+        a.seed, params.env.engine
     );
     let recorder = EpisodeRecorder::create(&a.out, &robot, Some(env.terrain()), &line)?;
     let camera_config = params.depth;
