@@ -224,3 +224,47 @@ fn robot_export_mjcf_writes_a_model_with_every_joint() {
         text(&bad.stderr)
     );
 }
+
+#[test]
+fn bench_sim_json_reports_both_engines() {
+    let out = vigor(
+        &[
+            "bench",
+            "sim",
+            "--json",
+            "--seconds",
+            "0.1",
+            "--threads",
+            "1",
+        ],
+        b"",
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    for key in [
+        "physics_hz",
+        "single_steps_per_s_flat",
+        "single_steps_per_s_rough",
+        "threads",
+        "vec_steps_per_s",
+        "depth_frame_ms",
+    ] {
+        assert!(v[key].as_f64().is_some_and(|x| x > 0.0), "{key} in {v}");
+    }
+    assert_eq!(v["engine"], "rapier");
+    for engine in ["rapier", "mujoco"] {
+        let e = &v["engines"][engine];
+        assert_eq!(e["engine"], engine);
+        assert!(
+            e["single_steps_per_s_flat"]
+                .as_f64()
+                .is_some_and(|x| x > 0.0),
+            "{e}"
+        );
+    }
+    assert!(
+        v["rapier_over_mujoco_single"]
+            .as_f64()
+            .is_some_and(|x| x > 0.0)
+    );
+}
