@@ -1,6 +1,8 @@
-//! Build script: rpath to libmujoco (see build-support/mujoco_rpath.rs).
+//! Build script: rpaths to libtorch and libmujoco (see build-support/).
+include!("../build-support/torch_rpath.rs");
 include!("../build-support/mujoco_rpath.rs");
 
 fn main() {
+    link_libtorch();
     link_mujoco();
 }

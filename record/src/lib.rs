@@ -9,6 +9,8 @@
 //! - `world/contacts`: ground contact points and force arrows (1 m per 500 N).
 //! - `plots/base_height_m`, `plots/tilt_deg`: scalars.
 //! - `episode`: a text log line naming the scenario, terrain and seed.
+//! - Anything else through [`EpisodeRecorder::log_skeleton`], [`EpisodeRecorder::log_scalar`] and
+//!   [`EpisodeRecorder::log_text`] (demonstration playback: `world/keyframes/...`, `events`).
 //!
 //! Invariant: recording never changes what is recorded; it only reads state.
 
@@ -291,6 +293,68 @@ impl EpisodeRecorder {
             .with_meter(1.0),
         ))?;
         Ok(())
+    }
+
+    /// Logs a stick figure: `points` joined by `edges` (index pairs), in colour `rgb`; static when
+    /// `time_s` is `None`.
+    ///
+    /// # Errors
+    /// The stream failed.
+    pub fn log_skeleton(
+        &self,
+        time_s: Option<f64>,
+        entity: &str,
+        points: &[[f32; 3]],
+        edges: &[[usize; 2]],
+        rgb: [u8; 3],
+    ) -> Result<(), RecordError> {
+        let strips: Vec<Vec<[f32; 3]>> = edges
+            .iter()
+            .filter(|[a, b]| *a < points.len() && *b < points.len())
+            .map(|[a, b]| vec![points[*a], points[*b]])
+            .collect();
+        let colour = rerun::Color::from_rgb(rgb[0], rgb[1], rgb[2]);
+        let lines = rerun::LineStrips3D::new(strips)
+            .with_colors([colour])
+            .with_radii([0.008]);
+        let dots = rerun::Points3D::new(points.to_vec())
+            .with_colors([colour])
+            .with_radii([0.015]);
+        let r = match time_s {
+            Some(t) => {
+                self.rec.set_duration_secs("sim_time", t);
+                self.rec
+                    .log(entity, &lines)
+                    .and_then(|()| self.rec.log(format!("{entity}/points"), &dots))
+            }
+            None => self
+                .rec
+                .log_static(entity, &lines)
+                .and_then(|()| self.rec.log_static(format!("{entity}/points"), &dots)),
+        };
+        r.map_err(|e| rr_err(&self.path, e))
+    }
+
+    /// Logs a scalar time series value under `entity` (e.g. `plots/phase`).
+    ///
+    /// # Errors
+    /// The stream failed.
+    pub fn log_scalar(&self, time_s: f64, entity: &str, value: f64) -> Result<(), RecordError> {
+        self.rec.set_duration_secs("sim_time", time_s);
+        self.rec
+            .log(entity, &rerun::Scalars::single(value))
+            .map_err(|e| rr_err(&self.path, e))
+    }
+
+    /// Logs a text line under `entity` at `time_s`.
+    ///
+    /// # Errors
+    /// The stream failed.
+    pub fn log_text(&self, time_s: f64, entity: &str, text: &str) -> Result<(), RecordError> {
+        self.rec.set_duration_secs("sim_time", time_s);
+        self.rec
+            .log(entity, &rerun::TextLog::new(text.to_owned()))
+            .map_err(|e| rr_err(&self.path, e))
     }
 
     /// Flushes everything to disk.

@@ -18,8 +18,19 @@ fn demo_writes_frames_policy_and_summary_that_read_back() {
         "{stdout}{}",
         String::from_utf8_lossy(&run.stderr)
     );
-    assert!(stdout.contains("[7/7]"), "{stdout}");
+    assert!(stdout.contains("[8/8]"), "{stdout}");
     assert!(std::fs::metadata(out.join("episode.rrd")).unwrap().len() > 100_000);
+    assert!(
+        stdout.contains("demonstration supine_roll_kneel")
+            && stdout.contains("aligned on stairs_up"),
+        "{stdout}"
+    );
+    assert!(
+        std::fs::metadata(out.join("demonstration.rrd"))
+            .unwrap()
+            .len()
+            > 100_000
+    );
     let png = std::fs::read(out.join("terrain.png")).unwrap();
     assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n");
 

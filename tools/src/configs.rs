@@ -45,6 +45,28 @@ fn check_robot(text: &str, file: &str) -> Result<String, ConfigError> {
     }
 }
 
+fn check_demo(text: &str, file: &str) -> Result<String, ConfigError> {
+    use vigor_training::demos::{AuthoredDemo, DemoError};
+    let robot = vigor_sim::robot::Robot::embedded("g1_29dof")
+        .map_err(|e| config::inconsistent(file, "robot", e.to_string()))?;
+    match AuthoredDemo::parse(text, file, &robot) {
+        Ok(d) => {
+            let clip = d.to_clip(&robot, 50.0);
+            Ok(format!(
+                "{}: {} keyframes ({} static), {:.2} s, starts {}, behaviour {}",
+                d.name,
+                d.keys.len(),
+                d.keys.iter().filter(|k| k.is_static).count(),
+                clip.duration_s(),
+                d.posture,
+                clip.behaviour
+            ))
+        }
+        Err(DemoError::Config(e)) => Err(e),
+        Err(e) => Err(config::inconsistent(file, "keyframes", e.to_string())),
+    }
+}
+
 /// The registry. A file under `configs/` that is not listed here fails `vigor config check` and
 /// the test that loads every shipped config.
 pub const KNOWN: &[Known] = &[
@@ -77,6 +99,24 @@ pub const KNOWN: &[Known] = &[
         about: "robot description: the G1 23-DoF variant (waist roll/pitch and wrists locked)",
         embedded: vigor_sim::robot::G1_23DOF_TOML,
         check: check_robot,
+    },
+    Known {
+        name: "demos/supine_roll_kneel.toml",
+        about: "authored demonstration: supine -> roll -> hands and knees -> kneel -> squat -> stand",
+        embedded: vigor_training::demos::authored::SHIPPED[0].1,
+        check: check_demo,
+    },
+    Known {
+        name: "demos/prone_push_up.toml",
+        about: "authored demonstration: prone -> push up -> hands and knees -> squat -> stand",
+        embedded: vigor_training::demos::authored::SHIPPED[1].1,
+        check: check_demo,
+    },
+    Known {
+        name: "demos/side_roll_kneel.toml",
+        about: "authored demonstration: side -> roll to the front -> kneel -> squat -> stand",
+        embedded: vigor_training::demos::authored::SHIPPED[2].1,
+        check: check_demo,
     },
 ];
 

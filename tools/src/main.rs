@@ -49,6 +49,9 @@ enum Command {
     /// The robot description: show it, or export it as MJCF for MuJoCo.
     #[command(subcommand)]
     Robot(cmd::robot::Command),
+    /// Demonstrations: import LAFAN1-G1 takes as clips, list clips, play one back in rerun.
+    #[command(subcommand)]
+    Demos(cmd::demos::Command),
 }
 
 fn run(cli: Cli) -> anyhow::Result<()> {
@@ -62,6 +65,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Bench(c) => cmd::bench::run(&c),
         Command::Sim(c) => cmd::sim::run(&c),
         Command::Replay(a) => cmd::sim::replay(&a),
+        Command::Demos(c) => cmd::demos::run(&c),
     }
 }
 

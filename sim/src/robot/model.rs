@@ -404,30 +404,52 @@ impl Robot {
     #[must_use]
     pub fn lowest_point_at(&self, root: &Isometry3<f64>, q: &[f64]) -> f64 {
         let poses = self.forward_kinematics(root, q);
-        let mut lowest = f64::INFINITY;
-        for (link, pose) in self.links.iter().zip(&poses) {
-            for c in &link.colliders {
-                let z = match &c.shape {
-                    Shape::Capsule { a, b, radius } => (pose * a).z.min((pose * b).z) - radius,
-                    Shape::Sphere { centre, radius } => (pose * centre).z - radius,
-                    Shape::Cuboid {
-                        centre,
-                        half_extents: h,
-                    } => {
-                        let mut z = f64::INFINITY;
-                        for s in 0..8u8 {
-                            let pick = |bit: u8, e: f64| if s & bit == 0 { -e } else { e };
-                            let corner =
-                                centre + Vector3::new(pick(1, h.x), pick(2, h.y), pick(4, h.z));
-                            z = z.min((pose * corner).z);
-                        }
-                        z
+        self.link_lowest_points(&poses)
+            .iter()
+            .filter_map(|p| p.map(|p| p.z))
+            .fold(f64::INFINITY, f64::min)
+    }
+
+    /// The lowest point (world frame) of each link's collision primitives for link poses `poses`
+    /// (from [`Robot::forward_kinematics`]); `None` for a link without colliders.
+    #[must_use]
+    pub fn link_lowest_points(&self, poses: &[Isometry3<f64>]) -> Vec<Option<Point3<f64>>> {
+        self.links
+            .iter()
+            .zip(poses)
+            .map(|(link, pose)| {
+                let mut lowest: Option<Point3<f64>> = None;
+                let mut take = |p: Point3<f64>| {
+                    if lowest.is_none_or(|l| p.z < l.z) {
+                        lowest = Some(p);
                     }
                 };
-                lowest = lowest.min(z);
-            }
-        }
-        lowest
+                for c in &link.colliders {
+                    match &c.shape {
+                        Shape::Capsule { a, b, radius } => {
+                            let (a, b) = (pose * a, pose * b);
+                            let end = if a.z <= b.z { a } else { b };
+                            take(end - Vector3::z() * *radius);
+                        }
+                        Shape::Sphere { centre, radius } => {
+                            take(pose * centre - Vector3::z() * *radius);
+                        }
+                        Shape::Cuboid {
+                            centre,
+                            half_extents: h,
+                        } => {
+                            for s in 0..8u8 {
+                                let pick = |bit: u8, e: f64| if s & bit == 0 { -e } else { e };
+                                let corner =
+                                    centre + Vector3::new(pick(1, h.x), pick(2, h.y), pick(4, h.z));
+                                take(pose * corner);
+                            }
+                        }
+                    }
+                }
+                lowest
+            })
+            .collect()
     }
 
     /// World pose of every link for root pose `root` and joint positions `q` (by joint index).

@@ -93,7 +93,7 @@ pub fn run(args: &Args) -> Result<()> {
     let out = &args.out;
     std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
     let mut summary = String::from("# vigor demo\n\n");
-    let step = |n: u32, text: &str| println!("[{n}/7] {text}");
+    let step = |n: u32, text: &str| println!("[{n}/8] {text}");
 
     step(1, "checking the embedded configs");
     let controller = vigor_controller::ControllerConfig::embedded()?;
@@ -213,7 +213,22 @@ pub fn run(args: &Args) -> Result<()> {
     vigor_sim::terrain::preview::write_png(&terrain, 20.0, &out.join("terrain.png"))?;
     summary.push_str("Terrain: `terrain.png` shows the shipped tile grid (kinds by column, difficulty by row).\n\n");
 
-    step(7, "writing the summary");
+    step(
+        7,
+        "recording the shipped supine recovery aligned onto stairs (demonstration.rrd)",
+    );
+    crate::cmd::demos::show(&crate::cmd::demos::ShowArgs::new(
+        "supine_roll_kneel",
+        Some(("stairs_up", 0.5)),
+        args.seed,
+        out.join("demonstration.rrd"),
+    ))?;
+    summary.push_str(
+        "Demonstrations: `demonstration.rrd` plays the project's own supine recovery (roll, hands and \
+         knees, kneel, squat, stand), its sparse keyframes and its alignment onto a stairs tile.\n\n",
+    );
+
+    step(8, "writing the summary");
     summary.push_str("| frame | file | bytes | CRC |\n|---|---|---|---|\n");
     writeln!(
         summary,
@@ -242,7 +257,7 @@ pub fn run(args: &Args) -> Result<()> {
     );
     write(out, "summary.md", summary.as_bytes())?;
     println!(
-        "wrote {} (summary.md, 4 frames, policy/, episode.rrd, terrain.png)",
+        "wrote {} (summary.md, 4 frames, policy/, episode.rrd, demonstration.rrd, terrain.png)",
         out.display()
     );
     Ok(())

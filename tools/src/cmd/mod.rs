@@ -3,6 +3,7 @@
 pub mod bench;
 pub mod config;
 pub mod demo;
+pub mod demos;
 pub mod msgs;
 pub mod robot;
 pub mod sim;
