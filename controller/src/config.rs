@@ -55,6 +55,13 @@ pub struct PassiveConfig {
 pub struct RampConfig {
     /// Duration of the linear ramp to the stand pose, s. Range 1..=5; shipped 2.5 (Unitree: 2-3 s).
     pub duration_s: f32,
+    /// Position gain of the leg and waist motors (slots 0-14) while ramping and holding the stand
+    /// without a policy, N·m/rad. Range 50..=800; shipped 500. The description's gains are the
+    /// policy's; with them, and with 300, a PD-only stand topples in the simulator, with 500 it
+    /// holds. The arms keep the description's gains.
+    pub stand_kp: f32,
+    /// Velocity gain of those motors, N·m·s/rad. Range 1..=40; shipped 20.
+    pub stand_kd: f32,
 }
 
 /// `[engage]`.
@@ -119,6 +126,10 @@ pub struct ControllerParams {
     pub damping_kd: f32,
     /// Ramp duration, s.
     pub ramp_duration_s: f32,
+    /// Leg and waist position gain for Ramp and Armed, N·m/rad.
+    pub stand_kp: f32,
+    /// Leg and waist velocity gain for Ramp and Armed, N·m·s/rad.
+    pub stand_kd: f32,
     /// Engage threshold, rad.
     pub engage_tilt_rad: f32,
     /// Upright threshold, rad.
@@ -170,6 +181,8 @@ impl Validate for ControllerConfig {
             20.0,
         )?;
         check_range(file, "ramp.duration_s", self.ramp.duration_s, 1.0, 5.0)?;
+        check_range(file, "ramp.stand_kp", self.ramp.stand_kp, 50.0, 800.0)?;
+        check_range(file, "ramp.stand_kd", self.ramp.stand_kd, 1.0, 40.0)?;
         let e = &self.engage;
         check_range(file, "engage.tilt_deg", e.tilt_deg, 5.0, 60.0)?;
         check_range(
@@ -223,6 +236,8 @@ impl Validate for ControllerConfig {
             mode_machine: l.mode_machine,
             damping_kd: self.passive.damping_kd,
             ramp_duration_s: self.ramp.duration_s,
+            stand_kp: self.ramp.stand_kp,
+            stand_kd: self.ramp.stand_kd,
             engage_tilt_rad: e.tilt_deg.to_radians(),
             recovered_tilt_rad: e.recovered_tilt_deg.to_radians(),
             recovered_hold_s: e.recovered_hold_s,

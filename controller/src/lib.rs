@@ -1,9 +1,12 @@
 //! The on-robot controller: runs the fall-safety policy and streams motor commands to the G1.
 //!
-//! Today this crate holds the controller's typed configuration ([`config`]) and the safe command
-//! frames every state falls back to ([`commands`]): the damping command that Passive and Damping
-//! stream. The safety state machine, watchdogs, the 500 Hz control thread and the zenoh node come
-//! with the controller issue.
+//! - [`core`]: the safety state machine, watchdogs and command generation as a plain struct, one
+//!   call per control tick (no network, threads or clock).
+//! - [`node`]: the daemon: the core wired to zenoh with a control thread, a policy thread and an
+//!   I/O thread.
+//! - [`bus`]: opening the zenoh session (config file, `--connect`, `--listen`).
+//! - [`config`]: the typed `configs/controller.toml`.
+//! - [`commands`]: safe command frames (damping).
 //!
 //! Invariants: the control path never panics (`unwrap`, `expect` and `panic!` are denied here);
 //! commands always carry the `mode_machine` read from the robot.
@@ -12,7 +15,11 @@
     deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
 )]
 
+pub mod bus;
 pub mod commands;
 pub mod config;
+pub mod core;
+pub mod node;
 
 pub use config::{ControllerConfig, ControllerParams};
+pub use core::{Controller, JointSpec, TickInput, Transition};

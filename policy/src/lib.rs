@@ -17,4 +17,4 @@ pub mod obs;
 
 pub use artifact::{ActionMode, ActionSpec, ArtifactError, Manifest, Normaliser, Policy};
 pub use net::{Activation, Mlp, MlpSpec};
-pub use obs::{ObsBlock, ObservationLayout};
+pub use obs::{ObsBlock, ObservationLayout, Proprioception, projected_gravity};

@@ -96,9 +96,144 @@ impl ObservationLayout {
     }
 }
 
+/// The blocks [`ObservationLayout::write_proprioception`] can fill.
+pub const PROPRIOCEPTIVE_BLOCKS: [&str; 5] = [
+    "base_ang_vel",
+    "projected_gravity",
+    "joint_pos_rel",
+    "joint_vel",
+    "last_action",
+];
+
+/// One proprioceptive reading, as the robot's `LowState` and the simulator both give it.
+#[derive(Debug, Clone, Copy)]
+pub struct Proprioception<'a> {
+    /// Pelvis IMU angular velocity, body frame, rad/s.
+    pub gyro: [f32; 3],
+    /// Pelvis IMU orientation, w x y z.
+    pub quat_wxyz: [f32; 4],
+    /// Joint positions, rad, by joint index.
+    pub q: &'a [f32],
+    /// Joint velocities, rad/s.
+    pub dq: &'a [f32],
+    /// Default (stand) joint positions, rad.
+    pub default_q: &'a [f32],
+    /// The previous action.
+    pub last_action: &'a [f32],
+}
+
+/// Gravity's unit direction in the body frame for orientation `q` (w x y z): `R^T (0, 0, -1)`.
+#[must_use]
+pub fn projected_gravity(q: [f32; 4]) -> [f32; 3] {
+    let [w, x, y, z] = q;
+    [
+        -2.0 * (x * z - w * y),
+        -2.0 * (y * z + w * x),
+        -(1.0 - 2.0 * (x * x + y * y)),
+    ]
+}
+
+impl ObservationLayout {
+    /// `None` if every block is one [`ObservationLayout::write_proprioception`] fills with the
+    /// size `joints` implies, else a sentence naming the first block it cannot build.
+    #[must_use]
+    pub fn unbuildable_block(&self, joints: usize) -> Option<String> {
+        for b in &self.blocks {
+            let expected = match b.name.as_str() {
+                "base_ang_vel" | "projected_gravity" => 3,
+                "joint_pos_rel" | "joint_vel" | "last_action" => joints,
+                other => {
+                    return Some(format!(
+                        "observation block `{other}` is not proprioceptive: this build fills {}",
+                        PROPRIOCEPTIVE_BLOCKS.join(", ")
+                    ));
+                }
+            };
+            if b.size != expected {
+                return Some(format!(
+                    "observation block `{}` has {} values; the robot gives {expected}",
+                    b.name, b.size
+                ));
+            }
+        }
+        None
+    }
+
+    /// Writes the observation for `p` into `out` (length [`ObservationLayout::len`]) without
+    /// allocating. This is the one observation builder of training, evaluation and the
+    /// controller. Blocks it does not know (see [`ObservationLayout::unbuildable_block`]) are
+    /// left as they are.
+    pub fn write_proprioception(&self, p: &Proprioception<'_>, out: &mut [f32]) {
+        let mut at = 0;
+        for b in &self.blocks {
+            let Some(dst) = out.get_mut(at..at + b.size) else {
+                return;
+            };
+            match b.name.as_str() {
+                "base_ang_vel" => copy(dst, &p.gyro),
+                "projected_gravity" => copy(dst, &projected_gravity(p.quat_wxyz)),
+                "joint_pos_rel" => {
+                    for ((d, q), q0) in dst.iter_mut().zip(p.q).zip(p.default_q) {
+                        *d = q - q0;
+                    }
+                }
+                "joint_vel" => copy(dst, p.dq),
+                "last_action" => copy(dst, p.last_action),
+                _ => {}
+            }
+            at += b.size;
+        }
+    }
+}
+
+fn copy(dst: &mut [f32], src: &[f32]) {
+    for (d, s) in dst.iter_mut().zip(src) {
+        *d = *s;
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn proprioception_is_written_block_by_block() {
+        let l = ObservationLayout::g1_proprioception();
+        assert_eq!(l.unbuildable_block(29), None);
+        let q: Vec<f32> = (0..29).map(|i| i as f32 * 0.1).collect();
+        let dq = vec![2.0; 29];
+        let q0 = vec![0.05; 29];
+        let a = vec![-1.0; 29];
+        let h = std::f32::consts::FRAC_1_SQRT_2;
+        let p = Proprioception {
+            gyro: [0.1, 0.2, 0.3],
+            quat_wxyz: [h, h, 0.0, 0.0],
+            q: &q,
+            dq: &dq,
+            default_q: &q0,
+            last_action: &a,
+        };
+        let mut out = vec![f32::NAN; l.len()];
+        l.write_proprioception(&p, &mut out);
+        assert_eq!(&out[..3], &[0.1, 0.2, 0.3]);
+        // Rolled +90° about x: gravity points along the body's -y.
+        assert!(out[3].abs() < 1e-6 && (out[4] + 1.0).abs() < 1e-6 && out[5].abs() < 1e-6);
+        assert!((out[6 + 10] - (1.0 - 0.05)).abs() < 1e-6);
+        assert_eq!(out[35], 2.0);
+        assert_eq!(out[92], -1.0);
+        assert!(out.iter().all(|x| x.is_finite()));
+        let mut bad = l.clone();
+        bad.blocks.push(ObsBlock {
+            name: "depth_latent".into(),
+            size: 32,
+        });
+        assert!(
+            bad.unbuildable_block(29)
+                .unwrap()
+                .contains("`depth_latent`")
+        );
+        assert!(l.unbuildable_block(23).unwrap().contains("23"));
+    }
 
     #[test]
     fn proprioception_is_93_values_with_offsets() {

@@ -83,6 +83,12 @@ pub const KNOWN: &[Known] = &[
         check: check_as::<vigor_sim::SimConfig>,
     },
     Known {
+        name: "sim_robot.toml",
+        about: "simulated robot process: engine, start terrain, LowState and depth rates, latency and loss",
+        embedded: crate::sim_robot::config::DEFAULT_TOML,
+        check: check_as::<crate::sim_robot::SimRobotConfig>,
+    },
+    Known {
         name: "terrain.toml",
         about: "procedural terrain: tile grid size, resolution, kinds, difficulty range, seed",
         embedded: vigor_sim::terrain::config::DEFAULT_TOML,

@@ -6,6 +6,7 @@
 
 mod cmd;
 mod configs;
+mod sim_robot;
 
 use std::process::ExitCode;
 
@@ -52,6 +53,22 @@ enum Command {
     /// Demonstrations: import LAFAN1-G1 takes as clips, list clips, play one back in rerun.
     #[command(subcommand)]
     Demos(cmd::demos::Command),
+    /// The on-robot controller daemon: safety state machine, 500 Hz LowCmd, the policy at 50 Hz.
+    ///
+    /// Starts in Passive (damping). Send `arm`, `engage`, `estop`, `clear` or `disarm` with
+    /// `vigor topic pub vigor/controller/command --json cmd.json`; watch it with
+    /// `vigor topic echo vigor/controller/status`. Connects to tcp/127.0.0.1:7447 unless told
+    /// otherwise.
+    Control(cmd::control::ControlArgs),
+    /// The simulated G1 as a process on the bus, speaking the real robot's LowState/LowCmd.
+    ///
+    /// Publishes rt/lowstate at 500 Hz in real time and depth frames at 30 Hz, applies rt/lowcmd
+    /// through the motor law, and takes pushes, resets and terrain changes on vigor/sim/request.
+    /// Listens on tcp/127.0.0.1:7447 unless told otherwise.
+    SimRobot(cmd::control::SimRobotArgs),
+    /// Policy artifacts: make a freshly initialised one.
+    #[command(subcommand)]
+    Policy(cmd::policy::Command),
 }
 
 fn run(cli: Cli) -> anyhow::Result<()> {
@@ -66,6 +83,9 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Sim(c) => cmd::sim::run(&c),
         Command::Replay(a) => cmd::sim::replay(&a),
         Command::Demos(c) => cmd::demos::run(&c),
+        Command::Control(a) => cmd::control::control(&a),
+        Command::SimRobot(a) => cmd::control::sim_robot(&a),
+        Command::Policy(c) => cmd::policy::run(&c),
     }
 }
 

@@ -16,6 +16,7 @@ use vigor_common::fsutil::write_atomic;
 use vigor_msgs::unitree_hg::{G1_29DOF_SLOT_NAMES, LowCmd, LowState, NUM_G1_29DOF_MOTORS};
 use vigor_policy::{
     ActionMode, ActionSpec, Activation, Manifest, MlpSpec, Normaliser, ObservationLayout, Policy,
+    Proprioception,
 };
 
 /// `vigor demo` flags.
@@ -62,30 +63,61 @@ fn standing_lowstate(mode_machine: u8, tick: u32) -> LowState {
     s.with_crc()
 }
 
-/// Projected gravity: the unit gravity direction in the body frame, from a w, x, y, z quaternion.
-fn projected_gravity(q: [f32; 4]) -> [f32; 3] {
-    let [w, x, y, z] = q;
-    // Third row of R(q) gives R^T * (0, 0, 1); gravity points down, so negate.
-    [
-        -2.0 * (x * z - w * y),
-        -2.0 * (y * z + w * x),
-        -(1.0 - 2.0 * (x * x + y * y)),
-    ]
-}
-
-fn observation(state: &LowState, last_action: &[f32]) -> Vec<f32> {
-    let mut obs = Vec::with_capacity(93);
-    obs.extend(state.imu_state.gyroscope);
-    obs.extend(projected_gravity(state.imu_state.quaternion));
+fn observation(
+    layout: &ObservationLayout,
+    robot_default: &[f32],
+    state: &LowState,
+    last_action: &[f32],
+) -> Vec<f32> {
     let motors = &state.motor_state[..NUM_G1_29DOF_MOTORS];
-    obs.extend(motors.iter().map(|m| m.q));
-    obs.extend(motors.iter().map(|m| m.dq));
-    obs.extend_from_slice(last_action);
+    let q: Vec<f32> = motors.iter().map(|m| m.q).collect();
+    let dq: Vec<f32> = motors.iter().map(|m| m.dq).collect();
+    let mut obs = vec![0.0; layout.len()];
+    layout.write_proprioception(
+        &Proprioception {
+            gyro: state.imu_state.gyroscope,
+            quat_wxyz: state.imu_state.quaternion,
+            q: &q,
+            dq: &dq,
+            default_q: robot_default,
+            last_action,
+        },
+        &mut obs,
+    );
     obs
 }
 
 fn write(out: &Path, name: &str, bytes: &[u8]) -> Result<()> {
     write_atomic(&out.join(name), bytes).with_context(|| format!("writing {name}"))
+}
+
+/// The manifest of a freshly initialised G1 29-DoF proprioceptive policy (the shape the teacher
+/// and student will fill): 93 observations, 256-128-64 ELU actor, 29 actions as offsets from the
+/// default pose scaled by 0.25 rad.
+#[must_use]
+pub fn untrained_manifest(name: &str, seed: u64) -> Manifest {
+    let layout = ObservationLayout::g1_proprioception();
+    let n = layout.len();
+    Manifest {
+        schema_version: vigor_policy::artifact::SCHEMA_VERSION,
+        name: name.to_owned(),
+        observation: layout,
+        normaliser: Normaliser::identity(n),
+        action: ActionSpec {
+            dim: NUM_G1_29DOF_MOTORS,
+            mode: ActionMode::DefaultOffset,
+            scale: 0.25,
+        },
+        actor: MlpSpec {
+            input: n,
+            hidden: vec![256, 128, 64],
+            output: NUM_G1_29DOF_MOTORS,
+            activation: Activation::Elu,
+        },
+        weights_sha256: String::new(),
+        git_hash: env!("VIGOR_GIT_HASH").to_owned(),
+        seed,
+    }
 }
 
 /// Runs the demo.
@@ -132,29 +164,18 @@ pub fn run(args: &Args) -> Result<()> {
         3,
         "initialising a seeded policy, acting on the LowState, saving and reloading the artifact",
     );
-    let layout = ObservationLayout::g1_proprioception();
-    let n = layout.len();
-    let mut policy = Policy::init(Manifest {
-        schema_version: vigor_policy::artifact::SCHEMA_VERSION,
-        name: format!("demo-untrained-seed{}", args.seed),
-        observation: layout,
-        normaliser: Normaliser::identity(n),
-        action: ActionSpec {
-            dim: NUM_G1_29DOF_MOTORS,
-            mode: ActionMode::DefaultOffset,
-            scale: 0.25,
-        },
-        actor: MlpSpec {
-            input: n,
-            hidden: vec![256, 128, 64],
-            output: NUM_G1_29DOF_MOTORS,
-            activation: Activation::Elu,
-        },
-        weights_sha256: String::new(),
-        git_hash: env!("VIGOR_GIT_HASH").to_owned(),
-        seed: args.seed,
-    })?;
-    let obs = observation(&state, &[0.0; NUM_G1_29DOF_MOTORS]);
+    let mut policy = Policy::init(untrained_manifest(
+        &format!("demo-untrained-seed{}", args.seed),
+        args.seed,
+    ))?;
+    let robot = vigor_sim::robot::Robot::embedded("g1_29dof")?;
+    let default_q: Vec<f32> = robot.joints.iter().map(|j| j.default as f32).collect();
+    let obs = observation(
+        &policy.manifest().observation,
+        &default_q,
+        &state,
+        &[0.0; NUM_G1_29DOF_MOTORS],
+    );
     let action = policy.act(&obs)?;
     let policy_dir = out.join("policy");
     policy.save(&policy_dir)?;
@@ -164,6 +185,7 @@ pub fn run(args: &Args) -> Result<()> {
         "reloaded policy acts differently"
     );
     let max = action.iter().fold(0f32, |m, a| m.max(a.abs()));
+    let n = policy.manifest().observation.len();
     writeln!(
         summary,
         "Policy: untrained actor {n} -> 256 -> 128 -> 64 -> 29 (seed {}), saved to `policy/` and reloaded \
@@ -261,21 +283,4 @@ pub fn run(args: &Args) -> Result<()> {
         out.display()
     );
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn projected_gravity_points_down_when_upright_and_sideways_when_rolled() {
-        assert_eq!(projected_gravity([1.0, 0.0, 0.0, 0.0]), [0.0, 0.0, -1.0]);
-        // Rolled +90° about x: world down (0, 0, -1) is the body's -y... R^T (0,0,-1) = (0, -1, 0).
-        let h = std::f32::consts::FRAC_1_SQRT_2;
-        let g = projected_gravity([h, h, 0.0, 0.0]);
-        assert!(
-            (g[0]).abs() < 1e-6 && (g[1] + 1.0).abs() < 1e-6 && g[2].abs() < 1e-6,
-            "{g:?}"
-        );
-    }
 }

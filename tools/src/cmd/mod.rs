@@ -2,9 +2,11 @@
 
 pub mod bench;
 pub mod config;
+pub mod control;
 pub mod demo;
 pub mod demos;
 pub mod msgs;
+pub mod policy;
 pub mod robot;
 pub mod sim;
 pub mod terrain;

@@ -1,0 +1,181 @@
+//! Opening the zenoh session every vigor process uses, with zenoh's own command-line conventions:
+//! an optional zenoh configuration file, then `--connect` and `--listen` endpoints that override
+//! it. The default is a peer on loopback with multicast scouting off, so processes find each
+//! other only through the endpoints given (the sim-robot listens, the others connect).
+
+use std::path::{Path, PathBuf};
+
+use zenoh::Wait;
+
+/// The endpoint the simulated robot listens on by default, and the others connect to.
+pub const DEFAULT_ENDPOINT: &str = "tcp/127.0.0.1:7447";
+
+/// How to open a session.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct BusConfig {
+    /// A zenoh configuration file (JSON5), e.g. for TLS and access control on the robot.
+    pub config_file: Option<PathBuf>,
+    /// Endpoints to connect to (override the file's `connect/endpoints`).
+    pub connect: Vec<String>,
+    /// Endpoints to listen on (override the file's `listen/endpoints`).
+    pub listen: Vec<String>,
+}
+
+/// Why the bus could not be opened or used.
+#[derive(Debug, thiserror::Error)]
+pub enum BusError {
+    /// The zenoh configuration file is unreadable or invalid.
+    #[error("{path}: invalid zenoh configuration: {message}")]
+    ConfigFile {
+        /// The file.
+        path: PathBuf,
+        /// zenoh's description.
+        message: String,
+    },
+    /// An endpoint or setting was refused.
+    #[error("zenoh configuration `{key}` = {value}: {message}")]
+    Setting {
+        /// The configuration key.
+        key: String,
+        /// The value given.
+        value: String,
+        /// zenoh's description.
+        message: String,
+    },
+    /// zenoh failed to open the session, declare or publish.
+    #[error("zenoh: {0}")]
+    Zenoh(String),
+}
+
+fn json_list(items: &[String]) -> String {
+    let quoted: Vec<String> = items.iter().map(|e| format!("{e:?}")).collect();
+    format!("[{}]", quoted.join(","))
+}
+
+impl BusConfig {
+    /// Connect to `endpoint` only.
+    #[must_use]
+    pub fn connect_to(endpoint: &str) -> Self {
+        Self {
+            connect: vec![endpoint.to_owned()],
+            ..Self::default()
+        }
+    }
+
+    /// Listen on `endpoint` only.
+    #[must_use]
+    pub fn listen_on(endpoint: &str) -> Self {
+        Self {
+            listen: vec![endpoint.to_owned()],
+            ..Self::default()
+        }
+    }
+
+    /// The zenoh configuration this describes.
+    ///
+    /// # Errors
+    /// [`BusError::ConfigFile`] or [`BusError::Setting`].
+    pub fn to_zenoh(&self) -> Result<zenoh::Config, BusError> {
+        let mut c = match &self.config_file {
+            Some(path) => load_file(path)?,
+            None => {
+                let mut c = zenoh::Config::default();
+                set(&mut c, "mode", "\"peer\"")?;
+                set(&mut c, "scouting/multicast/enabled", "false")?;
+                c
+            }
+        };
+        if !self.connect.is_empty() {
+            set(&mut c, "connect/endpoints", &json_list(&self.connect))?;
+        }
+        if !self.listen.is_empty() {
+            set(&mut c, "listen/endpoints", &json_list(&self.listen))?;
+        }
+        Ok(c)
+    }
+
+    /// Opens the session.
+    ///
+    /// # Errors
+    /// An invalid configuration, or zenoh failing to open (for example a busy listen port).
+    pub fn open(&self) -> Result<zenoh::Session, BusError> {
+        let c = self.to_zenoh()?;
+        zenoh::open(c)
+            .wait()
+            .map_err(|e| BusError::Zenoh(e.to_string()))
+    }
+}
+
+fn load_file(path: &Path) -> Result<zenoh::Config, BusError> {
+    zenoh::Config::from_file(path).map_err(|e| BusError::ConfigFile {
+        path: path.to_owned(),
+        message: e.to_string(),
+    })
+}
+
+fn set(c: &mut zenoh::Config, key: &str, value: &str) -> Result<(), BusError> {
+    c.insert_json5(key, value).map_err(|e| BusError::Setting {
+        key: key.to_owned(),
+        value: value.to_owned(),
+        message: e.to_string(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn endpoints_override_and_bad_ones_are_named() {
+        let c = BusConfig {
+            connect: vec!["tcp/127.0.0.1:7000".into()],
+            listen: vec!["tcp/127.0.0.1:7001".into()],
+            ..BusConfig::default()
+        }
+        .to_zenoh()
+        .unwrap();
+        let text = format!("{c}");
+        assert!(
+            text.contains("127.0.0.1:7000") && text.contains("127.0.0.1:7001"),
+            "{text}"
+        );
+        let err = BusConfig::connect_to("not an endpoint")
+            .to_zenoh()
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("connect/endpoints"), "{err}");
+        let err = BusConfig {
+            config_file: Some("/nonexistent/zenoh.json5".into()),
+            ..BusConfig::default()
+        }
+        .to_zenoh()
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("/nonexistent/zenoh.json5"), "{err}");
+    }
+
+    #[test]
+    fn two_sessions_on_loopback_exchange_a_sample() {
+        use std::sync::mpsc;
+        let a = BusConfig::listen_on("tcp/127.0.0.1:17461").open().unwrap();
+        let b = BusConfig::connect_to("tcp/127.0.0.1:17461").open().unwrap();
+        let (tx, rx) = mpsc::channel();
+        let _sub = b
+            .declare_subscriber("vigor/test/ping")
+            .callback(move |s| {
+                let _ = tx.send(s.payload().to_bytes().to_vec());
+            })
+            .wait()
+            .unwrap();
+        // Give the subscription time to reach the other peer, then publish until it arrives.
+        let mut got = None;
+        for _ in 0..50 {
+            a.put("vigor/test/ping", vec![1u8, 2, 3]).wait().unwrap();
+            if let Ok(p) = rx.recv_timeout(std::time::Duration::from_millis(100)) {
+                got = Some(p);
+                break;
+            }
+        }
+        assert_eq!(got, Some(vec![1, 2, 3]));
+    }
+}

@@ -1,0 +1,398 @@
+//! The controller's logic as a plain struct: safety state machine, watchdogs and command
+//! generation, one call per control tick, with no network, threads or clocks of its own.
+//!
+//! States (see [`ControllerState`]):
+//! - **Passive**: damping (kp 0, kd from config) around the measured pose. The state after start,
+//!   after Disarm, after a cleared latch, and after LowState comes back from a watchdog expiry.
+//! - **Ramp**: soft start, linear from the pose measured at Arm to the stand pose over the
+//!   configured time, with the robot's PD gains.
+//! - **Armed**: hold the stand pose, watch tilt; engage the policy when tilt exceeds the
+//!   threshold (or on Engage).
+//! - **Active**: the policy's targets. Back to Armed once tilt stays under the recovered
+//!   threshold, with little angular velocity, for the configured hold time.
+//! - **Damping**: the fault state. Stale LowState (un-latched: Passive when it returns), depth
+//!   stale with the `damping` action, NaN or Inf in the policy output, a motor over-temperature,
+//!   or an e-stop (latched until Clear).
+//!
+//! Safety rules kept here: no command before the first valid LowState; every target is clamped to
+//! the joint limits and to a torque-aware band `|q* - q| <= effort / kp` (a full position error
+//! then asks for at most the motor's effort); Arm is refused while another `rt/lowcmd` writer is
+//! seen. The control path allocates nothing after [`Controller::new`] and never panics.
+
+use vigor_msgs::project::{
+    Command, ControllerState, ControllerStatus, FaultCounters, TransitionReason,
+};
+use vigor_msgs::unitree_hg::{LowCmd, LowState, MOTOR_MODE_ENABLE, MotorCmd};
+
+use vigor_policy::ActionMode;
+
+use crate::config::{ControllerParams, DepthStaleAction};
+
+/// Angular speed under which a recovered robot counts as still, rad/s.
+pub const STILL_RAD_S: f32 = 0.5;
+
+/// One driven joint as the controller needs it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct JointSpec {
+    /// Stand pose, rad.
+    pub default: f32,
+    /// Lower limit, rad.
+    pub lower: f32,
+    /// Upper limit, rad.
+    pub upper: f32,
+    /// Torque limit, N·m.
+    pub effort: f32,
+    /// Position gain under the policy (Active), N·m/rad.
+    pub kp: f32,
+    /// Velocity gain under the policy, N·m·s/rad.
+    pub kd: f32,
+    /// Position gain for the PD-only stand (Ramp, Armed), N·m/rad.
+    pub stand_kp: f32,
+    /// Velocity gain for the PD-only stand, N·m·s/rad.
+    pub stand_kd: f32,
+}
+
+/// What happened since the last tick.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct TickInput<'a> {
+    /// Controller clock, s.
+    pub now_s: f64,
+    /// The newest valid LowState received since the last tick (CRC and `mode_machine` already
+    /// checked by the node).
+    pub lowstate: Option<&'a LowState>,
+    /// An operator command.
+    pub command: Option<Command>,
+    /// Another process is writing `rt/lowcmd` (the node saw a foreign frame recently).
+    pub other_writer: bool,
+    /// The depth stream is stale (only meaningful for policies that read depth).
+    pub depth_stale: bool,
+}
+
+/// A state change, for logs and the status topic.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Transition {
+    /// From.
+    pub from: ControllerState,
+    /// To.
+    pub to: ControllerState,
+    /// Why.
+    pub reason: TransitionReason,
+    /// When, s.
+    pub at_s: f64,
+}
+
+/// The controller.
+#[derive(Debug, Clone)]
+pub struct Controller {
+    params: ControllerParams,
+    joints: Vec<JointSpec>,
+    state: ControllerState,
+    reason: TransitionReason,
+    since_s: f64,
+    latched: bool,
+    faults: FaultCounters,
+    /// Newest LowState and when it came.
+    last: LowState,
+    have_state: bool,
+    last_state_s: f64,
+    stale: bool,
+    /// Pose at the start of the ramp.
+    ramp_from: Vec<f32>,
+    /// Policy targets (Active).
+    targets: Vec<f32>,
+    have_targets: bool,
+    upright_since: Option<f64>,
+    tilt_rad: f32,
+    cmd: LowCmd,
+    transition: Option<Transition>,
+}
+
+/// Tilt of the body z axis from vertical for orientation `q` (w x y z), rad.
+#[must_use]
+pub fn tilt_rad(q: [f32; 4]) -> f32 {
+    let [_, x, y, _] = q;
+    (1.0 - 2.0 * (x * x + y * y)).clamp(-1.0, 1.0).acos()
+}
+
+impl Controller {
+    /// A controller in Passive for `joints` (motor slots `0..joints.len()`).
+    #[must_use]
+    pub fn new(params: ControllerParams, joints: Vec<JointSpec>) -> Self {
+        let n = joints.len();
+        let cmd = LowCmd {
+            mode_machine: params.mode_machine,
+            ..LowCmd::default()
+        };
+        Self {
+            params,
+            joints,
+            state: ControllerState::Passive,
+            reason: TransitionReason::Startup,
+            since_s: 0.0,
+            latched: false,
+            faults: FaultCounters::default(),
+            last: LowState::default(),
+            have_state: false,
+            last_state_s: f64::NEG_INFINITY,
+            stale: false,
+            ramp_from: vec![0.0; n],
+            targets: vec![0.0; n],
+            have_targets: false,
+            upright_since: None,
+            tilt_rad: 0.0,
+            cmd,
+            transition: None,
+        }
+    }
+
+    /// Current state.
+    #[must_use]
+    pub fn state(&self) -> ControllerState {
+        self.state
+    }
+
+    /// Whether a fault or e-stop is latched.
+    #[must_use]
+    pub fn latched(&self) -> bool {
+        self.latched
+    }
+
+    /// Fault counters.
+    #[must_use]
+    pub fn faults(&self) -> &FaultCounters {
+        &self.faults
+    }
+
+    /// Mutable fault counters, for faults the node counts (bad frames, deadline misses).
+    pub fn faults_mut(&mut self) -> &mut FaultCounters {
+        &mut self.faults
+    }
+
+    /// The newest LowState, once one has arrived.
+    #[must_use]
+    pub fn lowstate(&self) -> Option<&LowState> {
+        self.have_state.then_some(&self.last)
+    }
+
+    /// The joints.
+    #[must_use]
+    pub fn joints(&self) -> &[JointSpec] {
+        &self.joints
+    }
+
+    /// The last transition not yet taken, for logging.
+    pub fn take_transition(&mut self) -> Option<Transition> {
+        self.transition.take()
+    }
+
+    /// The status message at `now_ns`.
+    #[must_use]
+    pub fn status(&self, seq: u64, now_ns: u64) -> ControllerStatus {
+        ControllerStatus {
+            seq,
+            stamp_ns: now_ns,
+            state: self.state,
+            reason: self.reason,
+            since_ns: (self.since_s.max(0.0) * 1e9) as u64,
+            latched: self.latched,
+            tilt_rad: self.tilt_rad,
+            faults: self.faults,
+        }
+    }
+
+    fn go(&mut self, to: ControllerState, reason: TransitionReason, now_s: f64) {
+        if to == self.state && reason == self.reason {
+            return;
+        }
+        self.transition = Some(Transition {
+            from: self.state,
+            to,
+            reason,
+            at_s: now_s,
+        });
+        self.state = to;
+        self.reason = reason;
+        self.since_s = now_s;
+        self.upright_since = None;
+        match to {
+            ControllerState::Ramp => {
+                for (r, m) in self.ramp_from.iter_mut().zip(&self.last.motor_state) {
+                    *r = m.q;
+                }
+            }
+            ControllerState::Active => self.have_targets = false,
+            _ => {}
+        }
+    }
+
+    fn fault(&mut self, reason: TransitionReason, latch: bool, now_s: f64) {
+        if latch {
+            self.latched = true;
+        }
+        self.go(ControllerState::Damping, reason, now_s);
+    }
+
+    /// Hands a policy action to the controller: joint targets `q_default + scale·a`
+    /// ([`ActionMode::DefaultOffset`]) or `q + scale·a` ([`ActionMode::CurrentDelta`]), used while
+    /// Active. An action of the wrong length or with NaN or Inf latches Damping.
+    pub fn set_action(&mut self, action: &[f32], mode: ActionMode, scale: f32, now_s: f64) {
+        if action.len() != self.targets.len() || action.iter().any(|a| !a.is_finite()) {
+            self.faults.nonfinite_actions += 1;
+            self.fault(TransitionReason::NonFiniteAction, true, now_s);
+            return;
+        }
+        for (i, (t, a)) in self.targets.iter_mut().zip(action).enumerate() {
+            let base = match mode {
+                ActionMode::DefaultOffset => self.joints[i].default,
+                ActionMode::CurrentDelta => self.last.motor_state[i].q,
+            };
+            *t = base + scale * a;
+        }
+        self.have_targets = true;
+    }
+
+    /// One control tick: returns the command to send, or `None` before the first valid LowState.
+    pub fn tick(&mut self, input: &TickInput<'_>) -> Option<&LowCmd> {
+        let now = input.now_s;
+        if let Some(s) = input.lowstate {
+            self.last.clone_from(s);
+            self.have_state = true;
+            self.last_state_s = now;
+        }
+        if !self.have_state {
+            return None;
+        }
+        self.tilt_rad = tilt_rad(self.last.imu_state.quaternion);
+        self.watch(input, now);
+        if let Some(c) = input.command {
+            self.command(c, input.other_writer, now);
+        }
+        self.advance(now);
+        self.write_command(now);
+        Some(&self.cmd)
+    }
+
+    fn watch(&mut self, input: &TickInput<'_>, now: f64) {
+        let stale = now - self.last_state_s > self.params.lowstate_timeout_s;
+        if stale && !self.stale {
+            self.faults.lowstate_stale += 1;
+            self.fault(TransitionReason::LowStateStale, false, now);
+        } else if !stale
+            && self.stale
+            && self.state == ControllerState::Damping
+            && self.reason == TransitionReason::LowStateStale
+            && !self.latched
+        {
+            self.go(ControllerState::Passive, TransitionReason::Cleared, now);
+        }
+        self.stale = stale;
+        let hot = self.last.motor_state[..self.joints.len()].iter().any(|m| {
+            m.temperature[0] >= self.params.max_winding_c
+                || m.temperature[1] >= self.params.max_casing_c
+        });
+        if hot && self.state != ControllerState::Damping {
+            self.fault(TransitionReason::MotorFault, true, now);
+        }
+        if input.depth_stale && self.state == ControllerState::Active {
+            self.faults.depth_stale += 1;
+            if self.params.depth_stale_action == DepthStaleAction::Damping {
+                self.fault(TransitionReason::DepthStale, true, now);
+            }
+        }
+    }
+
+    fn command(&mut self, c: Command, other_writer: bool, now: f64) {
+        use ControllerState as S;
+        match (c, self.state) {
+            (Command::EStop, _) => self.fault(TransitionReason::EStop, true, now),
+            (Command::Clear, S::Damping) if !self.stale => {
+                self.latched = false;
+                self.go(S::Passive, TransitionReason::Cleared, now);
+            }
+            (Command::Arm, S::Passive) if !self.latched && !self.stale => {
+                if other_writer {
+                    // Refused: stay in Passive, and say why.
+                    self.go(S::Passive, TransitionReason::OtherWriter, now);
+                } else {
+                    self.go(S::Ramp, TransitionReason::Commanded, now);
+                }
+            }
+            (Command::Disarm, S::Ramp | S::Armed | S::Active) => {
+                self.go(S::Passive, TransitionReason::Commanded, now);
+            }
+            (Command::Engage, S::Armed) => self.go(S::Active, TransitionReason::Commanded, now),
+            _ => {}
+        }
+    }
+
+    fn advance(&mut self, now: f64) {
+        use ControllerState as S;
+        let t = now - self.since_s;
+        match self.state {
+            S::Ramp if t >= f64::from(self.params.ramp_duration_s) => {
+                self.go(S::Armed, TransitionReason::RampComplete, now);
+            }
+            S::Armed if self.tilt_rad > self.params.engage_tilt_rad => {
+                self.go(S::Active, TransitionReason::TiltEngaged, now);
+            }
+            S::Active => {
+                let g = self.last.imu_state.gyroscope;
+                let spin = (g[0] * g[0] + g[1] * g[1] + g[2] * g[2]).sqrt();
+                if self.tilt_rad < self.params.recovered_tilt_rad && spin < STILL_RAD_S {
+                    let since = *self.upright_since.get_or_insert(now);
+                    if now - since >= f64::from(self.params.recovered_hold_s) {
+                        self.go(S::Armed, TransitionReason::Recovered, now);
+                    }
+                } else {
+                    self.upright_since = None;
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn write_command(&mut self, now: f64) {
+        use ControllerState as S;
+        let ramp = if self.state == S::Ramp {
+            ((now - self.since_s) / f64::from(self.params.ramp_duration_s)).clamp(0.0, 1.0) as f32
+        } else {
+            1.0
+        };
+        let kd_damp = self.params.damping_kd;
+        for (i, j) in self.joints.iter().enumerate() {
+            let q = self.last.motor_state[i].q;
+            let (target, kp, kd) = match self.state {
+                S::Passive | S::Damping => (q, 0.0, kd_damp),
+                S::Ramp => (
+                    self.ramp_from[i] + (j.default - self.ramp_from[i]) * ramp,
+                    j.stand_kp,
+                    j.stand_kd,
+                ),
+                S::Armed => (j.default, j.stand_kp, j.stand_kd),
+                S::Active if self.have_targets => (self.targets[i], j.kp, j.kd),
+                // Engaged but no policy step yet: keep holding the stand pose.
+                S::Active => (j.default, j.stand_kp, j.stand_kd),
+            };
+            let band = if kp > 0.0 {
+                j.effort / kp
+            } else {
+                f32::INFINITY
+            };
+            let target = target.clamp(q - band, q + band).clamp(j.lower, j.upper);
+            self.cmd.motor_cmd[i] = MotorCmd {
+                mode: MOTOR_MODE_ENABLE,
+                q: target,
+                dq: 0.0,
+                tau: 0.0,
+                kp,
+                kd,
+                reserve: 0,
+            };
+        }
+        self.cmd.mode_machine = self.params.mode_machine;
+        self.cmd.crc = self.cmd.compute_crc();
+    }
+}
+
+#[cfg(test)]
+mod tests;

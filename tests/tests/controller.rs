@@ -1,0 +1,406 @@
+//! The controller daemon against the simulated robot: real `vigor control` and `vigor sim-robot`
+//! processes talking zenoh over loopback, driven and watched from this test through its own zenoh
+//! session, as an operator would.
+//!
+//! The scenarios run one at a time (a lock below): each runs two real-time processes, and on a
+//! two-core machine parallel scenarios would starve each other's 500 Hz loops. The controller
+//! runs with a 100 ms LowState watchdog (50 periods) instead of the shipped 20 ms, because a
+//! debug build sharing two cores with the simulator, the test and process start-ups can stall
+//! for tens of milliseconds; the watchdog logic itself is unit-tested at the shipped setting.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use vigor_msgs::project::Command as Op;
+use vigor_msgs::project::{
+    ControllerCommand, ControllerState, ControllerStatus, SimRequest, SimRequestKind,
+    TransitionReason,
+};
+use vigor_msgs::unitree_hg::{LowCmd, LowState, MotorCmd};
+use zenoh::Wait;
+
+static SERIAL: Mutex<()> = Mutex::new(());
+
+fn serial() -> MutexGuard<'static, ()> {
+    SERIAL
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// A child process killed when dropped.
+struct Proc(Child);
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn configs() -> PathBuf {
+    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../configs"))
+}
+
+/// Test configs: sim-robot without depth (no policy here reads it), controller with a 100 ms
+/// watchdog.
+fn write_configs(dir: &Path) -> (PathBuf, PathBuf) {
+    let sim = std::fs::read_to_string(configs().join("sim_robot.toml"))
+        .unwrap()
+        .replace("depth_rate_hz = 30", "depth_rate_hz = 0");
+    let ctl = std::fs::read_to_string(configs().join("controller.toml"))
+        .unwrap()
+        .replace("lowstate_stale_periods = 10", "lowstate_stale_periods = 50");
+    let (s, c) = (dir.join("sim_robot.toml"), dir.join("controller.toml"));
+    std::fs::write(&s, sim).unwrap();
+    std::fs::write(&c, ctl).unwrap();
+    (s, c)
+}
+
+fn vigor(args: &[&str]) -> Command {
+    let mut c = Command::new(vigor_system_tests::vigor_bin());
+    c.args(args).stdout(Stdio::null()).stderr(Stdio::null());
+    c
+}
+
+struct Rig {
+    dir: tempfile::TempDir,
+    endpoint: String,
+    sim_config: PathBuf,
+    sim: Option<Proc>,
+    _control: Proc,
+    bus: zenoh::Session,
+    statuses: Arc<Mutex<Vec<ControllerStatus>>>,
+    _status_sub: zenoh::pubsub::Subscriber<()>,
+    seq: u64,
+}
+
+impl Rig {
+    fn start(policy_flags: &[&str]) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let (sim_config, ctl_config) = write_configs(dir.path());
+        let policy = dir.path().join("policy");
+        let mut args = vec!["policy", "init", "--out", policy.to_str().unwrap()];
+        args.extend(policy_flags);
+        assert!(vigor(&args).status().unwrap().success());
+        let endpoint = format!("tcp/127.0.0.1:{}", free_port());
+        let sim = Proc(
+            vigor(&[
+                "sim-robot",
+                "--config",
+                sim_config.to_str().unwrap(),
+                "--listen",
+                &endpoint,
+            ])
+            .spawn()
+            .unwrap(),
+        );
+        let control = Proc(
+            vigor(&[
+                "control",
+                "--policy",
+                policy.to_str().unwrap(),
+                "--config",
+                ctl_config.to_str().unwrap(),
+                "--connect",
+                &endpoint,
+            ])
+            .spawn()
+            .unwrap(),
+        );
+        let mut cfg = zenoh::Config::default();
+        cfg.insert_json5("mode", "\"peer\"").unwrap();
+        cfg.insert_json5("scouting/multicast/enabled", "false")
+            .unwrap();
+        cfg.insert_json5("connect/endpoints", &format!("[\"{endpoint}\"]"))
+            .unwrap();
+        let bus = zenoh::open(cfg).wait().unwrap();
+        let statuses = Arc::new(Mutex::new(Vec::new()));
+        let sink = Arc::clone(&statuses);
+        let status_sub = bus
+            .declare_subscriber("vigor/controller/status")
+            .callback(move |s| {
+                if let Ok(st) = ControllerStatus::decode(&s.payload().to_bytes()) {
+                    sink.lock().unwrap().push(st);
+                }
+            })
+            .wait()
+            .unwrap();
+        let mut rig = Self {
+            dir,
+            endpoint,
+            sim_config,
+            sim: Some(sim),
+            _control: control,
+            bus,
+            statuses,
+            _status_sub: status_sub,
+            seq: 0,
+        };
+        rig.wait_for("the first status", Duration::from_secs(30), |_| true);
+        rig
+    }
+
+    /// Waits until a status satisfies `pred`; panics with the statuses seen.
+    fn wait_for(
+        &mut self,
+        what: &str,
+        timeout: Duration,
+        pred: impl Fn(&ControllerStatus) -> bool,
+    ) -> ControllerStatus {
+        let start = Instant::now();
+        loop {
+            {
+                let mut all = self.statuses.lock().unwrap();
+                if let Some(s) = all.iter().find(|s| pred(s)).cloned() {
+                    all.clear();
+                    return s;
+                }
+                if start.elapsed() > timeout {
+                    let tail: Vec<String> = all
+                        .iter()
+                        .rev()
+                        .take(5)
+                        .map(|s| {
+                            format!(
+                                "{:?}/{:?} latched {} {:?}",
+                                s.state, s.reason, s.latched, s.faults
+                            )
+                        })
+                        .collect();
+                    panic!("timed out waiting for {what}; last statuses: {tail:#?}");
+                }
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    fn latest(&mut self) -> ControllerStatus {
+        self.statuses.lock().unwrap().clear();
+        self.wait_for("a status", Duration::from_secs(5), |_| true)
+    }
+
+    fn command(&mut self, command: Op) {
+        self.seq += 1;
+        let c = ControllerCommand {
+            seq: self.seq,
+            stamp_ns: 0,
+            command,
+        };
+        self.bus
+            .put("vigor/controller/command", c.encode())
+            .wait()
+            .unwrap();
+    }
+
+    fn request(&mut self, request: SimRequestKind) {
+        self.seq += 1;
+        let r = SimRequest {
+            seq: self.seq,
+            stamp_ns: 0,
+            request,
+        };
+        self.bus
+            .put("vigor/sim/request", r.encode().unwrap())
+            .wait()
+            .unwrap();
+    }
+
+    fn arm_and_stand(&mut self) {
+        self.command(Op::Arm);
+        self.wait_for("Ramp", Duration::from_secs(10), |s| {
+            s.state == ControllerState::Ramp
+        });
+        let s = self.wait_for("Armed", Duration::from_secs(15), |s| {
+            s.state == ControllerState::Armed
+        });
+        assert_eq!(s.reason, TransitionReason::RampComplete);
+        // The simulated robot's gantry lowers 3.5-4.5 s after position control began (the ramp
+        // took 2.5 s of it); then the held stand carries the robot and keeps the tilt small.
+        std::thread::sleep(Duration::from_millis(2500));
+        let s = self.latest();
+        assert_eq!(s.state, ControllerState::Armed, "{s:?}");
+        assert!(
+            s.tilt_rad < 0.15,
+            "standing after the ramp: tilt {} rad",
+            s.tilt_rad
+        );
+    }
+}
+
+#[test]
+fn ramp_and_stand_then_a_push_engages_the_policy() {
+    let _g = serial();
+    let mut rig = Rig::start(&[]);
+    let first = rig.latest();
+    assert_eq!(first.state, ControllerState::Passive);
+    rig.arm_and_stand();
+    rig.request(SimRequestKind::Push {
+        link: "torso_link".into(),
+        force_n: [450.0, 0.0, 0.0],
+        duration_s: 0.25,
+    });
+    let s = rig.wait_for("Active after the push", Duration::from_secs(10), |s| {
+        s.state == ControllerState::Active
+    });
+    assert_eq!(s.reason, TransitionReason::TiltEngaged);
+    assert!(
+        s.tilt_rad > 20f32.to_radians(),
+        "engaged at {} rad",
+        s.tilt_rad
+    );
+}
+
+#[test]
+fn sim_robot_killed_damps_and_its_return_brings_passive() {
+    let _g = serial();
+    let mut rig = Rig::start(&[]);
+    rig.arm_and_stand();
+    drop(rig.sim.take());
+    let s = rig.wait_for(
+        "Damping after the robot went away",
+        Duration::from_secs(5),
+        |s| s.state == ControllerState::Damping,
+    );
+    assert_eq!(s.reason, TransitionReason::LowStateStale);
+    assert!(!s.latched);
+    assert_eq!(s.faults.lowstate_stale, 1);
+    let endpoint = rig.endpoint.clone();
+    let cfg = rig.sim_config.clone();
+    rig.sim = Some(Proc(
+        vigor(&[
+            "sim-robot",
+            "--config",
+            cfg.to_str().unwrap(),
+            "--listen",
+            &endpoint,
+        ])
+        .spawn()
+        .unwrap(),
+    ));
+    let s = rig.wait_for(
+        "Passive once LowState returns",
+        Duration::from_secs(30),
+        |s| s.state == ControllerState::Passive,
+    );
+    assert_eq!(s.reason, TransitionReason::Cleared);
+    let _ = rig.dir.path();
+}
+
+#[test]
+fn corrupted_and_foreign_lowstate_frames_are_dropped_and_counted() {
+    let _g = serial();
+    let mut rig = Rig::start(&[]);
+    let mut good = LowState {
+        mode_machine: 5,
+        ..LowState::default()
+    }
+    .with_crc()
+    .encode();
+    let mut bad_crc = good.clone();
+    let n = bad_crc.len();
+    bad_crc[n - 1] ^= 0x5A;
+    let mut wrong = LowState {
+        mode_machine: 4,
+        ..LowState::default()
+    };
+    wrong = wrong.with_crc();
+    for _ in 0..100 {
+        rig.bus.put("rt/lowstate", bad_crc.clone()).wait().unwrap();
+        rig.bus
+            .put("rt/lowstate", good[..100].to_vec())
+            .wait()
+            .unwrap();
+        rig.bus.put("rt/lowstate", wrong.encode()).wait().unwrap();
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    let s = rig.wait_for("the counters", Duration::from_secs(5), |s| {
+        s.faults.bad_frames >= 200 && s.faults.wrong_mode_machine >= 100
+    });
+    assert_eq!(s.state, ControllerState::Passive, "{s:?}");
+    assert_eq!(s.faults.lowstate_stale, 0);
+    good.clear();
+}
+
+#[test]
+fn estop_damps_and_latches_until_cleared() {
+    let _g = serial();
+    let mut rig = Rig::start(&[]);
+    rig.arm_and_stand();
+    rig.command(Op::EStop);
+    let s = rig.wait_for("Damping after the e-stop", Duration::from_secs(2), |s| {
+        s.state == ControllerState::Damping
+    });
+    assert_eq!(s.reason, TransitionReason::EStop);
+    assert!(s.latched);
+    rig.command(Op::Arm);
+    std::thread::sleep(Duration::from_millis(500));
+    let s = rig.latest();
+    assert_eq!(
+        (s.state, s.latched),
+        (ControllerState::Damping, true),
+        "arm must not clear"
+    );
+    rig.command(Op::Clear);
+    let s = rig.wait_for("Passive after clear", Duration::from_secs(2), |s| {
+        s.state == ControllerState::Passive
+    });
+    assert!(!s.latched);
+}
+
+#[test]
+fn a_nan_policy_damps_and_latches() {
+    let _g = serial();
+    let mut rig = Rig::start(&["--nan-actions"]);
+    rig.arm_and_stand();
+    rig.command(Op::Engage);
+    let s = rig.wait_for("Damping on NaN actions", Duration::from_secs(5), |s| {
+        s.state == ControllerState::Damping
+    });
+    assert_eq!(s.reason, TransitionReason::NonFiniteAction);
+    assert!(s.latched && s.faults.nonfinite_actions >= 1, "{s:?}");
+}
+
+#[test]
+fn a_second_lowcmd_writer_keeps_the_controller_from_arming() {
+    let _g = serial();
+    let mut rig = Rig::start(&[]);
+    // Another process streams damping commands on rt/lowcmd.
+    let mut foreign = LowCmd {
+        mode_machine: 5,
+        ..LowCmd::default()
+    };
+    for m in foreign.motor_cmd.iter_mut().take(29) {
+        *m = MotorCmd {
+            mode: 1,
+            kd: 1.0,
+            ..MotorCmd::default()
+        };
+    }
+    let frame = foreign.with_crc().encode();
+    let writer = rig.bus.declare_publisher("rt/lowcmd").wait().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(2);
+    let mut armed_once = false;
+    while Instant::now() < deadline {
+        writer.put(frame.clone()).wait().unwrap();
+        if !armed_once && Instant::now() + Duration::from_millis(1500) > deadline {
+            rig.command(Op::Arm);
+            armed_once = true;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let s = rig.wait_for("the refusal", Duration::from_secs(2), |s| {
+        s.reason == TransitionReason::OtherWriter
+    });
+    assert_eq!(s.state, ControllerState::Passive);
+    assert!(s.faults.other_writers >= 1 || s.reason == TransitionReason::OtherWriter);
+}
