@@ -77,7 +77,7 @@ struct Rig {
     endpoint: String,
     sim_config: PathBuf,
     sim: Option<Proc>,
-    _control: Proc,
+    control: Proc,
     bus: zenoh::Session,
     statuses: Arc<Mutex<Vec<ControllerStatus>>>,
     _status_sub: zenoh::pubsub::Subscriber<()>,
@@ -86,6 +86,11 @@ struct Rig {
 
 impl Rig {
     fn start(policy_flags: &[&str]) -> Self {
+        Self::start_with(policy_flags, &[])
+    }
+
+    /// Starts with extra `vigor control` arguments.
+    fn start_with(policy_flags: &[&str], control_args: &[&str]) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let (sim_config, ctl_config) = write_configs(dir.path());
         let policy = dir.path().join("policy");
@@ -104,19 +109,17 @@ impl Rig {
             .spawn()
             .unwrap(),
         );
-        let control = Proc(
-            vigor(&[
-                "control",
-                "--policy",
-                policy.to_str().unwrap(),
-                "--config",
-                ctl_config.to_str().unwrap(),
-                "--connect",
-                &endpoint,
-            ])
-            .spawn()
-            .unwrap(),
-        );
+        let mut args = vec![
+            "control",
+            "--policy",
+            policy.to_str().unwrap(),
+            "--config",
+            ctl_config.to_str().unwrap(),
+            "--connect",
+            &endpoint,
+        ];
+        args.extend(control_args);
+        let control = Proc(vigor(&args).spawn().unwrap());
         let mut cfg = zenoh::Config::default();
         cfg.insert_json5("mode", "\"peer\"").unwrap();
         cfg.insert_json5("scouting/multicast/enabled", "false")
@@ -140,7 +143,7 @@ impl Rig {
             endpoint,
             sim_config,
             sim: Some(sim),
-            _control: control,
+            control,
             bus,
             statuses,
             _status_sub: status_sub,
@@ -238,9 +241,13 @@ impl Rig {
 }
 
 #[test]
-fn ramp_and_stand_then_a_push_engages_the_policy() {
+fn ramp_and_stand_then_a_push_engages_the_policy_and_the_run_is_recorded() {
     let _g = serial();
-    let mut rig = Rig::start(&[]);
+    let rrd = std::env::temp_dir().join(format!("vigor-control-{}.rrd", std::process::id()));
+    let mut rig = Rig::start_with(
+        &[],
+        &["--duration-s", "16", "--record", rrd.to_str().unwrap()],
+    );
     let first = rig.latest();
     assert_eq!(first.state, ControllerState::Passive);
     rig.arm_and_stand();
@@ -258,6 +265,46 @@ fn ramp_and_stand_then_a_push_engages_the_policy() {
         "engaged at {} rad",
         s.tilt_rad
     );
+    // The daemon stops after its duration and flushes the recording, which rerun reads back.
+    let start = Instant::now();
+    while rig.control.0.try_wait().unwrap().is_none() {
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "vigor control did not stop"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let rerun = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../.venv/bin/rerun"));
+    let verify = Command::new(&rerun)
+        .args(["rrd", "verify"])
+        .arg(&rrd)
+        .output()
+        .unwrap();
+    assert!(
+        verify.status.success(),
+        "{}",
+        String::from_utf8_lossy(&verify.stderr)
+    );
+    let stats = Command::new(&rerun)
+        .args(["rrd", "stats"])
+        .arg(&rrd)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&stats.stdout);
+    for entity in [
+        "/world/robot/pelvis",
+        "/world/robot/torso_link",
+        "/controller",
+        "/plots/tilt_deg",
+        "/joints/left_knee/q",
+        "/joints/left_knee/q_target",
+    ] {
+        assert!(
+            text.lines().any(|l| l.starts_with(&format!("{entity}:"))),
+            "{entity} missing from the recording:\n{text}"
+        );
+    }
+    let _ = std::fs::remove_file(&rrd);
 }
 
 #[test]

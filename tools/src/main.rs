@@ -4,6 +4,7 @@
 //! configs, calls the library and reports. `main` maps any error to exit code 1 (2 for bad usage,
 //! from clap) after printing it with its chain of causes.
 
+mod bus_record;
 mod cmd;
 mod configs;
 mod sim_robot;

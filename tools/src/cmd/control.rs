@@ -68,6 +68,10 @@ pub struct ControlArgs {
     /// Stop after this many seconds and print the loop timing (default: run until killed).
     #[arg(long)]
     duration_s: Option<f64>,
+    /// Record the robot's state, the commands, the depth stream and the controller's status to
+    /// this rerun file (replay it with `vigor replay`).
+    #[arg(long)]
+    record: Option<PathBuf>,
     #[command(flatten)]
     bus: BusArgs,
 }
@@ -177,6 +181,25 @@ pub fn control(a: &ControlArgs) -> Result<()> {
         bus.listen
     );
     let joints = joint_specs(&robot, &params);
+    // The recorder has its own session on the same bus: it connects where the controller
+    // connects, or to the controller's listen endpoints.
+    let recorder = match &a.record {
+        Some(out) => {
+            let mut rb = bus.clone();
+            rb.connect.extend(
+                rb.listen
+                    .drain(..)
+                    .map(|e| e.replace("0.0.0.0", "127.0.0.1")),
+            );
+            Some(crate::bus_record::BusRecorder::start(
+                rb,
+                a.bus.scope.clone(),
+                robot.clone(),
+                out.clone(),
+            )?)
+        }
+        None => None,
+    };
     let handle = vigor_controller::node::start(NodeOptions {
         bus,
         params,
@@ -189,6 +212,10 @@ pub fn control(a: &ControlArgs) -> Result<()> {
         std::thread::sleep(Duration::from_millis(50));
     }
     let report = handle.join().context("the control thread did not report")?;
+    if let (Some(r), Some(out)) = (recorder, &a.record) {
+        let n = r.finish()?;
+        println!("recorded {n} states to {}", out.display());
+    }
     println!("final state {:?}, faults {:?}", report.state, report.faults);
     let s = &report.stats;
     println!("control ticks: {}", s.ticks);
