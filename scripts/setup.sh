@@ -26,10 +26,12 @@ venv=".venv"
 say() { printf 'setup: %s\n' "$*"; }
 die() { printf 'setup: error: %s\n' "$*" >&2; exit 1; }
 
-# Debian packages the build needs: a C++ compiler (torch-sys compiles a shim) and venv support.
+# Debian packages the build needs: a C++ compiler (torch-sys compiles a shim), venv support, and
+# openssl (deploy/make-certs.sh, which a system test runs).
 missing=()
 command -v c++ >/dev/null 2>&1 || missing+=(g++)
 python3 -c 'import ensurepip, venv' >/dev/null 2>&1 || missing+=(python3-venv)
+command -v openssl >/dev/null 2>&1 || missing+=(openssl)
 if [ ${#missing[@]} -gt 0 ]; then
     if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
         say "installing Debian packages: ${missing[*]}"
