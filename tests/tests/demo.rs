@@ -18,7 +18,9 @@ fn demo_writes_frames_policy_and_summary_that_read_back() {
         "{stdout}{}",
         String::from_utf8_lossy(&run.stderr)
     );
-    assert!(stdout.contains("[8/8]"), "{stdout}");
+    assert!(stdout.contains("[9/9]"), "{stdout}");
+    assert!(stdout.contains("Push: the policy"), "{stdout}");
+    assert!(std::fs::metadata(out.join("controller.rrd")).unwrap().len() > 10_000);
     assert!(std::fs::metadata(out.join("episode.rrd")).unwrap().len() > 100_000);
     assert!(
         stdout.contains("demonstration supine_roll_kneel")

@@ -125,7 +125,7 @@ pub fn run(args: &Args) -> Result<()> {
     let out = &args.out;
     std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
     let mut summary = String::from("# vigor demo\n\n");
-    let step = |n: u32, text: &str| println!("[{n}/8] {text}");
+    let step = |n: u32, text: &str| println!("[{n}/9] {text}");
 
     step(1, "checking the embedded configs");
     let controller = vigor_controller::ControllerConfig::embedded()?;
@@ -250,7 +250,21 @@ pub fn run(args: &Args) -> Result<()> {
          knees, kneel, squat, stand), its sparse keyframes and its alignment onto a stairs tile.\n\n",
     );
 
-    step(8, "writing the summary");
+    step(
+        8,
+        "running vigor sim-robot and vigor control on a loopback bus: arm, stand, push (controller.rrd)",
+    );
+    let outcome = crate::cmd::demo_live::run(&out.join("policy"), &out.join("controller.rrd"))?;
+    let story = outcome.describe();
+    print!("{story}");
+    writeln!(
+        summary,
+        "Controller: `vigor sim-robot` (MuJoCo, 500 Hz LowState over zenoh) and `vigor control` \
+         with the untrained policy above; armed, stood up, pushed with 450 N on the torso. \
+         Recorded to `controller.rrd`. Transitions:\n\n{story}"
+    )?;
+
+    step(9, "writing the summary");
     summary.push_str("| frame | file | bytes | CRC |\n|---|---|---|---|\n");
     writeln!(
         summary,
@@ -279,7 +293,7 @@ pub fn run(args: &Args) -> Result<()> {
     );
     write(out, "summary.md", summary.as_bytes())?;
     println!(
-        "wrote {} (summary.md, 4 frames, policy/, episode.rrd, demonstration.rrd, terrain.png)",
+        "wrote {} (summary.md, 4 frames, policy/, episode.rrd, demonstration.rrd, controller.rrd, terrain.png)",
         out.display()
     );
     Ok(())

@@ -4,6 +4,7 @@ pub mod bench;
 pub mod config;
 pub mod control;
 pub mod demo;
+pub mod demo_live;
 pub mod demos;
 pub mod msgs;
 pub mod policy;
