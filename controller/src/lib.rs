@@ -4,6 +4,7 @@
 //!   call per control tick (no network, threads or clock).
 //! - [`node`]: the daemon: the core wired to zenoh with a control thread, a policy thread and an
 //!   I/O thread.
+//! - [`timing`]: sleeping to deadlines, the phase lock, loop-timing histograms.
 //! - [`bus`]: opening the zenoh session (config file, `--connect`, `--listen`).
 //! - [`config`]: the typed `configs/controller.toml`.
 //! - [`commands`]: safe command frames (damping).
@@ -20,6 +21,7 @@ pub mod commands;
 pub mod config;
 pub mod core;
 pub mod node;
+pub mod timing;
 
 pub use config::{ControllerConfig, ControllerParams};
 pub use core::{Controller, JointSpec, TickInput, Transition};

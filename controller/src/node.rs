@@ -28,36 +28,19 @@ use vigor_msgs::project::{
 };
 use vigor_msgs::topics;
 use vigor_msgs::unitree_hg::{LowCmd, LowState};
-use vigor_policy::{ObservationLayout, Policy, Proprioception};
+use vigor_policy::{ObservationLayout, Policy};
 use zenoh::Wait;
 
 use crate::bus::{BusConfig, BusError};
 use crate::config::ControllerParams;
 use crate::core::{Controller, JointSpec, TickInput, Transition};
+use crate::timing::bin;
+pub use crate::timing::{
+    HISTOGRAM_BINS, LoopStats, PHASE_GAIN, PHASE_LEAD_S, PHASE_MAX_STEP_S, SPIN_S, sleep_until,
+};
 
 /// A foreign `rt/lowcmd` frame within this long keeps arming refused, s.
 pub const OTHER_WRITER_HOLD_S: f64 = 0.5;
-/// Where the phase lock puts a control tick after the newest LowState, s.
-pub const PHASE_LEAD_S: f64 = 300e-6;
-/// Fraction of the phase error corrected per tick.
-pub const PHASE_GAIN: f64 = 0.2;
-/// Largest correction per tick, s.
-pub const PHASE_MAX_STEP_S: f64 = 50e-6;
-/// The last stretch before a deadline is spun rather than slept (the kernel's sleep overshoots).
-pub const SPIN_S: f64 = 150e-6;
-
-/// Sleeps, then spins, until `deadline`.
-pub fn sleep_until(deadline: Instant) {
-    let spin = Duration::from_secs_f64(SPIN_S);
-    if let Some(left) = deadline.checked_duration_since(Instant::now())
-        && left > spin
-    {
-        std::thread::sleep(left - spin);
-    }
-    while Instant::now() < deadline {
-        std::hint::spin_loop();
-    }
-}
 
 /// Everything the daemon needs.
 pub struct NodeOptions {
@@ -92,68 +75,6 @@ pub enum NodeError {
     /// A thread could not be started.
     #[error("cannot start the {0} thread: {1}")]
     Thread(&'static str, std::io::Error),
-}
-
-/// Timing of the control loop, gathered without allocating.
-#[derive(Debug, Clone)]
-pub struct LoopStats {
-    /// Histogram of |tick interval - period| in microseconds (last bin: overflow).
-    pub period_error_us: Vec<u64>,
-    /// Histogram of LowState-arrival-to-LowCmd-published latency, microseconds.
-    pub reaction_us: Vec<u64>,
-    /// Largest period error, µs.
-    pub max_period_error_us: u64,
-    /// Largest reaction latency, µs.
-    pub max_reaction_us: u64,
-    /// Ticks run.
-    pub ticks: u64,
-    /// Policy steps run, and their total inference time, µs.
-    pub policy_steps: u64,
-    /// Histogram of policy inference time, µs.
-    pub policy_us: Vec<u64>,
-    /// Longest policy inference, µs.
-    pub max_policy_us: u64,
-}
-
-/// Histogram bins (1 µs each).
-pub const HISTOGRAM_BINS: usize = 20_000;
-
-impl LoopStats {
-    fn new() -> Self {
-        Self {
-            period_error_us: vec![0; HISTOGRAM_BINS],
-            reaction_us: vec![0; HISTOGRAM_BINS],
-            max_period_error_us: 0,
-            max_reaction_us: 0,
-            ticks: 0,
-            policy_steps: 0,
-            policy_us: vec![0; HISTOGRAM_BINS],
-            max_policy_us: 0,
-        }
-    }
-
-    /// The `p` quantile (0..=1) of a histogram, µs.
-    #[must_use]
-    pub fn quantile(histogram: &[u64], p: f64) -> u64 {
-        let total: u64 = histogram.iter().sum();
-        if total == 0 {
-            return 0;
-        }
-        let rank = ((total as f64) * p).ceil().max(1.0) as u64;
-        let mut seen = 0;
-        for (us, n) in histogram.iter().enumerate() {
-            seen += n;
-            if seen >= rank {
-                return us as u64;
-            }
-        }
-        histogram.len() as u64
-    }
-}
-
-fn bin(h: &mut [u64], us: u64) {
-    let i = (us as usize).min(h.len() - 1);
-    h[i] += 1;
 }
 
 /// What the daemon reports when it stops.
@@ -565,74 +486,5 @@ pub fn start(opts: NodeOptions) -> Result<NodeHandle, NodeError> {
     })
 }
 
-fn policy_loop(
-    policy: &Policy,
-    layout: &ObservationLayout,
-    default_q: &[f32],
-    slot: &PolicySlot,
-    stop: &AtomicBool,
-    period: Duration,
-    result: &Mutex<Option<LoopStats>>,
-) {
-    let n = default_q.len();
-    let mut obs = vec![0.0f32; layout.len()];
-    let mut last_action = vec![0.0f32; n];
-    let (mut q, mut dq) = (vec![0.0f32; n], vec![0.0f32; n]);
-    let mut state = LowState::default();
-    let mut stats = LoopStats::new();
-    let mut seq = 0u64;
-    let start = Instant::now();
-    let mut k = 0u32;
-    while !stop.load(Ordering::SeqCst) {
-        k += 1;
-        let next = start + period * k;
-        if let Some(wait) = next.checked_duration_since(Instant::now()) {
-            std::thread::sleep(wait);
-        }
-        let active = match slot.state.lock() {
-            Ok(s) => {
-                state.clone_from(&s.0);
-                s.1
-            }
-            Err(_) => return,
-        };
-        for (i, m) in state.motor_state[..n].iter().enumerate() {
-            q[i] = m.q;
-            dq[i] = m.dq;
-        }
-        if !active {
-            last_action.fill(0.0);
-        }
-        layout.write_proprioception(
-            &Proprioception {
-                gyro: state.imu_state.gyroscope,
-                quat_wxyz: state.imu_state.quaternion,
-                q: &q,
-                dq: &dq,
-                default_q,
-                last_action: &last_action,
-            },
-            &mut obs,
-        );
-        let t0 = Instant::now();
-        let out = policy.act(&obs);
-        let us = t0.elapsed().as_micros() as u64;
-        bin(&mut stats.policy_us, us);
-        stats.max_policy_us = stats.max_policy_us.max(us);
-        stats.policy_steps += 1;
-        let action = match out {
-            Ok(a) if a.len() == n => a,
-            // A policy that fails to run is treated like one that outputs NaN.
-            _ => vec![f32::NAN; n],
-        };
-        last_action.copy_from_slice(&action);
-        if let Ok(mut a) = slot.action.lock() {
-            a.0.copy_from_slice(&action);
-            seq += 1;
-            a.1 = seq;
-        }
-    }
-    if let Ok(mut r) = result.lock() {
-        *r = Some(stats);
-    }
-}
+mod policy_thread;
+use policy_thread::policy_loop;
