@@ -11,7 +11,7 @@ use vigor_msgs::unitree_hg::{LowCmd, LowState};
 
 fn joints() -> Vec<JointSpec> {
     (0..29)
-        .map(|_| JointSpec {
+        .map(|i| JointSpec {
             default: 0.1,
             lower: -1.0,
             upper: 1.0,
@@ -20,6 +20,7 @@ fn joints() -> Vec<JointSpec> {
             kd: 2.0,
             stand_kp: 500.0,
             stand_kd: 20.0,
+            leg: i < 12,
         })
         .collect()
 }

@@ -9,7 +9,8 @@
 //! - **Armed**: hold the stand pose, watch tilt; engage the policy when tilt exceeds the
 //!   threshold (or on Engage).
 //! - **Active**: the policy's targets. Back to Armed once tilt stays under the recovered
-//!   threshold, with little angular velocity, for the configured hold time.
+//!   threshold, with little angular velocity and the legs near their stand pose, for the
+//!   configured hold time.
 //! - **Damping**: the fault state. Stale LowState (un-latched: Passive when it returns), depth
 //!   stale with the `damping` action, NaN or Inf in the policy output, a motor over-temperature,
 //!   or an e-stop (latched until Clear).
@@ -30,6 +31,8 @@ use crate::config::{ControllerParams, DepthStaleAction};
 
 /// Angular speed under which a recovered robot counts as still, rad/s.
 pub const STILL_RAD_S: f32 = 0.5;
+/// How far a leg joint may be from its stand pose for the robot to count as standing again, rad.
+pub const RECOVERED_LEG_TOLERANCE_RAD: f32 = 0.5;
 
 /// One driven joint as the controller needs it.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -50,6 +53,10 @@ pub struct JointSpec {
     pub stand_kp: f32,
     /// Velocity gain for the PD-only stand, N·m·s/rad.
     pub stand_kd: f32,
+    /// A leg joint: recovery (Active -> Armed) also requires it within
+    /// [`RECOVERED_LEG_TOLERANCE_RAD`] of its stand pose, so a robot sitting upright on the
+    /// ground does not count as recovered.
+    pub leg: bool,
 }
 
 /// What happened since the last tick.
@@ -338,7 +345,15 @@ impl Controller {
             S::Active => {
                 let g = self.last.imu_state.gyroscope;
                 let spin = (g[0] * g[0] + g[1] * g[1] + g[2] * g[2]).sqrt();
-                if self.tilt_rad < self.params.recovered_tilt_rad && spin < STILL_RAD_S {
+                let legs_standing = self.joints.iter().enumerate().all(|(i, j)| {
+                    !j.leg
+                        || (self.last.motor_state[i].q - j.default).abs()
+                            < RECOVERED_LEG_TOLERANCE_RAD
+                });
+                if self.tilt_rad < self.params.recovered_tilt_rad
+                    && spin < STILL_RAD_S
+                    && legs_standing
+                {
                     let since = *self.upright_since.get_or_insert(now);
                     if now - since >= f64::from(self.params.recovered_hold_s) {
                         self.go(S::Armed, TransitionReason::Recovered, now);

@@ -18,6 +18,7 @@
 //! The `LowCmd` carries this session's zenoh id as an attachment, so the controller can tell its
 //! own frames on `rt/lowcmd` from another writer's.
 
+use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 use std::sync::{Arc, Mutex};
@@ -39,6 +40,8 @@ pub use crate::timing::{
     HISTOGRAM_BINS, LoopStats, PHASE_GAIN, PHASE_LEAD_S, PHASE_MAX_STEP_S, SPIN_S, sleep_until,
 };
 
+/// Operator commands queued at most; more are dropped (an e-stop always gets in first).
+pub const COMMAND_QUEUE: usize = 16;
 /// A foreign `rt/lowcmd` frame within this long keeps arming refused, s.
 pub const OTHER_WRITER_HOLD_S: f64 = 0.5;
 
@@ -179,7 +182,9 @@ pub fn start(opts: NodeOptions) -> Result<NodeHandle, NodeError> {
     let wrong_mode = Arc::new(AtomicU64::new(0));
     let other_writer_ns = Arc::new(AtomicU64::new(0));
     let last_depth_ns = Arc::new(AtomicU64::new(0));
-    let pending_command: Arc<Mutex<Option<Command>>> = Arc::new(Mutex::new(None));
+    // Operator commands, in order (an e-stop jumps the queue); one is taken per tick.
+    let pending_command: Arc<Mutex<VecDeque<Command>>> =
+        Arc::new(Mutex::new(VecDeque::with_capacity(COMMAND_QUEUE)));
     let states = Arc::new(StateSlot {
         slot: Mutex::new((LowState::default(), 0, None)),
     });
@@ -241,7 +246,11 @@ pub fn start(opts: NodeOptions) -> Result<NodeHandle, NodeError> {
                 if let Ok(c) = ControllerCommand::decode(&sample.payload().to_bytes())
                     && let Ok(mut p) = pending.lock()
                 {
-                    *p = Some(c.command);
+                    if c.command == Command::EStop {
+                        p.push_front(c.command);
+                    } else if p.len() < COMMAND_QUEUE {
+                        p.push_back(c.command);
+                    }
                 }
             })
             .wait()
@@ -407,7 +416,7 @@ pub fn start(opts: NodeOptions) -> Result<NodeHandle, NodeError> {
                         deadline = next.max(Instant::now());
                         let now_s = epoch.elapsed().as_secs_f64();
                         let now = now_ns(epoch);
-                        let command = pending_command.lock().ok().and_then(|mut c| c.take());
+                        let command = pending_command.lock().ok().and_then(|mut c| c.pop_front());
                         let other = other_writer_ns.load(Ordering::Relaxed);
                         let other_writer = other > 0
                             && (now.saturating_sub(other) as f64) < OTHER_WRITER_HOLD_S * 1e9;

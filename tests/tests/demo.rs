@@ -19,7 +19,10 @@ fn demo_writes_frames_policy_and_summary_that_read_back() {
         String::from_utf8_lossy(&run.stderr)
     );
     assert!(stdout.contains("[9/9]"), "{stdout}");
-    assert!(stdout.contains("Push: the policy"), "{stdout}");
+    assert!(
+        stdout.contains("fall 2:") && stdout.contains("Outcome:"),
+        "{stdout}"
+    );
     assert!(std::fs::metadata(out.join("controller.rrd")).unwrap().len() > 10_000);
     assert!(std::fs::metadata(out.join("episode.rrd")).unwrap().len() > 100_000);
     assert!(

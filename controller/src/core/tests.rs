@@ -20,6 +20,7 @@ fn joints() -> Vec<JointSpec> {
             kd: 2.0,
             stand_kp: 100.0,
             stand_kd: 2.0,
+            leg: i < 12,
         })
         .collect()
 }
@@ -163,6 +164,14 @@ fn tilt_engages_the_policy_and_recovery_hands_back() {
     assert_eq!(
         cmd.motor_cmd[0].q, 0.8,
         "torque band: q + effort / kp = 0.3 + 0.5"
+    );
+    // Upright and still but sitting (knees far from the stand pose): not recovered.
+    r.s = state(1.5, 5f32.to_radians());
+    r.run(f64::from(params().recovered_hold_s) + 0.1);
+    assert_eq!(
+        r.c.state(),
+        ControllerState::Active,
+        "sitting upright is not standing"
     );
     // Upright and still for less than the hold time: still Active; then Armed.
     r.s = state(0.3, 5f32.to_radians());

@@ -112,6 +112,8 @@ fn robot_named(name: &str) -> Result<Robot> {
 
 /// Motor slots of the legs and waist on the G1 (the stand gains apply to them).
 pub const LEG_WAIST_SLOTS: usize = 15;
+/// Motor slots of the legs on the G1.
+pub const LEGS_SLOTS: usize = 12;
 
 /// The controller's view of the robot's joints: limits and gains from the description, stand
 /// gains for the legs and waist from the controller config.
@@ -131,6 +133,7 @@ pub fn joint_specs(robot: &Robot, params: &vigor_controller::ControllerParams) -
                 kd: j.kd as f32,
                 stand_kp: if legs { params.stand_kp } else { j.kp as f32 },
                 stand_kd: if legs { params.stand_kd } else { j.kd as f32 },
+                leg: j.slot < LEGS_SLOTS,
             }
         })
         .collect()

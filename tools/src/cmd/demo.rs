@@ -252,7 +252,7 @@ pub fn run(args: &Args) -> Result<()> {
 
     step(
         8,
-        "running vigor sim-robot and vigor control on a loopback bus: arm, stand, push (controller.rrd)",
+        "running vigor sim-robot and vigor control on a loopback bus: two pushes, flat then rough ground (controller.rrd)",
     );
     let outcome = crate::cmd::demo_live::run(&out.join("policy"), &out.join("controller.rrd"))?;
     let story = outcome.describe();
@@ -260,8 +260,8 @@ pub fn run(args: &Args) -> Result<()> {
     writeln!(
         summary,
         "Controller: `vigor sim-robot` (MuJoCo, 500 Hz LowState over zenoh) and `vigor control` \
-         with the untrained policy above; armed, stood up, pushed with 450 N on the torso. \
-         Recorded to `controller.rrd`. Transitions:\n\n{story}"
+         with the untrained policy above: armed, stood up and pushed with 450 N on the torso, on flat \
+         then on rough ground. Recorded to `controller.rrd`. Transitions:\n\n{story}"
     )?;
 
     step(9, "writing the summary");

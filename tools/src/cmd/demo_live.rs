@@ -25,12 +25,15 @@ impl Drop for Proc {
     }
 }
 
+/// One scripted fall: the terrain to switch to first (kind, difficulty), if any, and the push.
+type Fall = (Option<(&'static str, f32)>, [f32; 3]);
+
 /// What happened, as the status stream told it.
 pub struct LiveOutcome {
     /// Transitions `(state, reason)` in order.
     pub transitions: Vec<(ControllerState, TransitionReason)>,
-    /// Largest tilt seen after the push, rad.
-    pub max_tilt_rad: f32,
+    /// One line per fall: terrain, push, whether the policy engaged, the largest tilt.
+    pub episodes: Vec<String>,
 }
 
 impl LiveOutcome {
@@ -41,23 +44,23 @@ impl LiveOutcome {
         for (state, reason) in &self.transitions {
             let _ = writeln!(s, "- {state:?} ({reason:?})");
         }
-        let engaged = self
-            .transitions
-            .iter()
-            .any(|t| t.0 == ControllerState::Active);
+        for e in &self.episodes {
+            let _ = writeln!(s, "{e}");
+        }
         let recovered = self
             .transitions
             .iter()
-            .any(|t| t.1 == TransitionReason::Recovered);
+            .filter(|t| t.1 == TransitionReason::Recovered)
+            .count();
         let _ = writeln!(
             s,
-            "Push: the policy {}; largest tilt {:.0}°; {}.",
-            if engaged { "engaged" } else { "did not engage" },
-            self.max_tilt_rad.to_degrees(),
-            if recovered {
-                "the robot recovered and the controller handed back to Armed"
+            "Outcome: {} of {} falls recovered{}.",
+            recovered,
+            self.episodes.len(),
+            if recovered == 0 {
+                " (expected of an untrained policy)"
             } else {
-                "no recovery (expected of an untrained policy)"
+                ""
             }
         );
         s
@@ -78,7 +81,7 @@ pub fn run(policy: &Path, record: &Path) -> Result<LiveOutcome> {
         c.stdout(Stdio::null()).stderr(Stdio::null());
     };
     let mut sim = Command::new(&exe);
-    sim.args(["sim-robot", "--listen", &endpoint, "--duration-s", "22"]);
+    sim.args(["sim-robot", "--listen", &endpoint, "--duration-s", "32"]);
     quiet(&mut sim);
     let _sim = Proc(sim.spawn().context("starting vigor sim-robot")?);
     let mut ctl = Command::new(&exe);
@@ -98,14 +101,19 @@ pub fn run(policy: &Path, record: &Path) -> Result<LiveOutcome> {
 
     let bus = BusConfig::connect_to(&endpoint).open()?;
     let seen: Arc<Mutex<Vec<ControllerStatus>>> = Arc::new(Mutex::new(Vec::new()));
+    let log: Arc<Mutex<Vec<ControllerStatus>>> = Arc::new(Mutex::new(Vec::new()));
     let sink = Arc::clone(&seen);
+    let log_sink = Arc::clone(&log);
     let _sub = bus
         .declare_subscriber(topics::CONTROLLER_STATUS.key)
         .callback(move |s| {
-            if let Ok(st) = ControllerStatus::decode(&s.payload().to_bytes())
-                && let Ok(mut v) = sink.lock()
-            {
-                v.push(st);
+            if let Ok(st) = ControllerStatus::decode(&s.payload().to_bytes()) {
+                if let Ok(mut v) = log_sink.lock() {
+                    v.push(st.clone());
+                }
+                if let Ok(mut v) = sink.lock() {
+                    v.push(st);
+                }
             }
         })
         .wait()
@@ -123,63 +131,118 @@ pub fn run(policy: &Path, record: &Path) -> Result<LiveOutcome> {
     if !wait(&|_| true, 30) {
         bail!("the controller never published a status");
     }
-    let mut seq = 0;
-    let mut put = |key: &str, bytes: Vec<u8>| {
-        seq += 1;
+    let put = |key: &str, bytes: Vec<u8>| {
         bus.put(key, bytes)
             .wait()
             .map_err(|e| anyhow::anyhow!("zenoh: {e}"))
     };
-    put(
-        topics::CONTROLLER_COMMAND.key,
-        ControllerCommand {
-            seq: 1,
-            stamp_ns: 0,
-            command: Op::Arm,
-        }
-        .encode(),
-    )?;
-    let armed = wait(&|s| s.state == ControllerState::Armed, 15);
-    let mut pushed_at = None;
-    if armed {
-        // The simulated robot's gantry lowers 3.5-4.5 s after the ramp began.
-        std::thread::sleep(Duration::from_millis(2500));
+    let mut seq = 0u64;
+    let mut command = |c: Op| {
+        seq += 1;
+        put(
+            topics::CONTROLLER_COMMAND.key,
+            ControllerCommand {
+                seq,
+                stamp_ns: 0,
+                command: c,
+            }
+            .encode(),
+        )
+    };
+    let request = |seq: u64, r: SimRequestKind| -> Result<()> {
         put(
             topics::SIM_REQUEST.key,
             SimRequest {
-                seq: 2,
+                seq,
                 stamp_ns: 0,
-                request: SimRequestKind::Push {
-                    link: "torso_link".into(),
-                    force_n: [450.0, 0.0, 0.0],
-                    duration_s: 0.25,
-                },
+                request: r,
             }
             .encode()?,
+        )
+    };
+    let mut episodes = Vec::new();
+    // Two falls: pushed forward on flat ground, then pushed sideways on rough ground.
+    let plan: [Fall; 2] = [
+        (None, [450.0, 0.0, 0.0]),
+        (Some(("rough", 0.6)), [0.0, 450.0, 0.0]),
+    ];
+    for (k, (terrain, force)) in plan.into_iter().enumerate() {
+        if let Some((name, difficulty)) = terrain {
+            command(Op::Disarm)?;
+            command(Op::Clear)?;
+            request(
+                100 + k as u64,
+                SimRequestKind::Terrain {
+                    name: name.to_owned(),
+                    difficulty,
+                    seed: 1,
+                },
+            )?;
+            // The new tile is built and the robot stands in the gantry again; give the
+            // controller's watchdog time to see LowState flow again.
+            std::thread::sleep(Duration::from_millis(1500));
+            if let Ok(mut v) = seen.lock() {
+                v.clear();
+            }
+            wait(&|s| s.state == ControllerState::Passive, 10);
+        }
+        if let Ok(mut v) = seen.lock() {
+            v.clear();
+        }
+        command(Op::Arm)?;
+        if !wait(&|s| s.state == ControllerState::Armed, 15) {
+            episodes.push(format!(
+                "fall {}: the controller did not reach Armed",
+                k + 1
+            ));
+            continue;
+        }
+        // The simulated robot's gantry lowers 3.5-4.5 s after the ramp began.
+        std::thread::sleep(Duration::from_millis(2500));
+        let from = seen.lock().map_or(0, |v| v.len());
+        request(
+            k as u64,
+            SimRequestKind::Push {
+                link: "torso_link".into(),
+                force_n: force,
+                duration_s: 0.25,
+            },
         )?;
-        pushed_at = Some(seen.lock().map_or(0, |v| v.len()));
+        let engaged = wait(&|s| s.state == ControllerState::Active, 5);
+        std::thread::sleep(Duration::from_millis(2500));
+        let tilt = seen
+            .lock()
+            .map(|v| {
+                v[from.min(v.len())..]
+                    .iter()
+                    .map(|s| s.tilt_rad)
+                    .fold(0.0, f32::max)
+            })
+            .unwrap_or(0.0);
+        episodes.push(format!(
+            "fall {}: {} N push on {}: the policy {}; largest tilt {:.0}°",
+            k + 1,
+            force.iter().map(|f| f * f).sum::<f32>().sqrt(),
+            terrain.map_or("flat ground".to_owned(), |(n, d)| format!(
+                "{n} ground (difficulty {d})"
+            )),
+            if engaged { "engaged" } else { "did not engage" },
+            tilt.to_degrees()
+        ));
     }
     let start = Instant::now();
     while control.0.try_wait()?.is_none() && start.elapsed() < Duration::from_secs(40) {
         std::thread::sleep(Duration::from_millis(100));
     }
-    let all = seen.lock().map(|v| v.clone()).unwrap_or_default();
+    let all = log.lock().map(|v| v.clone()).unwrap_or_default();
     let mut transitions: Vec<(ControllerState, TransitionReason)> = Vec::new();
     for s in &all {
         if transitions.last() != Some(&(s.state, s.reason)) {
             transitions.push((s.state, s.reason));
         }
     }
-    let max_tilt_rad = pushed_at
-        .map(|i| {
-            all[i.min(all.len())..]
-                .iter()
-                .map(|s| s.tilt_rad)
-                .fold(0.0, f32::max)
-        })
-        .unwrap_or(0.0);
     Ok(LiveOutcome {
         transitions,
-        max_tilt_rad,
+        episodes,
     })
 }
