@@ -365,3 +365,30 @@ impl EpisodeRecorder {
         self.rec.flush_blocking().map_err(|e| rr_err(&self.path, e))
     }
 }
+
+/// Writes scalar time series to a new `.rrd` file at `path`: for each `(t, values)` row, every
+/// `(name, value)` is logged under `metrics/<name>` at sequence `t` of `timeline`.
+///
+/// # Errors
+/// The file cannot be created or written.
+pub fn write_series(
+    path: &Path,
+    timeline: &'static str,
+    rows: &[(i64, Vec<(String, f64)>)],
+) -> Result<(), RecordError> {
+    let shown = path.display().to_string();
+    let tmp = path.with_extension("rrd.tmp");
+    let rec = RecordingStreamBuilder::new("vigor")
+        .save(&tmp)
+        .map_err(|e| rr_err(&shown, e))?;
+    for (t, values) in rows {
+        rec.set_time_sequence(timeline, *t);
+        for (name, v) in values {
+            rec.log(format!("metrics/{name}"), &rerun::Scalars::single(*v))
+                .map_err(|e| rr_err(&shown, e))?;
+        }
+    }
+    rec.flush_blocking().map_err(|e| rr_err(&shown, e))?;
+    drop(rec);
+    std::fs::rename(&tmp, path).map_err(|e| rr_err(&shown, e))
+}

@@ -378,6 +378,12 @@ impl Env {
         }
     }
 
+    /// Applies a constant world-frame `force_n` to link `link` for `duration_s` from the next
+    /// physics step (training aids such as an assisting lift; scenario pushes run by themselves).
+    pub fn apply_force(&mut self, link: usize, force_n: [f32; 3], duration_s: f32) {
+        self.sim.push(link, force_n, duration_s);
+    }
+
     /// The true state now.
     #[must_use]
     pub fn state(&self) -> RobotState {

@@ -89,6 +89,12 @@ pub const KNOWN: &[Known] = &[
         check: check_as::<crate::sim_robot::SimRobotConfig>,
     },
     Known {
+        name: "teacher.toml",
+        about: "privileged teacher: task, observations, actions, networks, PPO, rewards, curriculum",
+        embedded: vigor_training::teacher::config::DEFAULT_TOML,
+        check: check_as::<vigor_training::teacher::TeacherConfig>,
+    },
+    Known {
         name: "terrain.toml",
         about: "procedural terrain: tile grid size, resolution, kinds, difficulty range, seed",
         embedded: vigor_sim::terrain::config::DEFAULT_TOML,

@@ -45,7 +45,7 @@ enum Command {
     Sim(cmd::sim::Command),
     /// Open a recording (.rrd) in the rerun viewer (installed by scripts/setup.sh).
     Replay(cmd::sim::ReplayArgs),
-    /// Benchmarks: simulator throughput.
+    /// Benchmarks: simulator throughput, teacher training throughput.
     #[command(subcommand)]
     Bench(cmd::bench::Command),
     /// The robot description: show it, or export it as MJCF for MuJoCo.
@@ -70,6 +70,12 @@ enum Command {
     /// Policy artifacts: make a freshly initialised one.
     #[command(subcommand)]
     Policy(cmd::policy::Command),
+    /// Train policies: the privileged teacher (PPO).
+    #[command(subcommand)]
+    Train(cmd::train::Command),
+    /// Evaluate a policy: success, safe success, time to recover, tracking, energy and drift per
+    /// scenario x terrain class, on rapier, MuJoCo or both (sim2sim).
+    Eval(cmd::eval::EvalArgs),
 }
 
 fn run(cli: Cli) -> anyhow::Result<()> {
@@ -87,6 +93,8 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Control(a) => cmd::control::control(&a),
         Command::SimRobot(a) => cmd::control::sim_robot(&a),
         Command::Policy(c) => cmd::policy::run(&c),
+        Command::Train(c) => cmd::train::run(&c),
+        Command::Eval(a) => cmd::eval::run(&a),
     }
 }
 

@@ -11,6 +11,8 @@
 //! the robot and the environment; nothing on the robot depends on it.
 
 pub mod demos;
+pub mod rl;
+pub mod teacher;
 
 pub use vigor_policy as policy;
 pub use vigor_sim as sim;

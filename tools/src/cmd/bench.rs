@@ -1,4 +1,4 @@
-//! `vigor bench sim`.
+//! `vigor bench sim` and `vigor bench train`.
 
 use anyhow::Result;
 use clap::{Args, Subcommand};
@@ -14,6 +14,25 @@ pub enum Command {
     /// scenario on flat and rough ground, and the vectorised environment on all cores. Build
     /// with --release for real numbers.
     Sim(SimArgs),
+    /// End-to-end teacher training throughput: a few PPO iterations of the shipped teacher
+    /// config (whole-episode rollouts plus the update) in a scratch folder, with the share of time
+    /// in the simulator (physics, observations, rewards), network forward passes, the update and
+    /// episode resets.
+    Train(TrainArgs),
+}
+
+/// `vigor bench train` flags.
+#[derive(Debug, Args)]
+pub struct TrainArgs {
+    /// PPO iterations to time (1..=100); the first is included.
+    #[arg(long, default_value_t = 3)]
+    iterations: usize,
+    /// Environments (default: the config's).
+    #[arg(long)]
+    envs: Option<usize>,
+    /// Engine, rapier or mujoco (default: the config's).
+    #[arg(long)]
+    engine: Option<String>,
 }
 
 /// `vigor bench sim` flags.
@@ -47,6 +66,7 @@ pub struct SimArgs {
 /// Runs the subcommand.
 pub fn run(cmd: &Command) -> Result<()> {
     match cmd {
+        Command::Train(a) => train(a),
         Command::Sim(a) => {
             anyhow::ensure!(
                 (100.0..=5000.0).contains(&a.physics_hz),
@@ -191,4 +211,82 @@ pub fn run(cmd: &Command) -> Result<()> {
             Ok(())
         }
     }
+}
+
+fn train(a: &TrainArgs) -> Result<()> {
+    use vigor_common::config::Validate;
+    use vigor_training::teacher::{RunOptions, TeacherConfig};
+    anyhow::ensure!(
+        (1..=100).contains(&a.iterations),
+        "--iterations {}: allowed 1 ..= 100",
+        a.iterations
+    );
+    let file = "<embedded configs/teacher.toml>";
+    let mut raw: TeacherConfig =
+        vigor_common::config::parse(vigor_training::teacher::config::DEFAULT_TOML, file)?;
+    raw.iterations = a.iterations;
+    raw.checkpoint_every = 1000;
+    if let Some(n) = a.envs {
+        raw.envs = n;
+    }
+    if let Some(e) = &a.engine {
+        raw.sim.engine.clone_from(e);
+    }
+    let params = raw.validate(file)?;
+    let dir = std::env::temp_dir().join(format!("vigor-bench-train-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let robot = Robot::embedded("g1_29dof")?;
+    let sim = vigor_sim::SimConfig::embedded()?;
+    let opts = RunOptions {
+        run_dir: dir.clone(),
+        resume: false,
+        git_hash: "bench".into(),
+    };
+    let mut rows = Vec::new();
+    let result = vigor_training::teacher::train(&params, &robot, &sim, &opts, |r| {
+        rows.push(r.metrics.clone())
+    });
+    let _ = std::fs::remove_dir_all(&dir);
+    result?;
+    let sum = |k: &str| {
+        rows.iter()
+            .filter_map(|m| m.get(k).and_then(serde_json::Value::as_f64))
+            .sum::<f64>()
+    };
+    let (sim_s, fwd, upd, reset) = (
+        sum("time/sim_s"),
+        sum("time/forward_s"),
+        sum("time/update_s"),
+        sum("time/reset_s"),
+    );
+    let total = sim_s + fwd + upd + reset;
+    let steps = rows
+        .last()
+        .and_then(|m| m.get("env_steps"))
+        .and_then(serde_json::Value::as_f64)
+        .unwrap_or(0.0);
+    println!(
+        "teacher training, {} envs x {} steps per iteration, {} iterations, engine {}, {} threads:",
+        params.raw.envs,
+        (params.raw.task.episode_s * 50.0).round(),
+        a.iterations,
+        params.engine,
+        std::thread::available_parallelism().map_or(1, std::num::NonZero::get)
+    );
+    println!(
+        "  env steps/s (rollout + update): {:.0}",
+        steps / total.max(1e-9)
+    );
+    for (name, t) in [
+        ("simulator (physics, observations, rewards)", sim_s),
+        ("network forward", fwd),
+        ("PPO update", upd),
+        ("episode resets", reset),
+    ] {
+        println!(
+            "  {name:<44} {:>6.1} %  ({t:.2} s)",
+            100.0 * t / total.max(1e-9)
+        );
+    }
+    Ok(())
 }

@@ -104,6 +104,27 @@ fn resolve(robot: &Robot) -> Result<Vec<Resolved>, DemoError> {
         .collect()
 }
 
+/// The keypoints resolved once on a robot, to place them for any link poses (the simulated
+/// robot's, each step).
+#[derive(Debug, Clone, PartialEq)]
+pub struct KeypointSet(Vec<Resolved>);
+
+impl KeypointSet {
+    /// Resolves [`KEYPOINTS`] on `robot`.
+    ///
+    /// # Errors
+    /// [`DemoError::Clip`] when the robot lacks a keypoint's link or site.
+    pub fn new(robot: &Robot) -> Result<Self, DemoError> {
+        resolve(robot).map(Self)
+    }
+
+    /// The keypoints for world link poses `poses` (indexed like the robot's links).
+    #[must_use]
+    pub fn place(&self, poses: &[Isometry3<f64>]) -> Vec<Point3<f64>> {
+        self.0.iter().map(|r| poses[r.link] * r.local).collect()
+    }
+}
+
 /// Forward kinematics of every frame of a clip.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ClipKinematics {

@@ -32,7 +32,7 @@ pub use align::{AlignParams, Alignment, align, lift_onto};
 pub use authored::{AuthoredDemo, shipped_clips, shipped_demos};
 pub use clip::{Clip, Frame};
 pub use keyframes::Keyframes;
-pub use kinematics::{ClipKinematics, KEYPOINTS, Keypoint};
+pub use kinematics::{ClipKinematics, KEYPOINTS, Keypoint, KeypointSet};
 pub use lafan::{Take, read_take};
 pub use posture::Posture;
 pub use segment::{SegmentParams, segment_take};

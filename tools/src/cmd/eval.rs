@@ -1,0 +1,196 @@
+//! `vigor eval`: the paper's metrics for a policy over scenarios x terrain classes, on one or both
+//! engines (sim2sim), as JSON, a markdown table and recordings of the best, median and worst
+//! episodes.
+
+use std::io::Write;
+use std::path::PathBuf;
+
+use anyhow::{Context, Result};
+use clap::Args;
+use vigor_sim::engine::EngineKind;
+use vigor_sim::scenario::Scenario;
+use vigor_sim::terrain::TerrainKind;
+use vigor_training::teacher::eval::{self, EvalPlan};
+use vigor_training::teacher::load_artifact;
+
+/// Flags of `vigor eval`.
+#[derive(Debug, Args)]
+pub struct EvalArgs {
+    /// Policy artifact folder (a teacher: `teacher.json` + `weights.safetensors`, e.g. a run's
+    /// `best/` or `policies/teacher/`).
+    #[arg(long)]
+    pub policy: PathBuf,
+    /// Seeded trials per scenario x terrain cell (1..=10000).
+    #[arg(long, default_value_t = 10)]
+    pub trials: usize,
+    /// Output folder: eval.json, eval.md, best.rrd, median.rrd, worst.rrd.
+    #[arg(long)]
+    pub out: PathBuf,
+    /// rapier, mujoco or both (the sim2sim table). Default: the engine the policy trained on.
+    #[arg(long)]
+    pub engine: Option<String>,
+    /// Comma-separated scenarios (default: the ones the policy trained on).
+    #[arg(long, value_delimiter = ',')]
+    pub scenarios: Vec<String>,
+    /// Comma-separated terrain classes, or `all`.
+    #[arg(
+        long,
+        value_delimiter = ',',
+        default_value = "flat,rough,slope_up,stairs_down,boxes"
+    )]
+    pub terrains: Vec<String>,
+    /// Difficulty of the non-flat terrain classes (0..=1).
+    #[arg(long, default_value_t = 0.5)]
+    pub difficulty: f32,
+    /// Trial seed (the same seed gives the same episodes for every policy).
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Worker threads, 0 = one per core.
+    #[arg(long, default_value_t = 0)]
+    pub threads: usize,
+    /// Skip the best/median/worst recordings.
+    #[arg(long)]
+    pub no_record: bool,
+}
+
+/// Runs `vigor eval`.
+///
+/// # Errors
+/// Bad flags, an unreadable artifact, simulator or file errors.
+pub fn run(a: &EvalArgs) -> Result<()> {
+    if !(1..=10_000).contains(&a.trials) {
+        anyhow::bail!("--trials {}: allowed 1 ..= 10000", a.trials);
+    }
+    if !(0.0..=1.0).contains(&a.difficulty) {
+        anyhow::bail!("--difficulty {}: allowed 0 ..= 1", a.difficulty);
+    }
+    let teacher = load_artifact(&a.policy)
+        .with_context(|| format!("loading policy {}", a.policy.display()))?;
+    let trained: EngineKind = teacher
+        .manifest
+        .config
+        .sim
+        .engine
+        .parse()
+        .map_err(anyhow::Error::msg)?;
+    let engines = match a.engine.as_deref() {
+        None => vec![trained],
+        Some("both") => EngineKind::ALL.to_vec(),
+        Some(e) => vec![
+            e.parse::<EngineKind>()
+                .map_err(|m| anyhow::anyhow!("--engine: {m} (or `both`)"))?,
+        ],
+    };
+    let scenario_names = if a.scenarios.is_empty() {
+        teacher.manifest.config.task.scenarios.clone()
+    } else {
+        a.scenarios.clone()
+    };
+    let scenarios = scenario_names
+        .iter()
+        .map(|s| Scenario::from_name(s).map_err(|e| anyhow::anyhow!("--scenarios: {e}")))
+        .collect::<Result<Vec<_>>>()?;
+    let kinds: Vec<TerrainKind> = if a.terrains.iter().any(|t| t == "all") {
+        TerrainKind::ALL.to_vec()
+    } else {
+        a.terrains
+            .iter()
+            .map(|t| TerrainKind::from_name(t).map_err(|e| anyhow::anyhow!("--terrains: {e}")))
+            .collect::<Result<Vec<_>>>()?
+    };
+    let terrains = kinds
+        .into_iter()
+        .map(|k| {
+            (
+                k,
+                if k == TerrainKind::Flat {
+                    0.0
+                } else {
+                    a.difficulty
+                },
+            )
+        })
+        .collect();
+    let plan = EvalPlan {
+        scenarios,
+        terrains,
+        trials: a.trials,
+        seed: a.seed,
+        engines,
+        threads: a.threads,
+    };
+    let robot = vigor_sim::robot::Robot::embedded(&teacher.manifest.robot)?;
+    let sim = vigor_sim::SimConfig::embedded()?;
+    std::fs::create_dir_all(&a.out).with_context(|| format!("creating {}", a.out.display()))?;
+    eprintln!(
+        "evaluating {} (iteration {}) on {}: {} scenarios x {} terrains x {} trials",
+        teacher.manifest.name,
+        teacher.manifest.iteration,
+        plan.engines
+            .iter()
+            .map(|e| e.name())
+            .collect::<Vec<_>>()
+            .join(" and "),
+        plan.scenarios.len(),
+        plan.terrains.len(),
+        plan.trials
+    );
+    let results = eval::evaluate(&teacher, &robot, &sim, &plan, |done, total| {
+        eprint!(
+            "\r[{}{}] cell {done}/{total}",
+            "#".repeat(done * 24 / total),
+            ".".repeat(24 - done * 24 / total)
+        );
+        let _ = std::io::stderr().flush();
+    })?;
+    eprintln!();
+    let cells = eval::summarise(&results);
+    let table = eval::markdown(&cells);
+    let json = serde_json::json!({
+        "policy": a.policy.display().to_string(),
+        "name": teacher.manifest.name,
+        "iteration": teacher.manifest.iteration,
+        "env_steps": teacher.manifest.env_steps,
+        "trials": a.trials,
+        "seed": a.seed,
+        "cells": cells,
+        "episodes": results,
+    });
+    let write = |name: &str, bytes: &[u8]| {
+        let path = a.out.join(name);
+        vigor_common::fsutil::write_atomic(&path, bytes)
+            .with_context(|| format!("writing {}", path.display()))
+    };
+    write("eval.json", serde_json::to_string_pretty(&json)?.as_bytes())?;
+    write(
+        "eval.md",
+        format!(
+            "# Evaluation of `{}` (iteration {}, {} env steps)\n\n{table}",
+            teacher.manifest.name, teacher.manifest.iteration, teacher.manifest.env_steps
+        )
+        .as_bytes(),
+    )?;
+    print!("{table}");
+    if !a.no_record {
+        for (label, k) in eval::best_median_worst(&results) {
+            let path = a.out.join(format!("{label}.rrd"));
+            eval::record_episode(&teacher, &robot, &sim, &results[k], &path)?;
+            let r = &results[k];
+            println!(
+                "{label}: {} on {} ({}), seed {}, return {:.2} -> {}",
+                r.scenario,
+                r.terrain,
+                r.engine,
+                r.seed,
+                r.outcome.reward,
+                path.display()
+            );
+        }
+    }
+    println!(
+        "wrote {} and {}",
+        a.out.join("eval.json").display(),
+        a.out.join("eval.md").display()
+    );
+    Ok(())
+}

@@ -1,0 +1,171 @@
+//! `vigor train teacher`: PPO for the goal-in-context teacher, with a progress bar, metrics,
+//! curves, atomic checkpoints and `--resume`.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::time::Instant;
+
+use anyhow::{Context, Result};
+use clap::{Args, Subcommand};
+use vigor_common::config::{self, Validate};
+use vigor_training::teacher::{RunOptions, TeacherConfig, train};
+
+/// `vigor train ...`.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Train the privileged teacher (VIGOR's goal-in-context PPO policy).
+    ///
+    /// Each iteration runs every environment through one whole episode (7.5 s after engagement by
+    /// default), then one PPO update. The run directory gets `metrics.jsonl` (one line per
+    /// iteration, every reward term on its own), `metrics.rrd` and `curves.png` (rewritten at each
+    /// checkpoint), `checkpoints/iter_N/` (weights, optimiser, state; written atomically, the
+    /// newest three kept), `latest`, and `best/` (the artifact with the best success rate, which
+    /// `vigor eval --policy` reads). A run killed at any moment continues with `--resume` exactly
+    /// where its last checkpoint was.
+    Teacher(TeacherArgs),
+}
+
+/// Flags of `vigor train teacher`.
+#[derive(Debug, Args)]
+pub struct TeacherArgs {
+    /// Teacher configuration (default: the embedded configs/teacher.toml).
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+    /// Run directory.
+    #[arg(long, default_value = "runs/teacher")]
+    pub run_dir: PathBuf,
+    /// Continue the run in --run-dir from its latest checkpoint.
+    #[arg(long)]
+    pub resume: bool,
+    /// Physics engine, rapier or mujoco (default: the config's `sim.engine`).
+    #[arg(long)]
+    pub engine: Option<String>,
+    /// Override the config's iteration count (1..=1e6).
+    #[arg(long)]
+    pub iterations: Option<usize>,
+    /// Override the config's number of environments (1..=4096).
+    #[arg(long)]
+    pub envs: Option<usize>,
+    /// Override the config's seed.
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Where the networks run: cpu (the default; CUDA is not used by this build's teacher).
+    #[arg(long, default_value = "cpu")]
+    pub device: String,
+    /// No progress bar, one line per iteration (for logs).
+    #[arg(long)]
+    pub plain: bool,
+}
+
+/// Runs the subcommand.
+///
+/// # Errors
+/// Bad configuration, simulator or file errors.
+pub fn run(c: &Command) -> Result<()> {
+    match c {
+        Command::Teacher(a) => teacher(a),
+    }
+}
+
+fn teacher(a: &TeacherArgs) -> Result<()> {
+    if a.device != "cpu" {
+        anyhow::bail!(
+            "--device {}: this build trains the teacher on the CPU only (allowed: cpu)",
+            a.device
+        );
+    }
+    let (mut raw, file) = match &a.config {
+        Some(path) => (
+            config::load::<TeacherConfig>(path)?,
+            path.display().to_string(),
+        ),
+        None => (
+            config::parse::<TeacherConfig>(
+                vigor_training::teacher::config::DEFAULT_TOML,
+                "<embedded configs/teacher.toml>",
+            )?,
+            "<embedded configs/teacher.toml>".to_owned(),
+        ),
+    };
+    if let Some(e) = &a.engine {
+        raw.sim.engine.clone_from(e);
+    }
+    if let Some(n) = a.iterations {
+        raw.iterations = n;
+    }
+    if let Some(n) = a.envs {
+        raw.envs = n;
+    }
+    if let Some(s) = a.seed {
+        raw.seed = s;
+    }
+    let params = raw.validate(&file)?;
+    let robot = vigor_sim::robot::Robot::embedded("g1_29dof")?;
+    let sim = vigor_sim::SimConfig::embedded()?;
+    let opts = RunOptions {
+        run_dir: a.run_dir.clone(),
+        resume: a.resume,
+        git_hash: env!("VIGOR_GIT_HASH").to_owned(),
+    };
+    eprintln!(
+        "training teacher `{}`: {} envs, {} iterations, engine {}, seed {} -> {}",
+        params.raw.name,
+        params.raw.envs,
+        params.raw.iterations,
+        params.engine,
+        params.raw.seed,
+        a.run_dir.display()
+    );
+    let started = Instant::now();
+    let mut first: Option<u64> = None;
+    let manifest = train(&params, &robot, &sim, &opts, |r| {
+        let done_before = *first.get_or_insert(r.iteration - 1);
+        let per_it = started.elapsed().as_secs_f64() / (r.iteration - done_before) as f64;
+        let eta = per_it * (r.iterations - r.iteration) as f64;
+        let line = format!(
+            "it {}/{} | {:.0} steps/s | return {:.3} | success {:.0}% | ETA {}",
+            r.iteration,
+            r.iterations,
+            r.steps_per_s,
+            r.mean_return,
+            r.success * 100.0,
+            hms(eta)
+        );
+        if a.plain {
+            eprintln!("{line}");
+        } else {
+            let width = 24;
+            let filled = (r.iteration as usize * width) / r.iterations.max(1) as usize;
+            eprint!(
+                "\r[{}{}] {line}   ",
+                "#".repeat(filled),
+                ".".repeat(width - filled)
+            );
+            let _ = std::io::stderr().flush();
+        }
+    })
+    .with_context(|| format!("training in {}", a.run_dir.display()))?;
+    if !a.plain {
+        eprintln!();
+    }
+    println!(
+        "done: iteration {}, {} env steps in {}; best artifact: {}; curves: {}",
+        manifest.iteration,
+        manifest.env_steps,
+        hms(started.elapsed().as_secs_f64()),
+        a.run_dir.join("best").display(),
+        a.run_dir.join("curves.png").display()
+    );
+    Ok(())
+}
+
+/// `1h02m03s`-style duration.
+#[must_use]
+pub fn hms(s: f64) -> String {
+    let s = s.max(0.0).round() as u64;
+    if s >= 3600 {
+        format!("{}h{:02}m{:02}s", s / 3600, (s / 60) % 60, s % 60)
+    } else {
+        format!("{}m{:02}s", s / 60, s % 60)
+    }
+}

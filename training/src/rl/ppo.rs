@@ -1,0 +1,272 @@
+//! Proximal policy optimisation (Schulman et al. 2017) as rsl_rl runs it: clipped surrogate,
+//! clipped value loss, entropy bonus, whole-batch advantage normalisation, minibatches over
+//! several epochs, and a learning rate adapted to the measured KL divergence.
+
+use serde::{Deserialize, Serialize};
+use tch::{Kind, Tensor};
+use vigor_common::seed::SplitMix64;
+
+use super::adam::Adam;
+
+/// `ln(2 pi) / 2`.
+const HALF_LN_2PI: f64 = 0.918_938_533_204_672_7;
+
+/// PPO's hyperparameters (rsl_rl's defaults for legged robots in brackets).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PpoConfig {
+    /// Passes over each rollout [5].
+    pub epochs: usize,
+    /// Minibatches per pass [4].
+    pub minibatches: usize,
+    /// Ratio clip epsilon, also the value clip [0.2].
+    pub clip: f64,
+    /// Discount [0.99].
+    pub gamma: f64,
+    /// GAE lambda [0.95].
+    pub lambda: f64,
+    /// Value loss coefficient [1.0].
+    pub value_coef: f64,
+    /// Entropy bonus coefficient [0.01; 0.005 for locomotion].
+    pub entropy_coef: f64,
+    /// Initial learning rate [1e-3].
+    pub learning_rate: f64,
+    /// KL the adaptive schedule aims at [0.01].
+    pub desired_kl: f64,
+    /// Global gradient-norm clip [1.0].
+    pub max_grad_norm: f64,
+}
+
+impl Default for PpoConfig {
+    fn default() -> Self {
+        Self {
+            epochs: 5,
+            minibatches: 4,
+            clip: 0.2,
+            gamma: 0.99,
+            lambda: 0.95,
+            value_coef: 1.0,
+            entropy_coef: 0.005,
+            learning_rate: 1e-3,
+            desired_kl: 0.01,
+            max_grad_norm: 1.0,
+        }
+    }
+}
+
+/// A diagonal-Gaussian actor with a critic, over normalised observation rows.
+pub trait GaussianPolicy {
+    /// Action means, `[B, A]`, for observations `[B, D]`.
+    fn mean(&self, obs: &Tensor) -> Tensor;
+    /// Log standard deviation per action, `[A]`.
+    fn log_std(&self) -> Tensor;
+    /// State values, `[B]`.
+    fn value(&self, obs: &Tensor) -> Tensor;
+    /// Trainable tensors, in a fixed order (the optimiser's).
+    fn parameters(&self) -> Vec<Tensor>;
+}
+
+/// One rollout, flattened, for the update. Rows are normalised observations.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PpoBatch {
+    /// Observation size.
+    pub obs_dim: usize,
+    /// Action size.
+    pub act_dim: usize,
+    /// `[S * obs_dim]`.
+    pub obs: Vec<f32>,
+    /// Sampled actions, `[S * act_dim]`.
+    pub actions: Vec<f32>,
+    /// Means the actions were sampled around, `[S * act_dim]`.
+    pub old_mean: Vec<f32>,
+    /// Log standard deviation at sampling time, `[act_dim]`.
+    pub old_log_std: Vec<f32>,
+    /// Log-probabilities of the actions at sampling time, `[S]`.
+    pub old_log_prob: Vec<f32>,
+    /// Values at sampling time, `[S]`.
+    pub old_values: Vec<f32>,
+    /// GAE advantages, `[S]`.
+    pub advantages: Vec<f32>,
+    /// Value targets, `[S]`.
+    pub returns: Vec<f32>,
+}
+
+/// What one update did (means over minibatches).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct PpoStats {
+    /// Clipped surrogate loss.
+    pub policy_loss: f64,
+    /// Clipped value loss.
+    pub value_loss: f64,
+    /// Entropy per sample.
+    pub entropy: f64,
+    /// KL(old || new) per sample.
+    pub kl: f64,
+    /// Share of samples whose ratio was clipped.
+    pub clip_fraction: f64,
+    /// Learning rate after the update.
+    pub learning_rate: f64,
+    /// Gradient norm before clipping.
+    pub grad_norm: f64,
+}
+
+/// Log-density of `actions` `[B, A]` under a diagonal Gaussian (`mean` `[B, A]`, `log_std`
+/// `[A]`), summed over actions: `[B]`.
+pub fn gaussian_log_prob(actions: &Tensor, mean: &Tensor, log_std: &Tensor) -> Tensor {
+    let z = (actions - mean) / log_std.exp();
+    (z.square() * -0.5 - log_std - HALF_LN_2PI).sum_dim_intlist(-1, false, Kind::Float)
+}
+
+/// `KL(old || new)` per row for diagonal Gaussians, summed over actions: `[B]`.
+pub fn gaussian_kl(
+    old_mean: &Tensor,
+    old_log_std: &Tensor,
+    new_mean: &Tensor,
+    new_log_std: &Tensor,
+) -> Tensor {
+    let old_var = (old_log_std * 2.0).exp();
+    let new_var = (new_log_std * 2.0).exp();
+    let kl = new_log_std - old_log_std
+        + (old_var + (old_mean - new_mean).square()) / (new_var * 2.0)
+        - 0.5;
+    kl.sum_dim_intlist(-1, false, Kind::Float)
+}
+
+/// PPO's clipped surrogate loss (to minimise): `-mean(min(r A, clip(r, 1-e, 1+e) A))`.
+pub fn clipped_surrogate(ratio: &Tensor, advantages: &Tensor, clip: f64) -> Tensor {
+    let unclipped = ratio * advantages;
+    let clipped = ratio.clamp(1.0 - clip, 1.0 + clip) * advantages;
+    -unclipped.minimum(&clipped).mean(Kind::Float)
+}
+
+/// The clipped value loss: `mean(max((v - R)^2, (v_old + clip(v - v_old, -e, e) - R)^2))`.
+pub fn clipped_value_loss(
+    values: &Tensor,
+    old_values: &Tensor,
+    returns: &Tensor,
+    clip: f64,
+) -> Tensor {
+    let clipped = old_values + (values - old_values).clamp(-clip, clip);
+    let a = (values - returns).square();
+    let b = (clipped - returns).square();
+    a.maximum(&b).mean(Kind::Float)
+}
+
+/// rsl_rl's adaptive schedule: divide by 1.5 when `kl > 2 desired` (floor 1e-5), multiply by
+/// 1.5 when `kl < desired / 2` (ceiling 1e-2), else keep.
+#[must_use]
+pub fn adapt_learning_rate(lr: f64, kl: f64, desired: f64) -> f64 {
+    if kl > 2.0 * desired {
+        (lr / 1.5).max(1e-5)
+    } else if kl < desired / 2.0 && kl >= 0.0 {
+        (lr * 1.5).min(1e-2)
+    } else {
+        lr
+    }
+}
+
+fn tensor2(values: &[f32], rows: usize, cols: usize) -> Tensor {
+    Tensor::from_slice(values).view([rows as i64, cols as i64])
+}
+
+/// One PPO update of `model` from `batch`: advantages normalised over the batch, `epochs` passes
+/// of `minibatches` shuffled minibatches (order from `seed`), learning rate `lr` adapted after
+/// every minibatch when `desired_kl > 0`. `params` must be `model.parameters()` in `adam`'s order.
+///
+/// # Panics
+/// If the batch is empty or its vectors disagree in length.
+pub fn ppo_update<P: GaussianPolicy>(
+    model: &P,
+    adam: &mut Adam,
+    cfg: &PpoConfig,
+    batch: &PpoBatch,
+    lr: &mut f64,
+    seed: u64,
+) -> PpoStats {
+    let s = batch.old_log_prob.len();
+    assert!(s > 0, "empty rollout");
+    assert_eq!(batch.obs.len(), s * batch.obs_dim, "observation rows");
+    assert_eq!(batch.actions.len(), s * batch.act_dim, "action rows");
+    let obs = tensor2(&batch.obs, s, batch.obs_dim);
+    let actions = tensor2(&batch.actions, s, batch.act_dim);
+    let old_mean = tensor2(&batch.old_mean, s, batch.act_dim);
+    let old_log_std = Tensor::from_slice(&batch.old_log_std);
+    let old_log_prob = Tensor::from_slice(&batch.old_log_prob);
+    let old_values = Tensor::from_slice(&batch.old_values);
+    let returns = Tensor::from_slice(&batch.returns);
+    let adv = Tensor::from_slice(&batch.advantages);
+    let adv = (&adv - adv.mean(Kind::Float)) / (adv.std(true) + 1e-8);
+
+    let mut params = model.parameters();
+    let mut rng = SplitMix64::new(seed);
+    let mut stats = PpoStats::default();
+    let mut count = 0.0;
+    let mb_size = s.div_ceil(cfg.minibatches.max(1));
+    for _ in 0..cfg.epochs {
+        // Fisher-Yates from the seeded stream.
+        let mut order: Vec<i64> = (0..s as i64).collect();
+        for i in (1..s).rev() {
+            let j = (rng.next_u64() % (i as u64 + 1)) as usize;
+            order.swap(i, j);
+        }
+        for chunk in order.chunks(mb_size) {
+            let idx = Tensor::from_slice(chunk);
+            let mean = model.mean(&obs.index_select(0, &idx));
+            let log_std = model.log_std();
+            let kl = tch::no_grad(|| {
+                gaussian_kl(
+                    &old_mean.index_select(0, &idx),
+                    &old_log_std,
+                    &mean,
+                    &log_std,
+                )
+                .mean(Kind::Float)
+                .double_value(&[])
+            });
+            if cfg.desired_kl > 0.0 {
+                *lr = adapt_learning_rate(*lr, kl, cfg.desired_kl);
+            }
+            let log_prob = gaussian_log_prob(&actions.index_select(0, &idx), &mean, &log_std);
+            let ratio = (log_prob - old_log_prob.index_select(0, &idx)).exp();
+            let mb_adv = adv.index_select(0, &idx);
+            let policy_loss = clipped_surrogate(&ratio, &mb_adv, cfg.clip);
+            let values = model.value(&obs.index_select(0, &idx));
+            let value_loss = clipped_value_loss(
+                &values,
+                &old_values.index_select(0, &idx),
+                &returns.index_select(0, &idx),
+                cfg.clip,
+            );
+            let entropy = (&log_std + 0.5 + HALF_LN_2PI).sum(Kind::Float);
+            let loss = &policy_loss + &value_loss * cfg.value_coef - &entropy * cfg.entropy_coef;
+            loss.backward();
+            stats.grad_norm += Adam::clip_grad_norm(&params, cfg.max_grad_norm);
+            adam.step(&mut params, *lr);
+            stats.policy_loss += policy_loss.double_value(&[]);
+            stats.value_loss += value_loss.double_value(&[]);
+            stats.entropy += entropy.double_value(&[]);
+            stats.kl += kl;
+            stats.clip_fraction += tch::no_grad(|| {
+                (ratio - 1.0)
+                    .abs()
+                    .gt(cfg.clip)
+                    .to_kind(Kind::Float)
+                    .mean(Kind::Float)
+                    .double_value(&[])
+            });
+            count += 1.0;
+        }
+    }
+    for x in [
+        &mut stats.policy_loss,
+        &mut stats.value_loss,
+        &mut stats.entropy,
+        &mut stats.kl,
+        &mut stats.clip_fraction,
+        &mut stats.grad_norm,
+    ] {
+        *x /= count;
+    }
+    stats.learning_rate = *lr;
+    stats
+}

@@ -1,0 +1,251 @@
+//! The formulas against values worked by hand, and PPO learning a one-step task.
+
+use tch::{Kind, Tensor};
+use vigor_common::seed::SplitMix64;
+
+use super::*;
+
+fn close(a: f64, b: f64, tol: f64) -> bool {
+    (a - b).abs() <= tol
+}
+
+fn t(values: &[f32]) -> Tensor {
+    Tensor::from_slice(values)
+}
+
+#[test]
+fn gae_matches_hand_worked_values() {
+    // gamma 0.9, lambda 0.5; the episode ends at step 2, so V_3 = 10 is never used.
+    // t=2: delta = 2 - 0 = 2, A = 2.
+    // t=1: delta = 0 + 0.9 * 0 - 1 = -1, A = -1 + 0.45 * 2 = -0.1.
+    // t=0: delta = 1 + 0.9 * 1 - 0.5 = 1.4, A = 1.4 + 0.45 * -0.1 = 1.355.
+    let a = gae(
+        &[1.0, 0.0, 2.0],
+        &[0.5, 1.0, 0.0],
+        &[0.0, 0.0, 1.0],
+        &[10.0],
+        1,
+        0.9,
+        0.5,
+    );
+    let expect = [1.355, -0.1, 2.0];
+    for (got, want) in a.advantages.iter().zip(expect) {
+        assert!(close(f64::from(*got), want, 1e-6), "{:?}", a.advantages);
+    }
+    let returns = [1.855, 0.9, 2.0];
+    for (got, want) in a.returns.iter().zip(returns) {
+        assert!(close(f64::from(*got), want, 1e-6), "{:?}", a.returns);
+    }
+}
+
+#[test]
+fn gae_bootstraps_unfinished_episodes_and_keeps_envs_apart() {
+    // Two envs, one step, step-major: env 0 unfinished (bootstrap 2), env 1 done.
+    // env 0: delta = 1 + 0.5 * 2 - 0 = 2; env 1: delta = 1 - 0.25 = 0.75.
+    let a = gae(
+        &[1.0, 1.0],
+        &[0.0, 0.25],
+        &[0.0, 1.0],
+        &[2.0, 100.0],
+        2,
+        0.5,
+        0.9,
+    );
+    assert_eq!(a.advantages, vec![2.0, 0.75]);
+    assert_eq!(a.returns, vec![2.0, 1.0]);
+}
+
+#[test]
+fn clipped_surrogate_matches_hand_worked_values() {
+    // min(0.5, 0.8) = 0.5; min(1.5, 1.2) = 1.2; min(-2, -2) = -2; mean -0.1, loss 0.1.
+    let loss = clipped_surrogate(&t(&[0.5, 1.5, 1.0]), &t(&[1.0, 1.0, -2.0]), 0.2);
+    assert!(close(loss.double_value(&[]), 0.1, 1e-6));
+    // A negative advantage with a small ratio takes the clipped (worse) value: -0.8.
+    let loss = clipped_surrogate(&t(&[0.5]), &t(&[-1.0]), 0.2);
+    assert!(close(loss.double_value(&[]), 0.8, 1e-6));
+}
+
+#[test]
+fn clipped_value_loss_takes_the_larger_error() {
+    // v 1.0 from 0.0 toward 0.5: unclipped 0.25, clipped (0.2 - 0.5)^2 = 0.09 -> 0.25.
+    let l = clipped_value_loss(&t(&[1.0]), &t(&[0.0]), &t(&[0.5]), 0.2);
+    assert!(close(l.double_value(&[]), 0.25, 1e-6));
+    // v 0.3 toward 1.0: unclipped 0.49, clipped (0.2 - 1)^2 = 0.64 -> 0.64.
+    let l = clipped_value_loss(&t(&[0.3]), &t(&[0.0]), &t(&[1.0]), 0.2);
+    assert!(close(l.double_value(&[]), 0.64, 1e-6));
+}
+
+#[test]
+fn gaussian_density_and_kl_match_closed_forms() {
+    // N(0, 1) at 1: -1/2 - ln(2 pi)/2 = -1.418 938 5.
+    let lp = gaussian_log_prob(&t(&[1.0]).view([1, 1]), &t(&[0.0]).view([1, 1]), &t(&[0.0]));
+    assert!(close(lp.double_value(&[0]), -1.418_938_5, 1e-6));
+    // KL(N(0,1) || N(1,4)) = ln 2 + (1 + 1) / 8 - 1/2 = 0.443 147 2.
+    let kl = gaussian_kl(
+        &t(&[0.0]).view([1, 1]),
+        &t(&[0.0]),
+        &t(&[1.0]).view([1, 1]),
+        &t(&[std::f32::consts::LN_2]),
+    );
+    assert!(close(kl.double_value(&[0]), 0.443_147_2, 1e-6));
+    // Identical distributions: zero.
+    let kl = gaussian_kl(
+        &t(&[0.3, -1.0]).view([1, 2]),
+        &t(&[0.1, 0.2]),
+        &t(&[0.3, -1.0]).view([1, 2]),
+        &t(&[0.1, 0.2]),
+    );
+    assert!(kl.double_value(&[0]).abs() < 1e-7);
+}
+
+#[test]
+fn learning_rate_adapts_to_kl() {
+    assert!(close(
+        adapt_learning_rate(1e-3, 0.03, 0.01),
+        1e-3 / 1.5,
+        1e-12
+    ));
+    assert!(close(adapt_learning_rate(1e-3, 0.004, 0.01), 1.5e-3, 1e-12));
+    assert_eq!(adapt_learning_rate(1e-3, 0.01, 0.01), 1e-3);
+    assert_eq!(adapt_learning_rate(1.2e-5, 1.0, 0.01), 1e-5);
+    assert_eq!(adapt_learning_rate(9e-3, 0.0, 0.01), 1e-2);
+}
+
+#[test]
+fn adam_first_step_moves_each_parameter_by_lr_against_its_gradient() {
+    // After one step m_hat = g and v_hat = g^2, so the update is lr * g / (|g| + eps).
+    let p = t(&[1.0, -2.0]).set_requires_grad(true);
+    let mut adam = Adam::new(&[("p".to_owned(), p.shallow_clone())]);
+    (&p * t(&[3.0, -0.5])).sum(Kind::Float).backward();
+    let mut params = vec![p.shallow_clone()];
+    let norm = Adam::clip_grad_norm(&params, 0.0);
+    assert!(close(norm, (9.0f64 + 0.25).sqrt(), 1e-6));
+    adam.step(&mut params, 0.1);
+    let after = Vec::<f32>::try_from(&p.detach()).unwrap();
+    assert!(
+        close(f64::from(after[0]), 0.9, 1e-6) && close(f64::from(after[1]), -1.9, 1e-6),
+        "{after:?}"
+    );
+    assert_eq!(adam.t, 1);
+}
+
+#[test]
+fn running_norm_merges_batches_like_one_batch() {
+    let a = [1.0f32, 10.0, 2.0, 20.0, 3.0, 30.0];
+    let b = [4.0f32, 40.0, 5.0, 50.0];
+    let mut split = RunningNorm::new(2);
+    split.update(&a);
+    split.update(&b);
+    // Column 0 is 1..=5: mean 3, population variance 2; column 1 is ten times that.
+    assert!(close(split.mean[0], 3.0, 1e-12) && close(split.var[0], 2.0, 1e-12));
+    assert!(close(split.mean[1], 30.0, 1e-9) && close(split.var[1], 200.0, 1e-9));
+    assert_eq!(split.count, 5.0);
+    let mut row = [5.0f32, 1000.0];
+    split.apply(&mut row);
+    assert!(close(f64::from(row[0]), 2.0 / 2f64.sqrt(), 1e-6));
+    assert_eq!(row[1], 5.0, "clipped at 5");
+}
+
+/// A policy that ignores its observation: one mean, one log-std, one value.
+struct Bandit {
+    mu: Tensor,
+    log_std: Tensor,
+    v: Tensor,
+}
+
+impl GaussianPolicy for Bandit {
+    fn mean(&self, obs: &Tensor) -> Tensor {
+        obs.zeros_like() + &self.mu
+    }
+    fn log_std(&self) -> Tensor {
+        self.log_std.shallow_clone()
+    }
+    fn value(&self, obs: &Tensor) -> Tensor {
+        obs.zeros_like().squeeze_dim(-1) + &self.v
+    }
+    fn parameters(&self) -> Vec<Tensor> {
+        vec![
+            self.mu.shallow_clone(),
+            self.log_std.shallow_clone(),
+            self.v.shallow_clone(),
+        ]
+    }
+}
+
+#[test]
+fn ppo_moves_the_mean_to_the_rewarded_action() {
+    // One-step episodes with reward -(a - 0.5)^2: the mean should go from 0 to about 0.5.
+    let model = Bandit {
+        mu: Tensor::zeros([1], (Kind::Float, tch::Device::Cpu)).set_requires_grad(true),
+        log_std: Tensor::zeros([1], (Kind::Float, tch::Device::Cpu)).set_requires_grad(true),
+        v: Tensor::zeros([1], (Kind::Float, tch::Device::Cpu)).set_requires_grad(true),
+    };
+    let named: Vec<(String, Tensor)> = ["mu", "log_std", "v"]
+        .iter()
+        .zip(model.parameters())
+        .map(|(n, p)| ((*n).to_owned(), p))
+        .collect();
+    let mut adam = Adam::new(&named);
+    let cfg = PpoConfig {
+        learning_rate: 3e-2,
+        desired_kl: 0.0,
+        entropy_coef: 0.0,
+        ..PpoConfig::default()
+    };
+    let mut lr = cfg.learning_rate;
+    let mut rng = SplitMix64::new(5);
+    let n = 256;
+    for it in 0..60 {
+        let mu = model.mu.double_value(&[0]) as f32;
+        let ls = model.log_std.double_value(&[0]) as f32;
+        let v = model.v.double_value(&[0]) as f32;
+        let actions: Vec<f32> = (0..n)
+            .map(|_| {
+                let u1 = 1.0 - rng.next_f32();
+                let u2 = rng.next_f32();
+                mu + ls.exp() * (-2.0 * u1.ln()).sqrt() * (std::f32::consts::TAU * u2).cos()
+            })
+            .collect();
+        let rewards: Vec<f32> = actions.iter().map(|a| -(a - 0.5) * (a - 0.5)).collect();
+        let old_log_prob = Vec::<f32>::try_from(&gaussian_log_prob(
+            &t(&actions).view([n as i64, 1]),
+            &Tensor::full(
+                [n as i64, 1],
+                f64::from(mu),
+                (Kind::Float, tch::Device::Cpu),
+            ),
+            &t(&[ls]),
+        ))
+        .unwrap();
+        let values = vec![v; n];
+        let adv = gae(
+            &rewards,
+            &values,
+            &vec![1.0; n],
+            &vec![0.0; n],
+            n,
+            0.99,
+            0.95,
+        );
+        let batch = PpoBatch {
+            obs_dim: 1,
+            act_dim: 1,
+            obs: vec![0.0; n],
+            actions,
+            old_mean: vec![mu; n],
+            old_log_std: vec![ls],
+            old_log_prob,
+            old_values: values,
+            advantages: adv.advantages,
+            returns: adv.returns,
+        };
+        let stats = ppo_update(&model, &mut adam, &cfg, &batch, &mut lr, it);
+        assert!(stats.kl.is_finite() && stats.policy_loss.is_finite());
+    }
+    let mu = model.mu.double_value(&[0]);
+    assert!((mu - 0.5).abs() < 0.1, "mean {mu}");
+    assert!(
+        model.log_std.double_value(&[0]) < 0.0,
+        "exploration narrows"
+    );
+}

@@ -1,0 +1,356 @@
+//! `configs/teacher.toml`: the teacher's task, network, PPO, rewards and curriculum, typed and
+//! checked (errors name the file, the dotted key and the allowed range).
+
+use serde::{Deserialize, Serialize};
+use vigor_common::config::{self, ConfigError, Validate, check_range};
+use vigor_sim::engine::EngineKind;
+use vigor_sim::scenario::Scenario;
+use vigor_sim::terrain::TerrainKind;
+
+use crate::rl::PpoConfig;
+
+/// The shipped teacher configuration.
+pub const DEFAULT_TOML: &str = include_str!("../../../configs/teacher.toml");
+
+/// The whole file.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TeacherConfig {
+    /// Name written into artifacts.
+    pub name: String,
+    /// Run seed: environments, actions, minibatches and weights derive from it.
+    pub seed: u64,
+    /// Parallel environments (1..=4096).
+    pub envs: usize,
+    /// Worker threads for the environments, 0 = one per core. Results do not depend on it.
+    pub threads: usize,
+    /// PPO iterations; each runs every environment through one whole episode (1..=1e6).
+    pub iterations: usize,
+    /// Checkpoint every this many iterations (1..=1e4).
+    pub checkpoint_every: usize,
+    /// libtorch intra-op threads (1..=64).
+    pub torch_threads: usize,
+    /// Simulation.
+    pub sim: SimSection,
+    /// The task.
+    pub task: TaskSection,
+    /// Networks.
+    pub model: ModelSection,
+    /// PPO.
+    pub ppo: PpoConfig,
+    /// Reward weights.
+    pub rewards: RewardWeights,
+    /// Curriculum.
+    pub curriculum: CurriculumSection,
+}
+
+/// `[sim]`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SimSection {
+    /// `rapier` or `mujoco`.
+    pub engine: String,
+    /// Apply `configs/sim.toml`'s `[randomisation]` (friction, masses, gains, latency, failures).
+    pub randomise: bool,
+    /// Apply `configs/sim.toml`'s sensor noise and latency.
+    pub sensor_noise: bool,
+}
+
+/// `[task]`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TaskSection {
+    /// Starts, drawn uniformly per episode (scenario names).
+    pub scenarios: Vec<String>,
+    /// Episode length after the policy engages, s (1..=30). VIGOR: 7.5.
+    pub episode_s: f32,
+    /// The reference behaviour is played over this long, s (0.5..=30); the rest is post-stand.
+    pub reference_duration_s: f32,
+    /// Spacing of the sparse keyframes the policy sees, s of reference time (0.05..=5).
+    pub keyframe_spacing_s: f32,
+    /// Proprioceptive frames in the actor's history (1..=50).
+    pub history: usize,
+    /// `default_offset` (q* = default + scale a), `current_delta` (q* = q + scale a, HoST's) or
+    /// `reference_residual` (q* = the reference's joints now + scale a).
+    pub action_mode: TeacherActionMode,
+    /// Action scale, rad (0.01..=2).
+    pub action_scale: f32,
+    /// Multiplier on the robot description's PD gains (0.1..=5).
+    pub kp_scale: f32,
+    /// Height scan length along the heading, m (0..=4).
+    pub scan_x_m: f32,
+    /// Height scan width, m (0..=4).
+    pub scan_y_m: f32,
+    /// Height scan spacing, m (0.02..=1).
+    pub scan_spacing_m: f32,
+}
+
+/// How the teacher's actions become joint targets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TeacherActionMode {
+    /// `q* = q_default + scale a`.
+    DefaultOffset,
+    /// `q* = q_measured + scale a` (HoST).
+    CurrentDelta,
+    /// `q* = q_reference(t) + scale a`: the demonstration's joint trajectory is the feed-forward
+    /// and the policy learns the corrections. The student imitates the resulting targets.
+    ReferenceResidual,
+}
+
+/// `[model]`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ModelSection {
+    /// Size of the goal-in-context latent z (1..=256).
+    pub latent: usize,
+    /// Hidden layers of g(reference, height scan).
+    pub encoder_hidden: Vec<usize>,
+    /// Hidden layers of pi(z, proprioception).
+    pub actor_hidden: Vec<usize>,
+    /// Hidden layers of the critic.
+    pub critic_hidden: Vec<usize>,
+    /// Initial action standard deviation (0.01..=3).
+    pub init_std: f32,
+}
+
+/// `[rewards]`: weights per second of episode (multiplied by the policy period, as legged_gym
+/// does), and the kernels' widths.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RewardWeights {
+    /// Root-relative keypoint (and root height) tracking, `exp(-mean err^2 / sigma^2)`. VIGOR 1.25.
+    pub body_pos: f32,
+    /// Kernel width of body tracking, m.
+    pub body_pos_sigma_m: f32,
+    /// Joint angle tracking. VIGOR 0.5.
+    pub joint_pos: f32,
+    /// Kernel width of joint tracking, rad.
+    pub joint_pos_sigma_rad: f32,
+    /// Sum of squared torques.
+    pub torque: f32,
+    /// Sum of joint-limit violations beyond 95 % of the range, rad.
+    pub joint_limits: f32,
+    /// Sum of squared joint velocities.
+    pub joint_vel: f32,
+    /// Sum of squared joint accelerations.
+    pub joint_acc: f32,
+    /// Sum of squared action changes.
+    pub action_rate: f32,
+    /// Links other than the feet touching the ground once the reference stands.
+    pub undesired_contacts: f32,
+    /// A foot bearing load across a terrain edge. VIGOR -1.0.
+    pub terrain_edge: f32,
+    /// Post-stand head height, `min(h, 1.2) / 1.2`. VIGOR 0.25.
+    pub head_height: f32,
+    /// Post-stand squared base velocity.
+    pub base_velocity: f32,
+    /// The head within 5 cm of the terrain (after it was clear of it).
+    pub head_contact: f32,
+    /// Ground force above `impact_force_n` on any link, per `impact_force_n`.
+    pub impact: f32,
+    /// Threshold of an impact peak, N.
+    pub impact_force_n: f32,
+}
+
+/// `[curriculum]`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CurriculumSection {
+    /// Stage 2 starts when the flat-ground success rate of an iteration reaches this (0..=1;
+    /// above 1 = never).
+    pub stage2_success: f32,
+    /// Terrain kinds of stage 2.
+    pub terrains: Vec<String>,
+    /// Difficulty levels (1..=50); level k has difficulty k / (levels - 1).
+    pub levels: usize,
+    /// HoST's exploration aid: an upward force on the torso of this fraction of the robot's
+    /// weight at the start (0..=1; 0 = none), never applied in evaluation.
+    pub assist_start: f32,
+    /// The assist is multiplied by this after an iteration whose success rate reaches
+    /// `assist_success` (0..=1), and switched off below 2 % of the weight.
+    pub assist_decay: f32,
+    /// Success rate that lowers the assist (0..=1).
+    pub assist_success: f32,
+}
+
+/// The checked configuration.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TeacherParams {
+    /// The file as read.
+    pub raw: TeacherConfig,
+    /// Engine.
+    pub engine: EngineKind,
+    /// Scenarios.
+    pub scenarios: Vec<Scenario>,
+    /// Stage-2 terrain kinds.
+    pub terrains: Vec<TerrainKind>,
+}
+
+impl TeacherConfig {
+    /// The embedded shipped configuration, checked.
+    ///
+    /// # Errors
+    /// Only if the shipped file is broken (a test guards it).
+    pub fn embedded() -> Result<TeacherParams, ConfigError> {
+        let file = "<embedded configs/teacher.toml>";
+        config::parse::<Self>(DEFAULT_TOML, file)?.validate(file)
+    }
+}
+
+fn check_layers(file: &str, key: &str, layers: &[usize]) -> Result<(), ConfigError> {
+    check_range(file, &format!("{key} (layers)"), layers.len(), 1, 8)?;
+    for (i, &n) in layers.iter().enumerate() {
+        check_range(file, &format!("{key}[{i}]"), n, 1, 4096)?;
+    }
+    Ok(())
+}
+
+impl Validate for TeacherConfig {
+    type Checked = TeacherParams;
+
+    fn validate(&self, file: &str) -> Result<TeacherParams, ConfigError> {
+        check_range(file, "envs", self.envs, 1, 4096)?;
+        check_range(file, "threads", self.threads, 0, 1024)?;
+        check_range(file, "iterations", self.iterations, 1, 1_000_000)?;
+        check_range(file, "checkpoint_every", self.checkpoint_every, 1, 10_000)?;
+        check_range(file, "torch_threads", self.torch_threads, 1, 64)?;
+        let engine: EngineKind = self
+            .sim
+            .engine
+            .parse()
+            .map_err(|e: String| config::inconsistent(file, "sim.engine", e))?;
+        let t = &self.task;
+        if t.scenarios.is_empty() {
+            return Err(config::inconsistent(
+                file,
+                "task.scenarios",
+                "list at least one scenario",
+            ));
+        }
+        let scenarios = t
+            .scenarios
+            .iter()
+            .map(|s| {
+                Scenario::from_name(s).map_err(|e| config::inconsistent(file, "task.scenarios", e))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        check_range(file, "task.episode_s", t.episode_s, 1.0, 30.0)?;
+        check_range(
+            file,
+            "task.reference_duration_s",
+            t.reference_duration_s,
+            0.5,
+            30.0,
+        )?;
+        check_range(
+            file,
+            "task.keyframe_spacing_s",
+            t.keyframe_spacing_s,
+            0.05,
+            5.0,
+        )?;
+        check_range(file, "task.history", t.history, 1, 50)?;
+        check_range(file, "task.action_scale", t.action_scale, 0.01, 2.0)?;
+        check_range(file, "task.kp_scale", t.kp_scale, 0.1, 5.0)?;
+        check_range(file, "task.scan_x_m", t.scan_x_m, 0.0, 4.0)?;
+        check_range(file, "task.scan_y_m", t.scan_y_m, 0.0, 4.0)?;
+        check_range(file, "task.scan_spacing_m", t.scan_spacing_m, 0.02, 1.0)?;
+        let m = &self.model;
+        check_range(file, "model.latent", m.latent, 1, 256)?;
+        check_layers(file, "model.encoder_hidden", &m.encoder_hidden)?;
+        check_layers(file, "model.actor_hidden", &m.actor_hidden)?;
+        check_layers(file, "model.critic_hidden", &m.critic_hidden)?;
+        check_range(file, "model.init_std", m.init_std, 0.01, 3.0)?;
+        let p = &self.ppo;
+        check_range(file, "ppo.epochs", p.epochs, 1, 100)?;
+        check_range(file, "ppo.minibatches", p.minibatches, 1, 1024)?;
+        check_range(file, "ppo.clip", p.clip, 0.01, 1.0)?;
+        check_range(file, "ppo.gamma", p.gamma, 0.0, 1.0)?;
+        check_range(file, "ppo.lambda", p.lambda, 0.0, 1.0)?;
+        check_range(file, "ppo.value_coef", p.value_coef, 0.0, 100.0)?;
+        check_range(file, "ppo.entropy_coef", p.entropy_coef, 0.0, 1.0)?;
+        check_range(file, "ppo.learning_rate", p.learning_rate, 1e-6, 1e-1)?;
+        check_range(file, "ppo.desired_kl", p.desired_kl, 0.0, 1.0)?;
+        check_range(file, "ppo.max_grad_norm", p.max_grad_norm, 0.0, 1e3)?;
+        let r = &self.rewards;
+        check_range(
+            file,
+            "rewards.body_pos_sigma_m",
+            r.body_pos_sigma_m,
+            0.01,
+            5.0,
+        )?;
+        check_range(
+            file,
+            "rewards.joint_pos_sigma_rad",
+            r.joint_pos_sigma_rad,
+            0.01,
+            5.0,
+        )?;
+        check_range(file, "rewards.impact_force_n", r.impact_force_n, 1.0, 1e5)?;
+        for (key, w) in r.weights() {
+            if !w.is_finite() {
+                return Err(config::inconsistent(
+                    file,
+                    &format!("rewards.{key}"),
+                    "must be finite",
+                ));
+            }
+        }
+        let c = &self.curriculum;
+        check_range(file, "curriculum.levels", c.levels, 1, 50)?;
+        check_range(
+            file,
+            "curriculum.stage2_success",
+            c.stage2_success,
+            0.0,
+            2.0,
+        )?;
+        check_range(file, "curriculum.assist_start", c.assist_start, 0.0, 1.0)?;
+        check_range(file, "curriculum.assist_decay", c.assist_decay, 0.0, 1.0)?;
+        check_range(
+            file,
+            "curriculum.assist_success",
+            c.assist_success,
+            0.0,
+            1.0,
+        )?;
+        let terrains = c
+            .terrains
+            .iter()
+            .map(|s| {
+                TerrainKind::from_name(s)
+                    .map_err(|e| config::inconsistent(file, "curriculum.terrains", e.to_string()))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(TeacherParams {
+            raw: self.clone(),
+            engine,
+            scenarios,
+            terrains,
+        })
+    }
+}
+
+impl RewardWeights {
+    /// Every weight with its name, in log order.
+    #[must_use]
+    pub fn weights(&self) -> [(&'static str, f32); 13] {
+        [
+            ("body_pos", self.body_pos),
+            ("joint_pos", self.joint_pos),
+            ("torque", self.torque),
+            ("joint_limits", self.joint_limits),
+            ("joint_vel", self.joint_vel),
+            ("joint_acc", self.joint_acc),
+            ("action_rate", self.action_rate),
+            ("undesired_contacts", self.undesired_contacts),
+            ("terrain_edge", self.terrain_edge),
+            ("head_height", self.head_height),
+            ("base_velocity", self.base_velocity),
+            ("head_contact", self.head_contact),
+            ("impact", self.impact),
+        ]
+    }
+}

@@ -1,0 +1,362 @@
+//! The evaluation harness: every scenario x terrain cell, N seeded trials with the policy's mean
+//! action, on one or both engines; the paper's metrics per cell as JSON and a markdown table; and
+//! rerun recordings of the best, median and worst episodes (replayed: episodes are deterministic).
+
+use std::path::Path;
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+use vigor_common::seed::{derive, label_hash};
+use vigor_record::{EpisodeRecorder, Pose};
+use vigor_sim::SimParams;
+use vigor_sim::engine::EngineKind;
+use vigor_sim::env::{EpisodeSpec, tilt_rad};
+use vigor_sim::robot::Robot;
+use vigor_sim::scenario::Scenario;
+use vigor_sim::sensors::link_pose_from_rapier;
+use vigor_sim::terrain::TerrainKind;
+
+use super::artifact::Teacher;
+use super::config::{TeacherConfig, TeacherParams};
+use super::reference::ReferenceSet;
+use super::rollout::{Acting, run_episodes};
+use super::runner::{TrainError, env_config};
+use super::task::{Outcome, TaskEnv};
+use crate::demos::kinematics::SKELETON;
+use vigor_common::config::Validate;
+
+/// What to evaluate.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EvalPlan {
+    /// Starts.
+    pub scenarios: Vec<Scenario>,
+    /// Terrain classes with their difficulty.
+    pub terrains: Vec<(TerrainKind, f32)>,
+    /// Trials per cell.
+    pub trials: usize,
+    /// Seed of the trials (the same for every policy and engine, so tables compare).
+    pub seed: u64,
+    /// Engines.
+    pub engines: Vec<EngineKind>,
+    /// Worker threads (0 = one per core).
+    pub threads: usize,
+}
+
+/// One evaluated episode.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EpisodeResult {
+    /// Engine name.
+    pub engine: String,
+    /// Scenario name.
+    pub scenario: String,
+    /// Terrain kind name.
+    pub terrain: String,
+    /// Terrain difficulty.
+    pub difficulty: f32,
+    /// Episode seed.
+    pub seed: u64,
+    /// Metrics.
+    pub outcome: Outcome,
+}
+
+/// One cell of the table.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Cell {
+    /// Engine name.
+    pub engine: String,
+    /// Scenario name.
+    pub scenario: String,
+    /// Terrain kind name.
+    pub terrain: String,
+    /// Trials.
+    pub trials: usize,
+    /// Success rate.
+    pub success: f64,
+    /// Safe success rate (head never within 5 cm of the terrain).
+    pub safe_success: f64,
+    /// Mean time to recover over successes, s (NaN-free: 0 when none).
+    pub time_to_recover_s: f64,
+    /// Mean keypoint tracking RMS, m.
+    pub tracking_rms_m: f64,
+    /// Mean energy, J.
+    pub energy_j: f64,
+    /// Mean pelvis drift, m.
+    pub drift_m: f64,
+}
+
+fn cell_seed(plan_seed: u64, scenario: Scenario, terrain: TerrainKind, trial: usize) -> u64 {
+    derive(
+        plan_seed ^ label_hash(scenario.name()),
+        terrain.name(),
+        trial as u64,
+    )
+}
+
+/// The checked parameters of an artifact's training configuration, with `engine`.
+///
+/// # Errors
+/// The stored configuration no longer validates.
+pub fn params_for(config: &TeacherConfig, engine: EngineKind) -> Result<TeacherParams, TrainError> {
+    let mut p = config
+        .validate("<artifact teacher.json config>")
+        .map_err(|e| TrainError::Resume(e.to_string()))?;
+    p.engine = engine;
+    Ok(p)
+}
+
+/// Runs every episode of `plan` with `teacher`; `progress(done, total)` after each cell.
+///
+/// # Errors
+/// Simulator errors.
+pub fn evaluate<F: FnMut(usize, usize)>(
+    teacher: &Teacher,
+    robot: &Robot,
+    sim: &SimParams,
+    plan: &EvalPlan,
+    mut progress: F,
+) -> Result<Vec<EpisodeResult>, TrainError> {
+    let threads = if plan.threads == 0 {
+        std::thread::available_parallelism().map_or(1, std::num::NonZero::get)
+    } else {
+        plan.threads
+    };
+    let total = plan.engines.len() * plan.scenarios.len() * plan.terrains.len();
+    let mut done = 0;
+    let mut out = Vec::new();
+    for &engine in &plan.engines {
+        let p = Arc::new(params_for(&teacher.manifest.config, engine)?);
+        let cfg = env_config(&p, sim);
+        let refs = Arc::new(ReferenceSet::shipped(
+            robot,
+            f64::from(p.raw.task.keyframe_spacing_s),
+        )?);
+        let steps =
+            (p.raw.task.episode_s / (cfg.physics.dt_s * cfg.decimation as f32)).round() as usize;
+        for &scenario in &plan.scenarios {
+            for &(terrain, difficulty) in &plan.terrains {
+                let specs: Vec<EpisodeSpec> = (0..plan.trials)
+                    .map(|k| EpisodeSpec {
+                        scenario,
+                        terrain: (terrain, difficulty),
+                        seed: cell_seed(plan.seed, scenario, terrain, k),
+                    })
+                    .collect();
+                let mut envs = specs
+                    .iter()
+                    .map(|s| TaskEnv::new(robot, &cfg, Arc::clone(&p), Arc::clone(&refs), *s))
+                    .collect::<Result<Vec<_>, _>>()?;
+                let ro = run_episodes(
+                    &mut envs,
+                    &teacher.net,
+                    &teacher.manifest.normaliser,
+                    steps,
+                    threads,
+                    Acting::Mean,
+                    |_, _| {},
+                );
+                for (s, o) in specs.iter().zip(ro.outcomes) {
+                    out.push(EpisodeResult {
+                        engine: engine.name().to_owned(),
+                        scenario: scenario.name().to_owned(),
+                        terrain: terrain.name().to_owned(),
+                        difficulty,
+                        seed: s.seed,
+                        outcome: o,
+                    });
+                }
+                done += 1;
+                progress(done, total);
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// The table: one cell per engine x scenario x terrain, in first-seen order.
+#[must_use]
+pub fn summarise(results: &[EpisodeResult]) -> Vec<Cell> {
+    let mut keys: Vec<(String, String, String)> = Vec::new();
+    for r in results {
+        let k = (r.engine.clone(), r.scenario.clone(), r.terrain.clone());
+        if !keys.contains(&k) {
+            keys.push(k);
+        }
+    }
+    keys.into_iter()
+        .map(|(engine, scenario, terrain)| {
+            let rs: Vec<&Outcome> = results
+                .iter()
+                .filter(|r| r.engine == engine && r.scenario == scenario && r.terrain == terrain)
+                .map(|r| &r.outcome)
+                .collect();
+            let n = rs.len().max(1) as f64;
+            let mean = |f: &dyn Fn(&Outcome) -> f64| rs.iter().map(|o| f(o)).sum::<f64>() / n;
+            let wins: Vec<&&Outcome> = rs.iter().filter(|o| o.success).collect();
+            Cell {
+                trials: rs.len(),
+                success: mean(&|o| f64::from(u8::from(o.success))),
+                safe_success: mean(&|o| f64::from(u8::from(o.safe_success))),
+                time_to_recover_s: if wins.is_empty() {
+                    0.0
+                } else {
+                    wins.iter()
+                        .map(|o| f64::from(o.time_to_recover_s))
+                        .sum::<f64>()
+                        / wins.len() as f64
+                },
+                tracking_rms_m: mean(&|o| f64::from(o.tracking_rms_m)),
+                energy_j: mean(&|o| f64::from(o.energy_j)),
+                drift_m: mean(&|o| f64::from(o.drift_m)),
+                engine,
+                scenario,
+                terrain,
+            }
+        })
+        .collect()
+}
+
+/// The markdown table of `cells`.
+#[must_use]
+pub fn markdown(cells: &[Cell]) -> String {
+    let mut s = String::from(
+        "| engine | scenario | terrain | trials | success | safe success | time to recover (s) | tracking RMS (m) | energy (J) | drift (m) |\n|---|---|---|---|---|---|---|---|---|---|\n",
+    );
+    for c in cells {
+        s.push_str(&format!(
+            "| {} | {} | {} | {} | {:.0} % | {:.0} % | {} | {:.3} | {:.0} | {:.2} |\n",
+            c.engine,
+            c.scenario,
+            c.terrain,
+            c.trials,
+            c.success * 100.0,
+            c.safe_success * 100.0,
+            if c.success > 0.0 {
+                format!("{:.2}", c.time_to_recover_s)
+            } else {
+                "-".to_owned()
+            },
+            c.tracking_rms_m,
+            c.energy_j,
+            c.drift_m
+        ));
+    }
+    s
+}
+
+/// Indices of the best, median and worst episodes by return.
+#[must_use]
+pub fn best_median_worst(results: &[EpisodeResult]) -> [(&'static str, usize); 3] {
+    let mut order: Vec<usize> = (0..results.len()).collect();
+    order.sort_by(|&a, &b| {
+        results[b]
+            .outcome
+            .reward
+            .total_cmp(&results[a].outcome.reward)
+    });
+    let last = order.len().saturating_sub(1);
+    [
+        ("best", order.first().copied().unwrap_or(0)),
+        ("median", order.get(last / 2).copied().unwrap_or(0)),
+        ("worst", order.get(last).copied().unwrap_or(0)),
+    ]
+}
+
+/// Replays episode `r` with `teacher` and records it to `path`: the robot, contacts, the
+/// reference's target pose as a stick figure beside it, reward, head height and tilt.
+///
+/// # Errors
+/// Simulator or recording errors.
+pub fn record_episode(
+    teacher: &Teacher,
+    robot: &Robot,
+    sim: &SimParams,
+    r: &EpisodeResult,
+    path: &Path,
+) -> Result<(), TrainError> {
+    let engine: EngineKind = r.engine.parse().map_err(TrainError::Resume)?;
+    let p = Arc::new(params_for(&teacher.manifest.config, engine)?);
+    let cfg = env_config(&p, sim);
+    let refs = Arc::new(ReferenceSet::shipped(
+        robot,
+        f64::from(p.raw.task.keyframe_spacing_s),
+    )?);
+    let scenario = Scenario::from_name(&r.scenario).map_err(TrainError::Resume)?;
+    let terrain =
+        TerrainKind::from_name(&r.terrain).map_err(|e| TrainError::Resume(e.to_string()))?;
+    let spec = EpisodeSpec {
+        scenario,
+        terrain: (terrain, r.difficulty),
+        seed: r.seed,
+    };
+    let mut envs = vec![TaskEnv::new(robot, &cfg, Arc::clone(&p), refs, spec)?];
+    let line = format!(
+        "{} on {} ({:.2}), seed {}, {}: success {}, return {:.2}",
+        r.scenario, r.terrain, r.difficulty, r.seed, r.engine, r.outcome.success, r.outcome.reward
+    );
+    let rec_err = |e: vigor_record::RecordError| TrainError::Io {
+        path: path.to_path_buf(),
+        source: std::io::Error::other(e.to_string()),
+    };
+    let recorder = EpisodeRecorder::create(path, robot, Some(envs[0].env().terrain()), &line)
+        .map_err(rec_err)?;
+    let steps =
+        (p.raw.task.episode_s / (cfg.physics.dt_s * cfg.decimation as f32)).round() as usize;
+    let mut failure: Option<vigor_record::RecordError> = None;
+    run_episodes(
+        &mut envs,
+        &teacher.net,
+        &teacher.manifest.normaliser,
+        steps,
+        1,
+        Acting::Mean,
+        |_, es| {
+            let e = &es[0];
+            let env = e.env();
+            let poses: Vec<Pose> = env
+                .sim()
+                .link_poses()
+                .iter()
+                .map(|p| {
+                    let l = link_pose_from_rapier(p);
+                    Pose {
+                        pos: l.pos,
+                        quat_wxyz: l.quat_wxyz,
+                    }
+                })
+                .collect();
+            let s = env.state();
+            let t = f64::from(e.since_engaged_s());
+            let target = e.target_keypoints_world();
+            let res = recorder
+                .log_step(
+                    t,
+                    &poses,
+                    &env.sim().contacts(),
+                    s.base_pos[2] - env.terrain().height(s.base_pos[0], s.base_pos[1]),
+                    tilt_rad(s.base_quat).to_degrees(),
+                )
+                .and_then(|()| {
+                    recorder.log_skeleton(
+                        Some(t),
+                        "world/reference",
+                        &target,
+                        &SKELETON,
+                        [255, 140, 0],
+                    )
+                })
+                .and_then(|()| {
+                    recorder.log_scalar(t, "plots/reward", f64::from(e.outcome().reward))
+                })
+                .and_then(|()| {
+                    recorder.log_scalar(t, "plots/min_head_m", f64::from(e.outcome().min_head_m))
+                });
+            if let Err(err) = res {
+                failure.get_or_insert(err);
+            }
+        },
+    );
+    if let Some(e) = failure {
+        return Err(rec_err(e));
+    }
+    recorder.finish().map_err(rec_err)
+}

@@ -1,0 +1,36 @@
+//! VIGOR's privileged teacher: a goal-in-context policy trained with PPO to follow sparse
+//! keyframes of a recovery demonstration from lying and falling starts.
+//!
+//! - [`config`]: `configs/teacher.toml`, typed and checked.
+//! - [`reference`]: the tracked demonstration as the task reads it (heading-relative keypoints,
+//!   root height, gravity, joints) and its sparse keyframes.
+//! - [`task`] and `step`: one environment's observation rows, actions to motor commands, the
+//!   reward terms and the episode outcome (success, safe success, time, tracking, energy, drift).
+//! - [`model`]: z = g(next keyframe, height scan), pi(z, proprioception history), the critic.
+//! - [`rollout`]: whole-episode rollouts of a batch of environments, in parallel.
+//! - [`curriculum`]: flat ground, then terrain kinds over difficulty levels.
+//! - [`runner`]: the PPO loop, metrics and checkpoints; [`artifact`]: the files; [`curves`]:
+//!   the learning-curve picture and the rerun metrics recording.
+//!
+//! Invariants: every random draw derives from the config's seed and the iteration, so a run
+//! resumed from a checkpoint continues exactly as if it had not stopped, for any thread count.
+
+pub mod artifact;
+pub mod config;
+pub mod curriculum;
+pub mod curves;
+pub mod eval;
+pub mod model;
+pub mod reference;
+pub mod rollout;
+pub mod runner;
+mod step;
+pub mod task;
+
+#[cfg(test)]
+mod tests;
+
+pub use artifact::{Teacher, TeacherManifest, load_artifact};
+pub use config::{TeacherConfig, TeacherParams};
+pub use runner::{IterationReport, RunOptions, TrainError, train};
+pub use task::{Outcome, TaskEnv};

@@ -1,0 +1,184 @@
+//! Running a batch of teacher environments through whole episodes with a policy: the parallel
+//! loop shared by training (sampled actions) and evaluation (mean actions).
+
+use std::time::Instant;
+
+use vigor_common::seed::{SplitMix64, derive};
+
+use super::model::TeacherNet;
+use super::task::{Outcome, REWARD_TERMS, TaskEnv};
+use crate::rl::RunningNorm;
+
+/// `ln(2 pi) / 2`.
+const HALF_LN_2PI: f32 = 0.918_938_5;
+
+/// Runs `f(i, env)` for every environment on `threads` workers, each taking a fixed contiguous
+/// chunk (so results do not depend on the thread count).
+pub fn par_each<T: Send, F>(items: &mut [T], threads: usize, f: F)
+where
+    F: Fn(usize, &mut T) + Sync,
+{
+    let threads = threads.max(1);
+    let chunk = items.len().div_ceil(threads).max(1);
+    let f = &f;
+    std::thread::scope(|scope| {
+        for (c, part) in items.chunks_mut(chunk).enumerate() {
+            scope.spawn(move || {
+                for (k, item) in part.iter_mut().enumerate() {
+                    f(c * chunk + k, item);
+                }
+            });
+        }
+    });
+}
+
+/// One rollout, step-major (`index = t * envs + i`).
+#[derive(Debug, Clone, Default)]
+pub struct Rollout {
+    /// Environments.
+    pub envs: usize,
+    /// Steps.
+    pub steps: usize,
+    /// Raw (unnormalised) rows, for the normaliser.
+    pub raw_obs: Vec<f32>,
+    /// Normalised rows, as the networks saw them.
+    pub obs: Vec<f32>,
+    /// Sampled actions.
+    pub actions: Vec<f32>,
+    /// Means.
+    pub means: Vec<f32>,
+    /// Log-probabilities.
+    pub log_probs: Vec<f32>,
+    /// Values.
+    pub values: Vec<f32>,
+    /// Rewards.
+    pub rewards: Vec<f32>,
+    /// Values of the observation after the last step.
+    pub last_values: Vec<f32>,
+    /// Per environment, the episode's summed reward terms.
+    pub term_sums: Vec<[f32; 13]>,
+    /// Per environment, the outcome.
+    pub outcomes: Vec<Outcome>,
+    /// Seconds in the simulator (stepping, observing, rewards).
+    pub sim_s: f64,
+    /// Seconds in network forward passes.
+    pub forward_s: f64,
+}
+
+/// How actions are chosen.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Acting {
+    /// Sampled around the mean, noise seeded from `(seed, iteration)`.
+    Sample {
+        /// Run seed.
+        seed: u64,
+        /// Iteration (noise stream).
+        iteration: u64,
+    },
+    /// The mean (evaluation).
+    Mean,
+}
+
+/// Runs `envs` (already reset) for `steps` policy steps with `net`, normalising rows with `norm`.
+/// `on_step(t, envs)` runs after every step (recording).
+pub fn run_episodes<F>(
+    envs: &mut [TaskEnv],
+    net: &TeacherNet,
+    norm: &RunningNorm,
+    steps: usize,
+    threads: usize,
+    acting: Acting,
+    mut on_step: F,
+) -> Rollout
+where
+    F: FnMut(usize, &[TaskEnv]),
+{
+    let n = envs.len();
+    let row = net.spec.row();
+    let act = net.spec.actor.output;
+    let mut out = Rollout {
+        envs: n,
+        steps,
+        ..Rollout::default()
+    };
+    let total = n * steps;
+    out.raw_obs.reserve(total * row);
+    out.obs.reserve(total * row);
+    let log_std = net.log_std_values();
+    let std: Vec<f32> = log_std.iter().map(|l| l.exp()).collect();
+    let log_norm: f32 = log_std.iter().sum::<f32>() + HALF_LN_2PI * act as f32;
+    let mut rngs: Vec<SplitMix64> = (0..n)
+        .map(|i| match acting {
+            Acting::Sample { seed, iteration } => {
+                SplitMix64::new(derive(seed, "action", iteration * n as u64 + i as u64))
+            }
+            Acting::Mean => SplitMix64::new(0),
+        })
+        .collect();
+    let mut rows = vec![0.0f32; n * row];
+    let mut sums = vec![[0.0f32; 13]; n];
+    for t in 0..=steps {
+        let started = Instant::now();
+        {
+            let mut views: Vec<(&mut TaskEnv, &mut [f32])> =
+                envs.iter_mut().zip(rows.chunks_mut(row)).collect();
+            par_each(&mut views, threads, |_, (env, r)| env.observe(r));
+        }
+        out.sim_s += started.elapsed().as_secs_f64();
+        let mut normed = rows.clone();
+        norm.apply_rows(&mut normed);
+        let started = Instant::now();
+        let (means, values) = net.act_batch(&normed);
+        out.forward_s += started.elapsed().as_secs_f64();
+        if t == steps {
+            out.last_values = values;
+            break;
+        }
+        let mut actions = means.clone();
+        let mut log_probs = vec![0.0f32; n];
+        if let Acting::Sample { .. } = acting {
+            for i in 0..n {
+                let mut sq = 0.0;
+                for j in 0..act {
+                    let u1 = 1.0 - rngs[i].next_f32();
+                    let u2 = rngs[i].next_f32();
+                    let eps = (-2.0 * u1.ln()).sqrt() * (std::f32::consts::TAU * u2).cos();
+                    actions[i * act + j] = means[i * act + j] + std[j] * eps;
+                    sq += eps * eps;
+                }
+                log_probs[i] = -0.5 * sq - log_norm;
+            }
+        }
+        let started = Instant::now();
+        let mut rewards = vec![0.0f32; n];
+        {
+            let mut views: Vec<(&mut TaskEnv, &[f32], &mut f32, &mut [f32; 13])> = envs
+                .iter_mut()
+                .zip(actions.chunks(act))
+                .zip(rewards.iter_mut())
+                .zip(sums.iter_mut())
+                .map(|(((e, a), r), s)| (e, a, r, s))
+                .collect();
+            par_each(&mut views, threads, |_, (env, a, r, s)| {
+                let step = env.step(a);
+                **r = step.total;
+                for (acc, v) in s.iter_mut().zip(step.terms) {
+                    *acc += v;
+                }
+            });
+        }
+        out.sim_s += started.elapsed().as_secs_f64();
+        out.raw_obs.extend_from_slice(&rows);
+        out.obs.extend_from_slice(&normed);
+        out.actions.extend_from_slice(&actions);
+        out.means.extend_from_slice(&means);
+        out.log_probs.extend_from_slice(&log_probs);
+        out.values.extend_from_slice(&values);
+        out.rewards.extend_from_slice(&rewards);
+        on_step(t, envs);
+    }
+    out.term_sums = sums;
+    out.outcomes = envs.iter().map(TaskEnv::outcome).collect();
+    debug_assert_eq!(REWARD_TERMS.len(), 13);
+    out
+}

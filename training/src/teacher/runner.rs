@@ -1,0 +1,436 @@
+//! The training loop: whole-episode rollouts of every environment, GAE, a PPO update, the
+//! curriculum, metrics (JSONL, rerun, PNG curves) and checkpoints, resumable exactly.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Instant;
+
+use serde_json::{Map, Value, json};
+use vigor_common::seed::derive;
+use vigor_sim::SimParams;
+use vigor_sim::env::{EnvConfig, EnvError, Randomisation, SensorNoise};
+use vigor_sim::robot::Robot;
+
+use super::artifact::{self, ArtifactError, TeacherManifest, TrainState};
+use super::config::TeacherParams;
+use super::curriculum::Curriculum;
+use super::model::{TeacherNet, TeacherSpec};
+use super::reference::ReferenceSet;
+use super::rollout::{Acting, par_each, run_episodes};
+use super::task::{REWARD_TERMS, TaskEnv, obs_dims};
+use crate::demos::DemoError;
+use crate::rl::{Adam, PpoBatch, RunningNorm, gae, ppo_update};
+
+/// Metrics file in a run directory.
+pub const METRICS: &str = "metrics.jsonl";
+/// Learning curves picture in a run directory.
+pub const CURVES: &str = "curves.png";
+/// Rerun recording of the metrics in a run directory.
+pub const METRICS_RRD: &str = "metrics.rrd";
+/// The best artifact so far in a run directory.
+pub const BEST: &str = "best";
+
+/// Why training stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum TrainError {
+    /// Simulator.
+    #[error(transparent)]
+    Env(#[from] EnvError),
+    /// Demonstrations.
+    #[error(transparent)]
+    Demo(#[from] DemoError),
+    /// Artifact or checkpoint.
+    #[error(transparent)]
+    Artifact(#[from] ArtifactError),
+    /// A file.
+    #[error("{path}: {source}")]
+    Io {
+        /// The path.
+        path: PathBuf,
+        /// The error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// `--resume` with a different configuration.
+    #[error("{0}")]
+    Resume(String),
+}
+
+/// Options besides the configuration.
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    /// Run directory.
+    pub run_dir: PathBuf,
+    /// Continue from `run_dir/latest`.
+    pub resume: bool,
+    /// Commit recorded in artifacts.
+    pub git_hash: String,
+}
+
+/// One iteration's headline numbers (the rest is in the metrics line).
+#[derive(Debug, Clone)]
+pub struct IterationReport {
+    /// Iteration just finished (from 1).
+    pub iteration: u64,
+    /// Of how many.
+    pub iterations: u64,
+    /// Environment steps so far.
+    pub env_steps: u64,
+    /// Environment steps per second of this iteration (rollout plus update).
+    pub steps_per_s: f64,
+    /// Mean episode return.
+    pub mean_return: f64,
+    /// Success rate.
+    pub success: f64,
+    /// The full metrics line.
+    pub metrics: Map<String, Value>,
+}
+
+/// The environment configuration the teacher trains in.
+#[must_use]
+pub fn env_config(p: &TeacherParams, sim: &SimParams) -> EnvConfig {
+    let mut c = sim.env.clone();
+    c.engine = p.engine;
+    if !p.raw.sim.randomise {
+        c.randomisation = Randomisation::none();
+    }
+    if !p.raw.sim.sensor_noise {
+        c.noise = SensorNoise::none();
+    }
+    c
+}
+
+fn io(path: &Path) -> impl FnOnce(std::io::Error) -> TrainError + '_ {
+    move |source| TrainError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+fn threads(p: &TeacherParams) -> usize {
+    if p.raw.threads == 0 {
+        std::thread::available_parallelism().map_or(1, std::num::NonZero::get)
+    } else {
+        p.raw.threads
+    }
+}
+
+/// Trains (or resumes) a teacher; `on_iteration` sees every iteration.
+///
+/// # Errors
+/// Simulator, file or checkpoint errors; a resume whose configuration differs.
+pub fn train<F>(
+    params: &TeacherParams,
+    robot: &Robot,
+    sim: &SimParams,
+    opts: &RunOptions,
+    mut on_iteration: F,
+) -> Result<TeacherManifest, TrainError>
+where
+    F: FnMut(&IterationReport),
+{
+    tch::set_num_threads(params.raw.torch_threads as i32);
+    let p = Arc::new(params.clone());
+    let cfg = env_config(params, sim);
+    let refs = Arc::new(ReferenceSet::shipped(
+        robot,
+        f64::from(params.raw.task.keyframe_spacing_s),
+    )?);
+    let dims = obs_dims(robot, params);
+    let spec = TeacherSpec::new(dims, robot.joints.len(), &params.raw.model);
+    let mut net = TeacherNet::new(
+        spec.clone(),
+        params.raw.model.init_std,
+        derive(params.raw.seed, "weights", 0),
+    );
+    let mut adam = Adam::new(&net.named_parameters());
+    let mut norm = RunningNorm::new(spec.row());
+    let mut state = TrainState {
+        iteration: 0,
+        env_steps: 0,
+        learning_rate: params.raw.ppo.learning_rate,
+        adam_steps: 0,
+        curriculum: Curriculum::new(params.raw.envs, params.raw.curriculum.assist_start),
+        best_score: -1.0,
+        wall_s: 0.0,
+    };
+    std::fs::create_dir_all(&opts.run_dir).map_err(io(&opts.run_dir))?;
+    if opts.resume {
+        let ck = artifact::load_latest(&opts.run_dir)?;
+        let mut saved = ck.teacher.manifest.config.clone();
+        saved.iterations = params.raw.iterations;
+        if saved != params.raw {
+            return Err(TrainError::Resume(format!(
+                "{}: the run was started with a different configuration (only `iterations` may change on --resume)",
+                ck.dir.display()
+            )));
+        }
+        net = ck.teacher.net;
+        norm = ck.teacher.manifest.normaliser.clone();
+        adam = Adam::new(&net.named_parameters());
+        for (k, name) in adam.names.clone().iter().enumerate() {
+            for (key, t) in &ck.optimizer {
+                if *key == format!("m.{name}") {
+                    adam.m[k] = t.shallow_clone();
+                } else if *key == format!("v.{name}") {
+                    adam.v[k] = t.shallow_clone();
+                }
+            }
+        }
+        adam.t = ck.state.adam_steps;
+        state = ck.state;
+        truncate_metrics(&opts.run_dir.join(METRICS), state.iteration)?;
+    } else if opts.run_dir.join(artifact::LATEST).exists() {
+        return Err(TrainError::Resume(format!(
+            "{} already holds a run: pass --resume to continue it, or choose another --run-dir",
+            opts.run_dir.display()
+        )));
+    }
+    let workers = threads(params);
+    let steps =
+        (params.raw.task.episode_s / (cfg.physics.dt_s * cfg.decimation as f32)).round() as usize;
+    let n = params.raw.envs;
+    let mut envs: Vec<Option<TaskEnv>> = (0..n).map(|_| None).collect();
+    let metrics_path = opts.run_dir.join(METRICS);
+    let mut manifest = TeacherManifest {
+        schema_version: artifact::TEACHER_SCHEMA,
+        name: params.raw.name.clone(),
+        robot: robot.name.clone(),
+        config: params.raw.clone(),
+        spec: spec.clone(),
+        normaliser: norm.clone(),
+        weights_sha256: String::new(),
+        git_hash: opts.git_hash.clone(),
+        iteration: state.iteration,
+        env_steps: state.env_steps,
+    };
+    while state.iteration < params.raw.iterations as u64 {
+        let it = state.iteration;
+        let started = Instant::now();
+        // Reset (or build) every environment into this iteration's episode.
+        let specs: Vec<_> = (0..n).map(|i| state.curriculum.spec(&p, it, i)).collect();
+        let assist = state.curriculum.assist;
+        let errors: Vec<Option<EnvError>> = {
+            let mut slots: Vec<(&mut Option<TaskEnv>, Option<EnvError>)> =
+                envs.iter_mut().map(|e| (e, None)).collect();
+            par_each(&mut slots, workers, |i, (slot, err)| {
+                let r = match slot.as_mut() {
+                    Some(env) => env.reset(specs[i]),
+                    None => TaskEnv::new(robot, &cfg, Arc::clone(&p), Arc::clone(&refs), specs[i])
+                        .map(|e| {
+                            **slot = Some(e);
+                        }),
+                };
+                if let Some(env) = slot.as_mut() {
+                    env.set_assist(assist);
+                }
+                *err = r.err();
+            });
+            slots.into_iter().map(|(_, e)| e).collect()
+        };
+        if let Some(e) = errors.into_iter().flatten().next() {
+            return Err(e.into());
+        }
+        let mut live: Vec<TaskEnv> = envs.iter_mut().map(|e| e.take().expect("built")).collect();
+        let reset_s = started.elapsed().as_secs_f64();
+        let ro = run_episodes(
+            &mut live,
+            &net,
+            &norm,
+            steps,
+            workers,
+            Acting::Sample {
+                seed: params.raw.seed,
+                iteration: it,
+            },
+            |_, _| {},
+        );
+        for (slot, env) in envs.iter_mut().zip(live) {
+            *slot = Some(env);
+        }
+        let update_started = Instant::now();
+        let adv = gae(
+            &ro.rewards,
+            &ro.values,
+            &vec![0.0; ro.rewards.len()],
+            &ro.last_values,
+            n,
+            params.raw.ppo.gamma as f32,
+            params.raw.ppo.lambda as f32,
+        );
+        let batch = PpoBatch {
+            obs_dim: spec.row(),
+            act_dim: spec.actor.output,
+            obs: ro.obs,
+            actions: ro.actions,
+            old_mean: ro.means,
+            old_log_std: net.log_std_values(),
+            old_log_prob: ro.log_probs,
+            old_values: ro.values,
+            advantages: adv.advantages,
+            returns: adv.returns,
+        };
+        let mut lr = state.learning_rate;
+        let stats = ppo_update(
+            &net,
+            &mut adam,
+            &params.raw.ppo,
+            &batch,
+            &mut lr,
+            derive(params.raw.seed, "minibatch", it),
+        );
+        norm.update(&ro.raw_obs);
+        let update_s = update_started.elapsed().as_secs_f64();
+        let successes: Vec<bool> = ro.outcomes.iter().map(|o| o.success).collect();
+        let stage = state.curriculum.stage;
+        let level = state.curriculum.mean_level();
+        state.curriculum.update(&p, &successes);
+        let elapsed = started.elapsed().as_secs_f64();
+        state.iteration += 1;
+        state.env_steps += (n * steps) as u64;
+        state.learning_rate = lr;
+        state.adam_steps = adam.t;
+        state.wall_s += elapsed;
+
+        let mean = |f: &dyn Fn(&super::task::Outcome) -> f64| {
+            ro.outcomes.iter().map(f).sum::<f64>() / n as f64
+        };
+        let success = mean(&|o| f64::from(u8::from(o.success)));
+        let mut m = Map::new();
+        m.insert("iteration".into(), json!(state.iteration));
+        m.insert("env_steps".into(), json!(state.env_steps));
+        m.insert("wall_s".into(), json!(state.wall_s));
+        m.insert("steps_per_s".into(), json!((n * steps) as f64 / elapsed));
+        m.insert("mean_return".into(), json!(mean(&|o| f64::from(o.reward))));
+        m.insert("success".into(), json!(success));
+        m.insert(
+            "safe_success".into(),
+            json!(mean(&|o| f64::from(u8::from(o.safe_success)))),
+        );
+        m.insert(
+            "tracking_rms_m".into(),
+            json!(mean(&|o| f64::from(o.tracking_rms_m))),
+        );
+        m.insert(
+            "min_head_m".into(),
+            json!(mean(&|o| f64::from(o.min_head_m))),
+        );
+        for s in &p.scenarios {
+            let picked: Vec<bool> = specs
+                .iter()
+                .zip(&successes)
+                .filter(|(sp, _)| sp.scenario == *s)
+                .map(|(_, ok)| *ok)
+                .collect();
+            if !picked.is_empty() {
+                let rate = picked.iter().filter(|x| **x).count() as f64 / picked.len() as f64;
+                m.insert(format!("success/{s}"), json!(rate));
+            }
+        }
+        for (k, name) in REWARD_TERMS.iter().enumerate() {
+            let v = ro.term_sums.iter().map(|t| f64::from(t[k])).sum::<f64>() / n as f64;
+            m.insert(format!("reward/{name}"), json!(v));
+        }
+        for (k, v) in serde_json::to_value(&stats)
+            .unwrap_or_default()
+            .as_object()
+            .cloned()
+            .unwrap_or_default()
+        {
+            m.insert(format!("ppo/{k}"), v);
+        }
+        let log_std = net.log_std_values();
+        m.insert(
+            "ppo/action_std".into(),
+            json!(log_std.iter().map(|l| f64::from(l.exp())).sum::<f64>() / log_std.len() as f64),
+        );
+        m.insert("time/reset_s".into(), json!(reset_s));
+        m.insert("time/sim_s".into(), json!(ro.sim_s));
+        m.insert("time/forward_s".into(), json!(ro.forward_s));
+        m.insert("time/update_s".into(), json!(update_s));
+        m.insert("curriculum/stage".into(), json!(stage));
+        m.insert("curriculum/mean_level".into(), json!(level));
+        m.insert("curriculum/assist".into(), json!(assist));
+        append_metrics(&metrics_path, &m)?;
+
+        manifest.normaliser = norm.clone();
+        manifest.iteration = state.iteration;
+        manifest.env_steps = state.env_steps;
+        let score = 10.0 * (1.0 - f64::from(assist)) + success;
+        if score > state.best_score {
+            state.best_score = score;
+            let tmp = opts.run_dir.join(".best.tmp");
+            let _ = std::fs::remove_dir_all(&tmp);
+            artifact::save_artifact(&tmp, &net, &mut manifest.clone())?;
+            let best = opts.run_dir.join(BEST);
+            let _ = std::fs::remove_dir_all(&best);
+            std::fs::rename(&tmp, &best).map_err(io(&best))?;
+        }
+        let last = state.iteration == params.raw.iterations as u64;
+        if state
+            .iteration
+            .is_multiple_of(params.raw.checkpoint_every as u64)
+            || last
+        {
+            let name = format!("iter_{:06}", state.iteration);
+            artifact::save_checkpoint(&opts.run_dir, &name, &net, &mut manifest, &adam, &state, 3)?;
+            super::curves::write_all(&opts.run_dir)?;
+        }
+        on_iteration(&IterationReport {
+            iteration: state.iteration,
+            iterations: params.raw.iterations as u64,
+            env_steps: state.env_steps,
+            steps_per_s: (n * steps) as f64 / elapsed,
+            mean_return: mean(&|o| f64::from(o.reward)),
+            success,
+            metrics: m,
+        });
+    }
+    Ok(manifest)
+}
+
+fn append_metrics(path: &Path, m: &Map<String, Value>) -> Result<(), TrainError> {
+    let mut f = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .map_err(io(path))?;
+    let line = serde_json::to_string(m).unwrap_or_default();
+    writeln!(f, "{line}")
+        .and_then(|()| f.sync_data())
+        .map_err(io(path))
+}
+
+/// Reads every metrics line of a run.
+///
+/// # Errors
+/// The file cannot be read.
+pub fn read_metrics(path: &Path) -> Result<Vec<Map<String, Value>>, TrainError> {
+    let text = std::fs::read_to_string(path).map_err(io(path))?;
+    Ok(text
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .filter_map(|v| v.as_object().cloned())
+        .collect())
+}
+
+fn truncate_metrics(path: &Path, last: u64) -> Result<(), TrainError> {
+    if !path.exists() {
+        return Ok(());
+    }
+    let kept: Vec<String> = read_metrics(path)?
+        .into_iter()
+        .filter(|m| {
+            m.get("iteration")
+                .and_then(Value::as_u64)
+                .is_some_and(|i| i <= last)
+        })
+        .map(|m| serde_json::to_string(&m).unwrap_or_default())
+        .collect();
+    let mut text = kept.join("\n");
+    if !text.is_empty() {
+        text.push('\n');
+    }
+    vigor_common::fsutil::write_atomic(path, text.as_bytes()).map_err(io(path))
+}

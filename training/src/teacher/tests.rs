@@ -1,0 +1,169 @@
+//! Unit tests of the teacher's pieces that need no simulation.
+
+use rapier3d::na::{Isometry3, Point3, Translation3, UnitQuaternion, Vector3};
+use vigor_common::config::{self, Validate};
+use vigor_sim::robot::Robot;
+use vigor_sim::scenario::Scenario;
+use vigor_sim::terrain::TerrainKind;
+
+use super::config::{DEFAULT_TOML, TeacherConfig, TeacherParams};
+use super::curriculum::Curriculum;
+use super::reference::{ReferenceSet, heading, heading_relative, reference_obs_len};
+
+fn params(text: &str) -> Result<TeacherParams, vigor_common::ConfigError> {
+    config::parse::<TeacherConfig>(text, "teacher.toml")?.validate("teacher.toml")
+}
+
+#[test]
+fn shipped_config_validates() {
+    let p = TeacherConfig::embedded().unwrap();
+    assert_eq!(
+        p.scenarios,
+        vec![Scenario::Supine, Scenario::Prone, Scenario::Side]
+    );
+    assert_eq!(p.terrains.len(), 11);
+    assert_eq!(p.raw.task.episode_s, 7.5);
+}
+
+#[test]
+fn bad_values_name_the_file_key_and_range() {
+    let err = params(&DEFAULT_TOML.replace("envs = 32", "envs = 0")).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "teacher.toml: `envs` = 0 is out of range: allowed 1 ..= 4096"
+    );
+    let err = params(&DEFAULT_TOML.replace("\"prone\", ", "\"upside_down\", ")).unwrap_err();
+    assert!(
+        err.to_string().contains("task.scenarios") && err.to_string().contains("upside_down"),
+        "{err}"
+    );
+    let err =
+        params(&DEFAULT_TOML.replace("engine = \"mujoco\"", "engine = \"bullet\"")).unwrap_err();
+    assert!(err.to_string().contains("sim.engine"), "{err}");
+    let err = params(&DEFAULT_TOML.replace("latent = 32", "latent = 0")).unwrap_err();
+    assert!(err.to_string().contains("`model.latent` = 0"), "{err}");
+}
+
+fn rot(roll: f64, pitch: f64, yaw: f64) -> UnitQuaternion<f64> {
+    UnitQuaternion::from_euler_angles(roll, pitch, yaw)
+}
+
+#[test]
+fn heading_is_defined_standing_and_lying() {
+    for yaw in [-2.0, -0.5, 0.0, 1.0, 3.0] {
+        // Standing: heading is the yaw.
+        assert!((heading(&rot(0.0, 0.0, yaw)) - yaw).abs() < 1e-9);
+        // On the back (forward points up) plain yaw is undefined; the heading still turns with the
+        // body: supine facing yaw has its head toward yaw + pi.
+        let supine = heading(&rot(0.0, -std::f64::consts::FRAC_PI_2, yaw));
+        let want = yaw + std::f64::consts::PI;
+        assert!(
+            (supine - want).sin().abs() < 1e-9 && (supine - want).cos() > 0.0,
+            "yaw {yaw}: {supine}"
+        );
+    }
+}
+
+#[test]
+fn heading_relative_points_ignore_position_and_yaw_and_keep_gravity_down() {
+    let pts = [Point3::new(1.0, 0.5, 0.3), Point3::new(-0.2, 0.1, 1.0)];
+    let a = Isometry3::from_parts(Translation3::new(0.0, 0.0, 0.5), rot(0.0, 0.0, 0.0));
+    let turn = Isometry3::from_parts(Translation3::new(3.0, -2.0, 0.0), rot(0.0, 0.0, 1.2));
+    let moved: Vec<Point3<f64>> = pts.iter().map(|p| turn * p).collect();
+    let ra = heading_relative(&a, &pts);
+    let rb = heading_relative(&(turn * a), &moved);
+    for (x, y) in ra.iter().zip(&rb) {
+        assert!((x - y).abs() < 1e-5, "{ra:?} vs {rb:?}");
+    }
+    // A head 0.5 m above the pelvis along the body's up axis: high when standing, level with the
+    // pelvis when lying on the back (gravity stays down in the heading frame).
+    let head = Point3::new(0.0, 0.0, 0.5);
+    let standing = Isometry3::from_parts(Translation3::new(0.0, 0.0, 0.8), rot(0.0, 0.0, 0.7));
+    let supine = Isometry3::from_parts(
+        Translation3::new(0.0, 0.0, 0.1),
+        rot(0.0, -std::f64::consts::FRAC_PI_2, 0.7),
+    );
+    let up = heading_relative(&standing, &[standing * head]);
+    let lying = heading_relative(&supine, &[supine * head]);
+    assert!((up[2] - 0.5).abs() < 1e-6 && up[0].abs() < 1e-6, "{up:?}");
+    assert!(
+        lying[2].abs() < 1e-6 && (lying[0] - 0.5).abs() < 1e-6,
+        "head ahead along the heading: {lying:?}"
+    );
+    let _ = Vector3::<f64>::z();
+}
+
+#[test]
+fn references_cover_the_lying_postures_and_keyframes_advance() {
+    let robot = Robot::embedded("g1_29dof").unwrap();
+    let set = ReferenceSet::shipped(&robot, 0.5).unwrap();
+    for s in [Scenario::Supine, Scenario::Prone, Scenario::Side] {
+        let r = &set.references[set.index_for(s)];
+        assert_eq!(r.posture, ReferenceSet::posture_for(s), "{s}");
+    }
+    let r = &set.references[0];
+    let (_, to_go) = r.next_keyframe(0.0);
+    assert!((to_go - r.keyframe_times_s[0]).abs() < 1e-9);
+    let (last, to_go) = r.next_keyframe(r.duration_s + 1.0);
+    assert_eq!(to_go, 0.0);
+    assert_eq!(last, r.frames.last().unwrap());
+    let mut out = vec![f32::NAN; reference_obs_len(29)];
+    assert_eq!(out.len(), 79);
+    let default: Vec<f32> = robot.joints.iter().map(|j| j.default as f32).collect();
+    r.write_obs(0.0, &default, 2.0, &mut out);
+    assert!(out.iter().all(|v| v.is_finite()));
+    assert!(
+        (out[78] - 2.0 * r.keyframe_times_s[0] as f32).abs() < 1e-5,
+        "time to go in episode seconds"
+    );
+    // Lying start: the root is low; the final (standing) frame's root is high.
+    assert!(r.frames[0].root_height_m < 0.3 && r.frames.last().unwrap().root_height_m > 0.65);
+}
+
+#[test]
+fn curriculum_lowers_the_assist_then_promotes_and_demotes() {
+    let p = TeacherConfig::embedded().unwrap();
+    let n = 4;
+    let mut c = Curriculum::new(n, 0.8);
+    let spec = c.spec(&p, 3, 1);
+    assert_eq!(spec, c.spec(&p, 3, 1), "seeded");
+    assert_ne!(spec.seed, c.spec(&p, 4, 1).seed);
+    assert_eq!(spec.terrain, (TerrainKind::Flat, 0.0));
+    c.update(&p, &[true, true, false, false]);
+    assert!(
+        (c.assist - 0.72).abs() < 1e-6,
+        "half succeeded: assist lowered"
+    );
+    c.update(&p, &[true, false, false, false]);
+    assert!((c.assist - 0.72).abs() < 1e-6, "kept");
+    c.assist = 0.021;
+    c.update(&p, &[true; 4]);
+    assert_eq!(c.assist, 0.0, "switched off below 2 %");
+    assert_eq!(c.stage, 1);
+    c.update(&p, &[true, true, false, false]);
+    assert_eq!(c.stage, 2, "flat success 50 % without help: stage 2");
+    c.update(&p, &[true, false, true, true]);
+    assert_eq!(c.levels, vec![1, 0, 1, 1]);
+    c.update(&p, &[false, true, true, true]);
+    assert_eq!(c.levels, vec![0, 1, 2, 2]);
+    let s = c.spec(&p, 9, 2);
+    assert_eq!(s.terrain, (p.terrains[2], 2.0 / 14.0));
+}
+
+#[test]
+fn curves_are_a_png_with_the_lines_drawn() {
+    let rows: Vec<serde_json::Map<String, serde_json::Value>> = (1..=20)
+        .map(|i| {
+            let v = serde_json::json!({"iteration": i, "mean_return": f64::from(i).sqrt(), "success": f64::from(i) / 20.0});
+            v.as_object().unwrap().clone()
+        })
+        .collect();
+    let bytes = super::curves::render(&rows);
+    let decoder = png::Decoder::new(std::io::Cursor::new(bytes));
+    let mut reader = decoder.read_info().unwrap();
+    let mut buf = vec![0; reader.output_buffer_size()];
+    let info = reader.next_frame(&mut buf).unwrap();
+    assert_eq!((info.width, info.height), (840, 720));
+    let blue = buf.chunks(3).filter(|p| p == &[31, 119, 180]).count();
+    assert!(blue > 200, "{blue} blue pixels");
+}
