@@ -18,7 +18,17 @@ fn demo_writes_frames_policy_and_summary_that_read_back() {
         "{stdout}{}",
         String::from_utf8_lossy(&run.stderr)
     );
-    assert!(stdout.contains("[9/9]"), "{stdout}");
+    assert!(stdout.contains("[10/10]"), "{stdout}");
+    // The shipped teacher, evaluated on both engines from the three lying starts.
+    for row in [
+        "| rapier | supine | flat | 2 |",
+        "| mujoco | prone | flat | 2 |",
+        "| mujoco | side | flat | 2 |",
+    ] {
+        assert!(stdout.contains(row), "{row} missing: {stdout}");
+    }
+    assert!(out.join("teacher/teacher.json").is_file());
+    assert!(std::fs::metadata(out.join("teacher.rrd")).unwrap().len() > 100_000);
     assert!(
         stdout.contains("fall 2:") && stdout.contains("Outcome:"),
         "{stdout}"

@@ -41,6 +41,7 @@ fn run(p: &TeacherParams, dir: &Path, resume: bool) -> Result<(), String> {
         run_dir: dir.to_path_buf(),
         resume,
         git_hash: "test".into(),
+        device: tch::Device::Cpu,
     };
     train(p, &robot, &sim, &opts, |_| {})
         .map(|_| ())

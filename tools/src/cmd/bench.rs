@@ -241,6 +241,7 @@ fn train(a: &TrainArgs) -> Result<()> {
         run_dir: dir.clone(),
         resume: false,
         git_hash: "bench".into(),
+        device: tch::Device::Cpu,
     };
     let mut rows = Vec::new();
     let result = vigor_training::teacher::train(&params, &robot, &sim, &opts, |r| {

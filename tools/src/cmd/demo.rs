@@ -125,7 +125,7 @@ pub fn run(args: &Args) -> Result<()> {
     let out = &args.out;
     std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
     let mut summary = String::from("# vigor demo\n\n");
-    let step = |n: u32, text: &str| println!("[{n}/9] {text}");
+    let step = |n: u32, text: &str| println!("[{n}/10] {text}");
 
     step(1, "checking the embedded configs");
     let controller = vigor_controller::ControllerConfig::embedded()?;
@@ -264,7 +264,20 @@ pub fn run(args: &Args) -> Result<()> {
          then on rough ground. Recorded to `controller.rrd`. Transitions:\n\n{story}"
     )?;
 
-    step(9, "writing the summary");
+    step(
+        9,
+        "evaluating the shipped teacher from supine, prone and side starts on rapier and MuJoCo (teacher.rrd)",
+    );
+    let table = crate::cmd::demo_teacher::run(&out.join("teacher"), &out.join("teacher.rrd"), 2)?;
+    print!("{table}");
+    writeln!(
+        summary,
+        "Teacher: the shipped goal-in-context teacher (`policies/teacher/`, trained with `vigor train \
+         teacher`), evaluated on flat ground with `vigor eval`'s harness on both engines; its best \
+         episode is in `teacher.rrd` with the reference drawn beside the robot.\n\n{table}"
+    )?;
+
+    step(10, "writing the summary");
     summary.push_str("| frame | file | bytes | CRC |\n|---|---|---|---|\n");
     writeln!(
         summary,
@@ -293,7 +306,7 @@ pub fn run(args: &Args) -> Result<()> {
     );
     write(out, "summary.md", summary.as_bytes())?;
     println!(
-        "wrote {} (summary.md, 4 frames, policy/, episode.rrd, demonstration.rrd, controller.rrd, terrain.png)",
+        "wrote {} (summary.md, 4 frames, policy/, teacher/, episode.rrd, demonstration.rrd, controller.rrd, teacher.rrd, terrain.png)",
         out.display()
     );
     Ok(())

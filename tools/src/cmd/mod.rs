@@ -5,6 +5,7 @@ pub mod config;
 pub mod control;
 pub mod demo;
 pub mod demo_live;
+pub mod demo_teacher;
 pub mod demos;
 pub mod eval;
 pub mod msgs;

@@ -10,7 +10,8 @@ use vigor_policy::Policy;
 /// `vigor policy ...`.
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Write a seeded, untrained G1 29-DoF policy artifact (manifest.json + weights.safetensors).
+    /// Write a seeded, untrained G1 29-DoF policy artifact (manifest.json + weights.safetensors),
+    /// or with --teacher an untrained teacher.
     Init {
         /// Output folder.
         #[arg(long)]
@@ -23,6 +24,14 @@ pub enum Command {
         /// time by damping.
         #[arg(long)]
         nan_actions: bool,
+        /// Write an untrained goal-in-context teacher (`teacher.json` + `weights.safetensors`)
+        /// for the teacher config instead: the baseline `vigor eval` compares trained teachers
+        /// with.
+        #[arg(long)]
+        teacher: bool,
+        /// The teacher config (with --teacher; default: the embedded configs/teacher.toml).
+        #[arg(long, requires = "teacher")]
+        config: Option<PathBuf>,
     },
 }
 
@@ -35,7 +44,41 @@ pub fn run(c: &Command) -> Result<()> {
         Command::Init {
             out,
             seed,
+            teacher: true,
+            config,
+            ..
+        } => {
+            use vigor_common::config::Validate;
+            let (raw, file) = match config {
+                Some(path) => (
+                    vigor_common::config::load::<vigor_training::teacher::TeacherConfig>(path)?,
+                    path.display().to_string(),
+                ),
+                None => (
+                    vigor_common::config::parse(
+                        vigor_training::teacher::config::DEFAULT_TOML,
+                        "<embedded configs/teacher.toml>",
+                    )?,
+                    "<embedded configs/teacher.toml>".to_owned(),
+                ),
+            };
+            let params = raw.validate(&file)?;
+            let robot = vigor_sim::robot::Robot::embedded("g1_29dof")?;
+            let (net, mut manifest) = vigor_training::teacher::runner::untrained(
+                &params,
+                &robot,
+                *seed,
+                env!("VIGOR_GIT_HASH"),
+            );
+            vigor_training::teacher::artifact::save_artifact(out, &net, &mut manifest)?;
+            println!("wrote {} ({})", out.display(), manifest.name);
+            Ok(())
+        }
+        Command::Init {
+            out,
+            seed,
             nan_actions,
+            ..
         } => {
             let name = if *nan_actions {
                 format!("nan-actions-seed{seed}")

@@ -49,8 +49,10 @@ pub struct TeacherArgs {
     /// Override the config's seed.
     #[arg(long)]
     pub seed: Option<u64>,
-    /// Where the networks run: cpu (the default; CUDA is not used by this build's teacher).
-    #[arg(long, default_value = "cpu")]
+    /// Where the networks and the PPO update run: `cpu` (the default), `cuda` (the first GPU;
+    /// an error if libtorch sees none) or `auto` (CUDA when present). The simulator always runs on
+    /// the CPU cores.
+    #[arg(long, default_value = "cpu", value_parser = ["cpu", "cuda", "auto"])]
     pub device: String,
     /// No progress bar, one line per iteration (for logs).
     #[arg(long)]
@@ -68,12 +70,14 @@ pub fn run(c: &Command) -> Result<()> {
 }
 
 fn teacher(a: &TeacherArgs) -> Result<()> {
-    if a.device != "cpu" {
-        anyhow::bail!(
-            "--device {}: this build trains the teacher on the CPU only (allowed: cpu)",
-            a.device
-        );
-    }
+    let device = match a.device.as_str() {
+        "cuda" if !tch::Cuda::is_available() => anyhow::bail!(
+            "--device cuda: libtorch sees no CUDA device (is this the CUDA build of libtorch, and is a GPU visible?)"
+        ),
+        "cuda" => tch::Device::Cuda(0),
+        "auto" => tch::Device::cuda_if_available(),
+        _ => tch::Device::Cpu,
+    };
     let (mut raw, file) = match &a.config {
         Some(path) => (
             config::load::<TeacherConfig>(path)?,
@@ -106,14 +110,16 @@ fn teacher(a: &TeacherArgs) -> Result<()> {
         run_dir: a.run_dir.clone(),
         resume: a.resume,
         git_hash: env!("VIGOR_GIT_HASH").to_owned(),
+        device,
     };
     eprintln!(
-        "training teacher `{}`: {} envs, {} iterations, engine {}, seed {} -> {}",
+        "training teacher `{}`: {} envs, {} iterations, engine {}, seed {}, networks on {:?} -> {}",
         params.raw.name,
         params.raw.envs,
         params.raw.iterations,
         params.engine,
         params.raw.seed,
+        device,
         a.run_dir.display()
     );
     let started = Instant::now();

@@ -3,7 +3,7 @@
 //! several epochs, and a learning rate adapted to the measured KL divergence.
 
 use serde::{Deserialize, Serialize};
-use tch::{Kind, Tensor};
+use tch::{Device, Kind, Tensor};
 use vigor_common::seed::SplitMix64;
 
 use super::adam::Adam;
@@ -165,8 +165,10 @@ pub fn adapt_learning_rate(lr: f64, kl: f64, desired: f64) -> f64 {
     }
 }
 
-fn tensor2(values: &[f32], rows: usize, cols: usize) -> Tensor {
-    Tensor::from_slice(values).view([rows as i64, cols as i64])
+fn tensor2(values: &[f32], rows: usize, cols: usize, device: Device) -> Tensor {
+    Tensor::from_slice(values)
+        .view([rows as i64, cols as i64])
+        .to(device)
 }
 
 /// One PPO update of `model` from `batch`: advantages normalised over the batch, `epochs` passes
@@ -187,14 +189,17 @@ pub fn ppo_update<P: GaussianPolicy>(
     assert!(s > 0, "empty rollout");
     assert_eq!(batch.obs.len(), s * batch.obs_dim, "observation rows");
     assert_eq!(batch.actions.len(), s * batch.act_dim, "action rows");
-    let obs = tensor2(&batch.obs, s, batch.obs_dim);
-    let actions = tensor2(&batch.actions, s, batch.act_dim);
-    let old_mean = tensor2(&batch.old_mean, s, batch.act_dim);
-    let old_log_std = Tensor::from_slice(&batch.old_log_std);
-    let old_log_prob = Tensor::from_slice(&batch.old_log_prob);
-    let old_values = Tensor::from_slice(&batch.old_values);
-    let returns = Tensor::from_slice(&batch.returns);
-    let adv = Tensor::from_slice(&batch.advantages);
+    // Everything on the model's device (the CPU unless it was built on CUDA).
+    let device = model.log_std().device();
+    let obs = tensor2(&batch.obs, s, batch.obs_dim, device);
+    let actions = tensor2(&batch.actions, s, batch.act_dim, device);
+    let old_mean = tensor2(&batch.old_mean, s, batch.act_dim, device);
+    let vector = |v: &[f32]| Tensor::from_slice(v).to(device);
+    let old_log_std = vector(&batch.old_log_std);
+    let old_log_prob = vector(&batch.old_log_prob);
+    let old_values = vector(&batch.old_values);
+    let returns = vector(&batch.returns);
+    let adv = vector(&batch.advantages);
     let adv = (&adv - adv.mean(Kind::Float)) / (adv.std(true) + 1e-8);
 
     let mut params = model.parameters();
@@ -210,7 +215,7 @@ pub fn ppo_update<P: GaussianPolicy>(
             order.swap(i, j);
         }
         for chunk in order.chunks(mb_size) {
-            let idx = Tensor::from_slice(chunk);
+            let idx = Tensor::from_slice(chunk).to(device);
             let mean = model.mean(&obs.index_select(0, &idx));
             let log_std = model.log_std();
             let kl = tch::no_grad(|| {

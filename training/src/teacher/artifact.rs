@@ -174,6 +174,14 @@ pub struct Teacher {
 /// # Errors
 /// Missing or mismatched files, naming them.
 pub fn load_artifact(dir: &Path) -> Result<Teacher, ArtifactError> {
+    load_artifact_on(dir, tch::Device::Cpu)
+}
+
+/// [`load_artifact`] onto `device`.
+///
+/// # Errors
+/// Missing or mismatched files, naming them.
+pub fn load_artifact_on(dir: &Path, device: tch::Device) -> Result<Teacher, ArtifactError> {
     let path = dir.join(TEACHER_MANIFEST);
     let manifest: TeacherManifest = read_json(&path)?;
     if manifest.schema_version != TEACHER_SCHEMA {
@@ -196,7 +204,7 @@ pub fn load_artifact(dir: &Path) -> Result<Teacher, ArtifactError> {
             ),
         });
     }
-    let mut net = TeacherNet::new(manifest.spec.clone(), 1.0, 0);
+    let mut net = TeacherNet::on(manifest.spec.clone(), 1.0, 0, device);
     net.vs.load(&weights).map_err(torch(&weights))?;
     Ok(Teacher { manifest, net })
 }
@@ -223,8 +231,8 @@ pub fn save_checkpoint(
     save_artifact(&tmp, net, manifest)?;
     let mut named: Vec<(String, Tensor)> = Vec::new();
     for (k, n) in adam.names.iter().enumerate() {
-        named.push((format!("m.{n}"), adam.m[k].shallow_clone()));
-        named.push((format!("v.{n}"), adam.v[k].shallow_clone()));
+        named.push((format!("m.{n}"), adam.m[k].to(tch::Device::Cpu)));
+        named.push((format!("v.{n}"), adam.v[k].to(tch::Device::Cpu)));
     }
     let opt = tmp.join(OPTIMIZER);
     Tensor::write_safetensors(&named, &opt).map_err(torch(&opt))?;
@@ -273,11 +281,11 @@ pub struct Checkpoint {
 ///
 /// # Errors
 /// No checkpoint, or unreadable files, naming them.
-pub fn load_latest(run: &Path) -> Result<Checkpoint, ArtifactError> {
+pub fn load_latest(run: &Path, device: tch::Device) -> Result<Checkpoint, ArtifactError> {
     let latest = run.join(LATEST);
     let rel = std::fs::read_to_string(&latest).map_err(io(&latest))?;
     let dir = run.join(rel.trim());
-    let teacher = load_artifact(&dir)?;
+    let teacher = load_artifact_on(&dir, device)?;
     let opt = dir.join(OPTIMIZER);
     let optimizer = Tensor::read_safetensors(&opt).map_err(torch(&opt))?;
     let state = read_json(&dir.join(STATE))?;

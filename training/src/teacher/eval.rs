@@ -99,7 +99,7 @@ fn cell_seed(plan_seed: u64, scenario: Scenario, terrain: TerrainKind, trial: us
 pub fn params_for(config: &TeacherConfig, engine: EngineKind) -> Result<TeacherParams, TrainError> {
     let mut p = config
         .validate("<artifact teacher.json config>")
-        .map_err(|e| TrainError::Resume(e.to_string()))?;
+        .map_err(|e| TrainError::Invalid(e.to_string()))?;
     p.engine = engine;
     Ok(p)
 }
@@ -273,16 +273,16 @@ pub fn record_episode(
     r: &EpisodeResult,
     path: &Path,
 ) -> Result<(), TrainError> {
-    let engine: EngineKind = r.engine.parse().map_err(TrainError::Resume)?;
+    let engine: EngineKind = r.engine.parse().map_err(TrainError::Invalid)?;
     let p = Arc::new(params_for(&teacher.manifest.config, engine)?);
     let cfg = env_config(&p, sim);
     let refs = Arc::new(ReferenceSet::shipped(
         robot,
         f64::from(p.raw.task.keyframe_spacing_s),
     )?);
-    let scenario = Scenario::from_name(&r.scenario).map_err(TrainError::Resume)?;
+    let scenario = Scenario::from_name(&r.scenario).map_err(TrainError::Invalid)?;
     let terrain =
-        TerrainKind::from_name(&r.terrain).map_err(|e| TrainError::Resume(e.to_string()))?;
+        TerrainKind::from_name(&r.terrain).map_err(|e| TrainError::Invalid(e.to_string()))?;
     let spec = EpisodeSpec {
         scenario,
         terrain: (terrain, r.difficulty),

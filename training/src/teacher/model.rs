@@ -76,11 +76,17 @@ pub struct TeacherNet {
 }
 
 impl TeacherNet {
-    /// Fresh networks from `seed` (the same seed gives the same weights); the actor's last layer
-    /// is scaled by 0.01 so initial actions sit near the default pose.
+    /// Fresh networks on the CPU from `seed` (the same seed gives the same weights); the actor's
+    /// last layer is scaled by 0.01 so initial actions sit near zero.
     #[must_use]
     pub fn new(spec: TeacherSpec, init_std: f32, seed: u64) -> Self {
-        let vs = nn::VarStore::new(Device::Cpu);
+        Self::on(spec, init_std, seed, Device::Cpu)
+    }
+
+    /// [`TeacherNet::new`] on `device` (the same weights as on the CPU).
+    #[must_use]
+    pub fn on(spec: TeacherSpec, init_std: f32, seed: u64, device: Device) -> Self {
+        let vs = nn::VarStore::new(device);
         let root = vs.root();
         let mut encoder = Mlp::new(&(&root / "encoder"), &spec.encoder);
         let mut actor = Mlp::new(&(&root / "actor"), &spec.actor);
@@ -132,9 +138,11 @@ impl TeacherNet {
         let n = self.spec.row();
         let b = (rows.len() / n) as i64;
         tch::no_grad(|| {
-            let x = Tensor::from_slice(rows).view([b, n as i64]);
-            let mean = self.mean(&x);
-            let value = self.value(&x);
+            let x = Tensor::from_slice(rows)
+                .view([b, n as i64])
+                .to(self.vs.device());
+            let mean = self.mean(&x).to(Device::Cpu);
+            let value = self.value(&x).to(Device::Cpu);
             (
                 Vec::<f32>::try_from(&mean.contiguous().view([-1])).unwrap_or_default(),
                 Vec::<f32>::try_from(&value.contiguous()).unwrap_or_default(),
@@ -145,7 +153,7 @@ impl TeacherNet {
     /// Current log standard deviations.
     #[must_use]
     pub fn log_std_values(&self) -> Vec<f32> {
-        Vec::<f32>::try_from(&self.log_std.detach()).unwrap_or_default()
+        Vec::<f32>::try_from(&self.log_std.detach().to(Device::Cpu)).unwrap_or_default()
     }
 }
 

@@ -52,9 +52,12 @@ pub enum TrainError {
         #[source]
         source: std::io::Error,
     },
-    /// `--resume` with a different configuration.
+    /// `--resume` with a different configuration, or a new run over an existing one.
     #[error("{0}")]
     Resume(String),
+    /// An artifact's stored configuration or an episode description is not valid here.
+    #[error("{0}")]
+    Invalid(String),
 }
 
 /// Options besides the configuration.
@@ -66,6 +69,8 @@ pub struct RunOptions {
     pub resume: bool,
     /// Commit recorded in artifacts.
     pub git_hash: String,
+    /// Where the networks and the update run.
+    pub device: tch::Device,
 }
 
 /// One iteration's headline numbers (the rest is in the metrics line).
@@ -116,6 +121,40 @@ fn threads(p: &TeacherParams) -> usize {
     }
 }
 
+/// An untrained teacher artifact for `params` (weights from `seed`, identity normaliser): the
+/// baseline that trained teachers are measured against.
+#[must_use]
+pub fn untrained(
+    params: &TeacherParams,
+    robot: &Robot,
+    seed: u64,
+    git_hash: &str,
+) -> (TeacherNet, TeacherManifest) {
+    let spec = TeacherSpec::new(
+        obs_dims(robot, params),
+        robot.joints.len(),
+        &params.raw.model,
+    );
+    let net = TeacherNet::new(
+        spec.clone(),
+        params.raw.model.init_std,
+        derive(seed, "weights", 0),
+    );
+    let manifest = TeacherManifest {
+        schema_version: artifact::TEACHER_SCHEMA,
+        name: format!("{}-untrained-seed{seed}", params.raw.name),
+        robot: robot.name.clone(),
+        config: params.raw.clone(),
+        normaliser: RunningNorm::new(spec.row()),
+        spec,
+        weights_sha256: String::new(),
+        git_hash: git_hash.to_owned(),
+        iteration: 0,
+        env_steps: 0,
+    };
+    (net, manifest)
+}
+
 /// Trains (or resumes) a teacher; `on_iteration` sees every iteration.
 ///
 /// # Errors
@@ -157,7 +196,7 @@ where
     };
     std::fs::create_dir_all(&opts.run_dir).map_err(io(&opts.run_dir))?;
     if opts.resume {
-        let ck = artifact::load_latest(&opts.run_dir)?;
+        let ck = artifact::load_latest(&opts.run_dir, opts.device)?;
         let mut saved = ck.teacher.manifest.config.clone();
         saved.iterations = params.raw.iterations;
         if saved != params.raw {
@@ -172,9 +211,9 @@ where
         for (k, name) in adam.names.clone().iter().enumerate() {
             for (key, t) in &ck.optimizer {
                 if *key == format!("m.{name}") {
-                    adam.m[k] = t.shallow_clone();
+                    adam.m[k] = t.to(opts.device);
                 } else if *key == format!("v.{name}") {
-                    adam.v[k] = t.shallow_clone();
+                    adam.v[k] = t.to(opts.device);
                 }
             }
         }
@@ -363,9 +402,15 @@ where
             let tmp = opts.run_dir.join(".best.tmp");
             let _ = std::fs::remove_dir_all(&tmp);
             artifact::save_artifact(&tmp, &net, &mut manifest.clone())?;
+            // Swap folders so that `best/` is missing only between two renames.
             let best = opts.run_dir.join(BEST);
-            let _ = std::fs::remove_dir_all(&best);
+            let old = opts.run_dir.join(".best.old");
+            let _ = std::fs::remove_dir_all(&old);
+            if best.exists() {
+                std::fs::rename(&best, &old).map_err(io(&best))?;
+            }
             std::fs::rename(&tmp, &best).map_err(io(&best))?;
+            let _ = std::fs::remove_dir_all(&old);
         }
         let last = state.iteration == params.raw.iterations as u64;
         if state
