@@ -155,7 +155,43 @@ fn evaluation_gives_a_table_per_engine_and_recordings() {
     );
     let [(_, best), _, (_, worst)] = eval::best_median_worst(&results);
     assert!(results[best].outcome.reward >= results[worst].outcome.reward);
+    let mut wrong = load_artifact(&dir.path().join("best")).unwrap();
+    wrong.manifest.spec.scan += 1;
+    let err = eval::evaluate(&wrong, &robot, &sim, &plan, |_, _| {})
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("this build makes"), "{err}");
     let rrd = dir.path().join("best.rrd");
     eval::record_episode(&teacher, &robot, &sim, &results[best], &rrd).unwrap();
     assert!(std::fs::metadata(&rrd).unwrap().len() > 10_000);
+}
+
+#[test]
+fn stale_files_are_cleared_and_a_broken_latest_checkpoint_falls_back() {
+    let dir = tempfile::tempdir().unwrap();
+    // Left by a run that died before its first checkpoint.
+    std::fs::write(dir.path().join(METRICS), "{\"iteration\": 7}\n").unwrap();
+    run(&tiny(0, 2), dir.path(), false).unwrap();
+    let rows = read_metrics(&dir.path().join(METRICS)).unwrap();
+    assert_eq!(rows.len(), 2);
+    assert_eq!(rows[0]["iteration"], 1);
+    // The newest checkpoint's weights never reached the disk intact: resume from the one before.
+    let w = dir
+        .path()
+        .join("checkpoints/iter_000002/weights.safetensors");
+    let mut bytes = std::fs::read(&w).unwrap();
+    let last = bytes.len() - 1;
+    bytes[last] ^= 0xff;
+    std::fs::write(&w, bytes).unwrap();
+    run(&tiny(0, 3), dir.path(), true).unwrap();
+    let rows = read_metrics(&dir.path().join(METRICS)).unwrap();
+    let its: Vec<u64> = rows
+        .iter()
+        .map(|m| m["iteration"].as_u64().unwrap())
+        .collect();
+    assert_eq!(
+        its,
+        vec![1, 2, 3],
+        "iteration 2 redone from iteration 1's checkpoint"
+    );
 }

@@ -26,7 +26,9 @@ impl RunningNorm {
             mean: vec![0.0; n],
             var: vec![1.0; n],
             count: 0.0,
-            epsilon: 1e-8,
+            // A variance floor: a value that was constant so far (a contact that never happened,
+            // a terrain level of 0) reads at most 10 standard units when it first changes by 1.
+            epsilon: 1e-2,
             clip: 5.0,
         }
     }

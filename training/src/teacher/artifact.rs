@@ -235,13 +235,18 @@ pub fn save_checkpoint(
         named.push((format!("v.{n}"), adam.v[k].to(tch::Device::Cpu)));
     }
     let opt = tmp.join(OPTIMIZER);
-    Tensor::write_safetensors(&named, &opt).map_err(torch(&opt))?;
+    let opt_tmp = tmp.join(".optimizer.tmp.safetensors");
+    Tensor::write_safetensors(&named, &opt_tmp).map_err(torch(&opt_tmp))?;
+    fsutil::commit(&opt_tmp, &opt).map_err(io(&opt))?;
     write_json(&tmp.join(STATE), state)?;
     let dir = root.join(name);
     if dir.exists() {
         std::fs::remove_dir_all(&dir).map_err(io(&dir))?;
     }
     std::fs::rename(&tmp, &dir).map_err(io(&dir))?;
+    std::fs::File::open(&root)
+        .and_then(|d| d.sync_all())
+        .map_err(io(&root))?;
     fsutil::write_atomic(
         &run.join(LATEST),
         format!("checkpoints/{name}\n").as_bytes(),
@@ -257,11 +262,19 @@ pub fn save_checkpoint(
                 .is_some_and(|n| n.starts_with("iter_"))
         })
         .collect();
-    all.sort();
+    all.sort_by_key(|p| iteration_of(p));
     for old in all.iter().rev().skip(keep) {
         let _ = std::fs::remove_dir_all(old);
     }
     Ok(())
+}
+
+fn iteration_of(dir: &Path) -> u64 {
+    dir.file_name()
+        .and_then(|n| n.to_str())
+        .and_then(|n| n.strip_prefix("iter_"))
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0)
 }
 
 /// A checkpoint read back.
@@ -284,7 +297,29 @@ pub struct Checkpoint {
 pub fn load_latest(run: &Path, device: tch::Device) -> Result<Checkpoint, ArtifactError> {
     let latest = run.join(LATEST);
     let rel = std::fs::read_to_string(&latest).map_err(io(&latest))?;
-    let dir = run.join(rel.trim());
+    let named = run.join(rel.trim());
+    match load_checkpoint(&named, device) {
+        Ok(ck) => Ok(ck),
+        Err(first) => {
+            // After a power loss `latest` can name a checkpoint whose files never reached the
+            // disk: fall back to the newest complete one.
+            let root = run.join("checkpoints");
+            let mut dirs: Vec<PathBuf> = std::fs::read_dir(&root)
+                .map_err(io(&root))?
+                .filter_map(Result::ok)
+                .map(|e| e.path())
+                .filter(|p| iteration_of(p) > 0 && *p != named)
+                .collect();
+            dirs.sort_by_key(|p| std::cmp::Reverse(iteration_of(p)));
+            dirs.iter()
+                .find_map(|d| load_checkpoint(d, device).ok())
+                .ok_or(first)
+        }
+    }
+}
+
+fn load_checkpoint(dir: &Path, device: tch::Device) -> Result<Checkpoint, ArtifactError> {
+    let dir = dir.to_path_buf();
     let teacher = load_artifact_on(&dir, device)?;
     let opt = dir.join(OPTIMIZER);
     let optimizer = Tensor::read_safetensors(&opt).map_err(torch(&opt))?;

@@ -18,9 +18,11 @@ use vigor_sim::terrain::TerrainKind;
 
 use super::artifact::Teacher;
 use super::config::{TeacherConfig, TeacherParams};
+use super::model::TeacherSpec;
 use super::reference::ReferenceSet;
 use super::rollout::{Acting, run_episodes};
 use super::runner::{TrainError, env_config};
+use super::task::obs_dims;
 use super::task::{Outcome, TaskEnv};
 use crate::demos::kinematics::SKELETON;
 use vigor_common::config::Validate;
@@ -104,6 +106,35 @@ pub fn params_for(config: &TeacherConfig, engine: EngineKind) -> Result<TeacherP
     Ok(p)
 }
 
+/// `Err` unless `teacher`'s networks and normaliser fit the observation rows this build makes for
+/// `robot` under `p` (an artifact from code with another layout would misread its inputs).
+///
+/// # Errors
+/// [`TrainError::Invalid`] naming the mismatch.
+pub fn check_fits(teacher: &Teacher, robot: &Robot, p: &TeacherParams) -> Result<(), TrainError> {
+    let want = TeacherSpec::new(obs_dims(robot, p), robot.joints.len(), &p.raw.model);
+    if teacher.manifest.spec != want {
+        return Err(TrainError::Invalid(format!(
+            "teacher `{}` has rows of {} values and {} actions; this build makes {} and {} for {}",
+            teacher.manifest.name,
+            teacher.manifest.spec.row(),
+            teacher.manifest.spec.actor.output,
+            want.row(),
+            want.actor.output,
+            robot.name
+        )));
+    }
+    if teacher.manifest.normaliser.len() != want.row() {
+        return Err(TrainError::Invalid(format!(
+            "teacher `{}`: normaliser has {} values for rows of {}",
+            teacher.manifest.name,
+            teacher.manifest.normaliser.len(),
+            want.row()
+        )));
+    }
+    Ok(())
+}
+
 /// Runs every episode of `plan` with `teacher`; `progress(done, total)` after each cell.
 ///
 /// # Errors
@@ -125,6 +156,7 @@ pub fn evaluate<F: FnMut(usize, usize)>(
     let mut out = Vec::new();
     for &engine in &plan.engines {
         let p = Arc::new(params_for(&teacher.manifest.config, engine)?);
+        check_fits(teacher, robot, &p)?;
         let cfg = env_config(&p, sim);
         let refs = Arc::new(ReferenceSet::shipped(
             robot,
@@ -275,6 +307,7 @@ pub fn record_episode(
 ) -> Result<(), TrainError> {
     let engine: EngineKind = r.engine.parse().map_err(TrainError::Invalid)?;
     let p = Arc::new(params_for(&teacher.manifest.config, engine)?);
+    check_fits(teacher, robot, &p)?;
     let cfg = env_config(&p, sim);
     let refs = Arc::new(ReferenceSet::shipped(
         robot,

@@ -30,6 +30,8 @@ pub const CURVES: &str = "curves.png";
 pub const METRICS_RRD: &str = "metrics.rrd";
 /// The best artifact so far in a run directory.
 pub const BEST: &str = "best";
+/// Its score, inside it.
+const BEST_SCORE: &str = "score.txt";
 
 /// Why training stopped.
 #[derive(Debug, thiserror::Error)]
@@ -178,10 +180,11 @@ where
     )?);
     let dims = obs_dims(robot, params);
     let spec = TeacherSpec::new(dims, robot.joints.len(), &params.raw.model);
-    let mut net = TeacherNet::new(
+    let mut net = TeacherNet::on(
         spec.clone(),
         params.raw.model.init_std,
         derive(params.raw.seed, "weights", 0),
+        opts.device,
     );
     let mut adam = Adam::new(&net.named_parameters());
     let mut norm = RunningNorm::new(spec.row());
@@ -205,26 +208,58 @@ where
                 ck.dir.display()
             )));
         }
+        if ck.teacher.manifest.spec != spec || ck.teacher.manifest.normaliser.len() != spec.row() {
+            return Err(TrainError::Resume(format!(
+                "{}: the checkpoint's network shapes do not match this build's observation layout",
+                ck.dir.display()
+            )));
+        }
         net = ck.teacher.net;
         norm = ck.teacher.manifest.normaliser.clone();
         adam = Adam::new(&net.named_parameters());
         for (k, name) in adam.names.clone().iter().enumerate() {
-            for (key, t) in &ck.optimizer {
-                if *key == format!("m.{name}") {
-                    adam.m[k] = t.to(opts.device);
-                } else if *key == format!("v.{name}") {
-                    adam.v[k] = t.to(opts.device);
-                }
+            for (slot, prefix) in [(&mut adam.m[k], "m"), (&mut adam.v[k], "v")] {
+                let key = format!("{prefix}.{name}");
+                let found = ck
+                    .optimizer
+                    .iter()
+                    .find(|(n, _)| *n == key)
+                    .filter(|(_, t)| t.size() == slot.size())
+                    .ok_or_else(|| {
+                        TrainError::Resume(format!(
+                            "{}: optimizer.safetensors lacks `{key}` of shape {:?}",
+                            ck.dir.display(),
+                            slot.size()
+                        ))
+                    })?;
+                *slot = found.1.to(opts.device);
             }
         }
         adam.t = ck.state.adam_steps;
         state = ck.state;
+        // `best/` may have improved after the last checkpoint; never let it get worse.
+        if let Some(score) = read_best_score(&opts.run_dir) {
+            state.best_score = state.best_score.max(score);
+        }
         truncate_metrics(&opts.run_dir.join(METRICS), state.iteration)?;
     } else if opts.run_dir.join(artifact::LATEST).exists() {
         return Err(TrainError::Resume(format!(
             "{} already holds a run: pass --resume to continue it, or choose another --run-dir",
             opts.run_dir.display()
         )));
+    } else {
+        // A run that died before its first checkpoint leaves files a new run must not append to.
+        for stale in [METRICS, METRICS_RRD, CURVES] {
+            let _ = std::fs::remove_file(opts.run_dir.join(stale));
+        }
+        for stale in [BEST, ".best.tmp", ".best.old"] {
+            let _ = std::fs::remove_dir_all(opts.run_dir.join(stale));
+        }
+    }
+    // A crash between the two renames of `best/` leaves it as `.best.old`.
+    let (best, old) = (opts.run_dir.join(BEST), opts.run_dir.join(".best.old"));
+    if !best.exists() && old.exists() {
+        std::fs::rename(&old, &best).map_err(io(&best))?;
     }
     let workers = threads(params);
     let steps =
@@ -289,11 +324,13 @@ where
             *slot = Some(env);
         }
         let update_started = Instant::now();
+        // Episodes end at the time limit and the critic sees the episode phase, so the state after
+        // the last step is terminal (value 0), not bootstrapped.
         let adv = gae(
             &ro.rewards,
             &ro.values,
             &vec![0.0; ro.rewards.len()],
-            &ro.last_values,
+            &vec![0.0; n],
             n,
             params.raw.ppo.gamma as f32,
             params.raw.ppo.lambda as f32,
@@ -402,6 +439,9 @@ where
             let tmp = opts.run_dir.join(".best.tmp");
             let _ = std::fs::remove_dir_all(&tmp);
             artifact::save_artifact(&tmp, &net, &mut manifest.clone())?;
+            let score_path = tmp.join(BEST_SCORE);
+            vigor_common::fsutil::write_atomic(&score_path, format!("{score}\n").as_bytes())
+                .map_err(io(&score_path))?;
             // Swap folders so that `best/` is missing only between two renames.
             let best = opts.run_dir.join(BEST);
             let old = opts.run_dir.join(".best.old");
@@ -433,6 +473,15 @@ where
         });
     }
     Ok(manifest)
+}
+
+/// The score of `best/` (see [`TrainState::best_score`]) as written beside it.
+fn read_best_score(run: &Path) -> Option<f64> {
+    std::fs::read_to_string(run.join(BEST).join(BEST_SCORE))
+        .ok()?
+        .trim()
+        .parse()
+        .ok()
 }
 
 fn append_metrics(path: &Path, m: &Map<String, Value>) -> Result<(), TrainError> {

@@ -276,8 +276,10 @@ impl TaskEnv {
         ];
         let weights = w.weights();
         let mut out = StepReward::default();
-        for (k, (x, (_, wt))) in raw.iter().zip(weights).enumerate() {
-            let v = if x.is_finite() { x * wt * dt } else { 0.0 };
+        for (k, (x, (name, wt))) in raw.iter().zip(weights).enumerate() {
+            // Weights are per second of episode, except a head strike's, which is per strike.
+            let per = if name == "head_contact" { 1.0 } else { dt };
+            let v = if x.is_finite() { x * wt * per } else { 0.0 };
             out.terms[k] = v;
             out.total += v;
         }
