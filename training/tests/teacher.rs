@@ -139,6 +139,7 @@ fn evaluation_gives_a_table_per_engine_and_recordings() {
         seed: 0,
         engines: vigor_sim::engine::EngineKind::ALL.to_vec(),
         threads: 0,
+        assist: 0.0,
     };
     let results = eval::evaluate(&teacher, &robot, &sim, &plan, |_, _| {}).unwrap();
     assert_eq!(results.len(), 8);

@@ -40,6 +40,7 @@ pub fn run(dir: &Path, rrd: &Path, trials: usize) -> Result<String> {
         seed: 0,
         engines: EngineKind::ALL.to_vec(),
         threads: 0,
+        assist: 0.0,
     };
     let results = eval::evaluate(&teacher, &robot, &sim, &plan, |_, _| {})?;
     let [(_, best), _, _] = eval::best_median_worst(&results);

@@ -48,6 +48,11 @@ pub struct EvalArgs {
     /// Worker threads, 0 = one per core.
     #[arg(long, default_value_t = 0)]
     pub threads: usize,
+    /// Upward help on the torso as a fraction of the robot's weight (0..=1). 0, the default, gives
+    /// the real metrics; a training run's assist level compares policies at the help they trained
+    /// with. Recordings replay without it.
+    #[arg(long, default_value_t = 0.0)]
+    pub assist: f32,
     /// Skip the best/median/worst recordings.
     #[arg(long)]
     pub no_record: bool,
@@ -60,6 +65,9 @@ pub struct EvalArgs {
 pub fn run(a: &EvalArgs) -> Result<()> {
     if !(1..=10_000).contains(&a.trials) {
         anyhow::bail!("--trials {}: allowed 1 ..= 10000", a.trials);
+    }
+    if !(0.0..=1.0).contains(&a.assist) {
+        anyhow::bail!("--assist {}: allowed 0 ..= 1", a.assist);
     }
     if !(0.0..=1.0).contains(&a.difficulty) {
         anyhow::bail!("--difficulty {}: allowed 0 ..= 1", a.difficulty);
@@ -118,6 +126,7 @@ pub fn run(a: &EvalArgs) -> Result<()> {
         seed: a.seed,
         engines,
         threads: a.threads,
+        assist: a.assist,
     };
     let robot = vigor_sim::robot::Robot::embedded(&teacher.manifest.robot)?;
     let sim = vigor_sim::SimConfig::embedded()?;
@@ -153,6 +162,7 @@ pub fn run(a: &EvalArgs) -> Result<()> {
         "env_steps": teacher.manifest.env_steps,
         "trials": a.trials,
         "seed": a.seed,
+        "assist": a.assist,
         "cells": cells,
         "episodes": results,
     });
@@ -165,8 +175,19 @@ pub fn run(a: &EvalArgs) -> Result<()> {
     write(
         "eval.md",
         format!(
-            "# Evaluation of `{}` (iteration {}, {} env steps)\n\n{table}",
-            teacher.manifest.name, teacher.manifest.iteration, teacher.manifest.env_steps
+            "# Evaluation of `{}` (iteration {}, {} env steps), {}, seed {}\n\n{table}",
+            teacher.manifest.name,
+            teacher.manifest.iteration,
+            teacher.manifest.env_steps,
+            if a.assist > 0.0 {
+                format!(
+                    "with an upward assist of {:.1} % of the weight",
+                    a.assist * 100.0
+                )
+            } else {
+                "no assist".to_owned()
+            },
+            a.seed
         )
         .as_bytes(),
     )?;

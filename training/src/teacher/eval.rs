@@ -42,6 +42,9 @@ pub struct EvalPlan {
     pub engines: Vec<EngineKind>,
     /// Worker threads (0 = one per core).
     pub threads: usize,
+    /// Upward help on the torso, fraction of the robot's weight (0 for the real metrics; the
+    /// training curriculum's levels to compare policies at the help they trained with).
+    pub assist: f32,
 }
 
 /// One evaluated episode.
@@ -57,6 +60,9 @@ pub struct EpisodeResult {
     pub difficulty: f32,
     /// Episode seed.
     pub seed: u64,
+    /// Upward help on the torso, fraction of the weight (0 in real evaluations).
+    #[serde(default)]
+    pub assist: f32,
     /// Metrics.
     pub outcome: Outcome,
 }
@@ -177,6 +183,9 @@ pub fn evaluate<F: FnMut(usize, usize)>(
                     .iter()
                     .map(|s| TaskEnv::new(robot, &cfg, Arc::clone(&p), Arc::clone(&refs), *s))
                     .collect::<Result<Vec<_>, _>>()?;
+                for env in &mut envs {
+                    env.set_assist(plan.assist);
+                }
                 let ro = run_episodes(
                     &mut envs,
                     &teacher.net,
@@ -193,6 +202,7 @@ pub fn evaluate<F: FnMut(usize, usize)>(
                         terrain: terrain.name().to_owned(),
                         difficulty,
                         seed: s.seed,
+                        assist: plan.assist,
                         outcome: o,
                     });
                 }
@@ -322,6 +332,7 @@ pub fn record_episode(
         seed: r.seed,
     };
     let mut envs = vec![TaskEnv::new(robot, &cfg, Arc::clone(&p), refs, spec)?];
+    envs[0].set_assist(r.assist);
     let line = format!(
         "{} on {} ({:.2}), seed {}, {}: success {}, return {:.2}",
         r.scenario, r.terrain, r.difficulty, r.seed, r.engine, r.outcome.success, r.outcome.reward
