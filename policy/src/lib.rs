@@ -7,6 +7,9 @@
 //! - [`artifact`]: one self-contained directory per policy: `weights.safetensors` plus
 //!   `manifest.json` (schema version, observation layout, normaliser statistics, action scaling,
 //!   network shape, weights digest, git hash, seed), written atomically and verified on load.
+//! - [`student`] and [`student_runtime`]: the depth student (CNN over depth, temporal convolution
+//!   over proprioception, latent head, actor), its artifact, and the input pipeline shared by
+//!   training and the robot.
 //!
 //! Invariants: a loaded artifact reproduces the outputs it was saved with; the controller depends
 //! on this crate and never on `vigor-training`.
@@ -14,7 +17,11 @@
 pub mod artifact;
 pub mod net;
 pub mod obs;
+pub mod student;
+pub mod student_runtime;
 
 pub use artifact::{ActionMode, ActionSpec, ArtifactError, Manifest, Normaliser, Policy};
 pub use net::{Activation, Mlp, MlpSpec};
 pub use obs::{ObsBlock, ObservationLayout, Proprioception, projected_gravity};
+pub use student::{StudentManifest, StudentPolicy, StudentSpec};
+pub use student_runtime::{StudentInputs, StudentOutput, StudentRuntime};

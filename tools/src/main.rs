@@ -70,9 +70,14 @@ enum Command {
     /// Policy artifacts: make a freshly initialised one.
     #[command(subcommand)]
     Policy(cmd::policy::Command),
-    /// Train policies: the privileged teacher (PPO).
+    /// Train policies: the privileged teacher (PPO) and the depth or blind student (DAgger
+    /// distillation).
     #[command(subcommand)]
     Train(cmd::train::Command),
+    /// Depth perception: publish depth frames from the simulated camera, a RealSense or a
+    /// recording (the process that runs on the robot's Jetson).
+    #[command(subcommand)]
+    Perception(cmd::perception::Command),
     /// Evaluate a policy: success, safe success, time to recover, tracking, energy and drift per
     /// scenario x terrain class, on rapier, MuJoCo or both (sim2sim).
     Eval(cmd::eval::EvalArgs),
@@ -94,6 +99,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::SimRobot(a) => cmd::control::sim_robot(&a),
         Command::Policy(c) => cmd::policy::run(&c),
         Command::Train(c) => cmd::train::run(&c),
+        Command::Perception(c) => cmd::perception::run(&c),
         Command::Eval(a) => cmd::eval::run(&a),
     }
 }

@@ -4,14 +4,17 @@
 //!   get-up clips, forward kinematics, sparse keyframes, terrain alignment, and the project's own
 //!   authored recovery behaviours.
 //!
-//! It will also hold, in rsl_rl's shape: the environment interface, rollout storage, PPO for the
-//! goal-in-context teacher, distillation for the depth student (one algorithm trait, one runner),
-//! the evaluation harness with the paper's metrics, and run directories with atomic checkpoints.
+//! - [`rl`]: PPO, GAE, Adam and observation normalisation.
+//! - [`teacher`]: the privileged goal-in-context teacher, its task, curriculum, runs and the
+//!   evaluation harness with the paper's metrics.
+//! - [`student`]: the depth (and blind) student distilled from the teacher with DAgger.
+//!
 //! It depends on [`vigor_policy`] for the network and the artifact format, and on [`vigor_sim`] for
 //! the robot and the environment; nothing on the robot depends on it.
 
 pub mod demos;
 pub mod rl;
+pub mod student;
 pub mod teacher;
 
 pub use vigor_policy as policy;

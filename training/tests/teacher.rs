@@ -141,9 +141,23 @@ fn evaluation_gives_a_table_per_engine_and_recordings() {
         threads: 0,
         assist: 0.0,
     };
-    let results = eval::evaluate(&teacher, &robot, &sim, &plan, |_, _| {}).unwrap();
+    let results = eval::evaluate(
+        eval::Evaluee::Teacher(&teacher),
+        &robot,
+        &sim,
+        &plan,
+        |_, _| {},
+    )
+    .unwrap();
     assert_eq!(results.len(), 8);
-    let again = eval::evaluate(&teacher, &robot, &sim, &plan, |_, _| {}).unwrap();
+    let again = eval::evaluate(
+        eval::Evaluee::Teacher(&teacher),
+        &robot,
+        &sim,
+        &plan,
+        |_, _| {},
+    )
+    .unwrap();
     assert_eq!(results, again, "evaluation is deterministic");
     let cells = eval::summarise(&results);
     assert_eq!(cells.len(), 4);
@@ -158,12 +172,25 @@ fn evaluation_gives_a_table_per_engine_and_recordings() {
     assert!(results[best].outcome.reward >= results[worst].outcome.reward);
     let mut wrong = load_artifact(&dir.path().join("best")).unwrap();
     wrong.manifest.spec.scan += 1;
-    let err = eval::evaluate(&wrong, &robot, &sim, &plan, |_, _| {})
-        .unwrap_err()
-        .to_string();
+    let err = eval::evaluate(
+        eval::Evaluee::Teacher(&wrong),
+        &robot,
+        &sim,
+        &plan,
+        |_, _| {},
+    )
+    .unwrap_err()
+    .to_string();
     assert!(err.contains("this build makes"), "{err}");
     let rrd = dir.path().join("best.rrd");
-    eval::record_episode(&teacher, &robot, &sim, &results[best], &rrd).unwrap();
+    eval::record_episode(
+        eval::Evaluee::Teacher(&teacher),
+        &robot,
+        &sim,
+        &results[best],
+        &rrd,
+    )
+    .unwrap();
     assert!(std::fs::metadata(&rrd).unwrap().len() > 10_000);
 }
 

@@ -18,7 +18,7 @@
 
 use std::f32::consts::FRAC_PI_2;
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use crate::robot::Robot;
 use crate::terrain::Terrain;
@@ -42,7 +42,7 @@ pub const NEAR_M: std::ops::RangeInclusive<f32> = 0.0..=2.0;
 pub const FAR_M: std::ops::RangeInclusive<f32> = 0.1..=20.0;
 
 /// What the depth camera renders.
-#[derive(Debug, Clone, Copy, PartialEq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct DepthCameraConfig {
     /// Image width, px. Range 1..=1280; default 64. With the default 36 rows this is the D435i's

@@ -19,6 +19,9 @@ pub enum Command {
     /// in the simulator (physics, observations, rewards), network forward passes, the update and
     /// episode resets.
     Train(TrainArgs),
+    /// The student's forward pass as the controller runs it (depth preprocessing, CNN, temporal
+    /// convolution, latent head, actor), one tick at a time on one core: p50 and p99 latency.
+    Student(super::bench_student::StudentBenchArgs),
 }
 
 /// `vigor bench train` flags.
@@ -67,6 +70,7 @@ pub struct SimArgs {
 pub fn run(cmd: &Command) -> Result<()> {
     match cmd {
         Command::Train(a) => train(a),
+        Command::Student(a) => super::bench_student::run(a),
         Command::Sim(a) => {
             anyhow::ensure!(
                 (100.0..=5000.0).contains(&a.physics_hz),

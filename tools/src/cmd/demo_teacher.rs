@@ -18,18 +18,27 @@ pub const TEACHER_JSON: &[u8] = include_bytes!("../../../policies/teacher/teache
 /// The shipped teacher's weights.
 pub const TEACHER_WEIGHTS: &[u8] = include_bytes!("../../../policies/teacher/weights.safetensors");
 
-/// Writes the shipped teacher into `dir`, evaluates it (`trials` per start and engine), records
-/// its best episode to `rrd` and returns the markdown table.
+/// Writes the shipped teacher's artifact into `dir`.
 ///
 /// # Errors
-/// File, artifact or simulator errors.
-pub fn run(dir: &Path, rrd: &Path, trials: usize) -> Result<String> {
+/// File errors.
+pub fn write_teacher(dir: &Path) -> Result<()> {
     std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     for (name, bytes) in [(TEACHER_MANIFEST, TEACHER_JSON), (WEIGHTS, TEACHER_WEIGHTS)] {
         let path = dir.join(name);
         vigor_common::fsutil::write_atomic(&path, bytes)
             .with_context(|| format!("writing {}", path.display()))?;
     }
+    Ok(())
+}
+
+/// Writes the shipped teacher into `dir`, evaluates it (`trials` per start and engine), records
+/// its best episode to `rrd` and returns the markdown table.
+///
+/// # Errors
+/// File, artifact or simulator errors.
+pub fn run(dir: &Path, rrd: &Path, trials: usize) -> Result<String> {
+    write_teacher(dir)?;
     let teacher = load_artifact(dir)?;
     let robot = vigor_sim::robot::Robot::embedded(&teacher.manifest.robot)?;
     let sim = vigor_sim::SimConfig::embedded()?;
@@ -42,9 +51,21 @@ pub fn run(dir: &Path, rrd: &Path, trials: usize) -> Result<String> {
         threads: 0,
         assist: 0.0,
     };
-    let results = eval::evaluate(&teacher, &robot, &sim, &plan, |_, _| {})?;
+    let results = eval::evaluate(
+        eval::Evaluee::Teacher(&teacher),
+        &robot,
+        &sim,
+        &plan,
+        |_, _| {},
+    )?;
     let [(_, best), _, _] = eval::best_median_worst(&results);
-    eval::record_episode(&teacher, &robot, &sim, &results[best], rrd)?;
+    eval::record_episode(
+        eval::Evaluee::Teacher(&teacher),
+        &robot,
+        &sim,
+        &results[best],
+        rrd,
+    )?;
     let mut table = String::new();
     writeln!(
         table,

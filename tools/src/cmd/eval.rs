@@ -7,17 +7,20 @@ use std::path::PathBuf;
 
 use anyhow::{Context, Result};
 use clap::Args;
+use vigor_policy::StudentPolicy;
 use vigor_sim::engine::EngineKind;
 use vigor_sim::scenario::Scenario;
 use vigor_sim::terrain::TerrainKind;
+use vigor_training::student::{StudentTask, load_student};
 use vigor_training::teacher::eval::{self, EvalPlan};
-use vigor_training::teacher::load_artifact;
+use vigor_training::teacher::{Teacher, load_artifact};
 
 /// Flags of `vigor eval`.
 #[derive(Debug, Args)]
 pub struct EvalArgs {
-    /// Policy artifact folder (a teacher: `teacher.json` + `weights.safetensors`, e.g. a run's
-    /// `best/` or `policies/teacher/`).
+    /// Policy artifact folder: a teacher (`teacher.json` + `weights.safetensors`, e.g. a run's
+    /// `best/` or `policies/teacher/`) or a student (`student.json` + `task.json`, e.g. a student
+    /// run's `student/` or `policies/student-depth/`).
     #[arg(long)]
     pub policy: PathBuf,
     /// Seeded trials per scenario x terrain cell (1..=10000).
@@ -58,6 +61,59 @@ pub struct EvalArgs {
     pub no_record: bool,
 }
 
+/// A loaded policy of either kind.
+struct Loaded {
+    teacher: Option<Teacher>,
+    student: Option<(StudentPolicy, StudentTask)>,
+    name: String,
+    kind: &'static str,
+    trained: String,
+    robot: String,
+}
+
+impl Loaded {
+    /// A teacher (`teacher.json`) or a student (`student.json` + `task.json`) in `dir`.
+    fn open(dir: &std::path::Path) -> Result<Self> {
+        let what = || format!("loading policy {}", dir.display());
+        if dir.join(vigor_policy::student::STUDENT_MANIFEST).exists() {
+            let (s, task) = load_student(dir).with_context(what)?;
+            let kind = if s.manifest().depth.is_some() {
+                "depth student"
+            } else {
+                "blind student"
+            };
+            return Ok(Self {
+                name: s.manifest().name.clone(),
+                kind,
+                trained: format!("distilled from {}", s.manifest().teacher),
+                robot: task.robot.clone(),
+                teacher: None,
+                student: Some((s, task)),
+            });
+        }
+        let t = load_artifact(dir).with_context(what)?;
+        Ok(Self {
+            name: t.manifest.name.clone(),
+            kind: "teacher",
+            trained: format!(
+                "iteration {}, {} env steps",
+                t.manifest.iteration, t.manifest.env_steps
+            ),
+            robot: t.manifest.robot.clone(),
+            teacher: Some(t),
+            student: None,
+        })
+    }
+
+    fn evaluee(&self) -> eval::Evaluee<'_> {
+        match (&self.teacher, &self.student) {
+            (Some(t), _) => eval::Evaluee::Teacher(t),
+            (None, Some((s, task))) => eval::Evaluee::Student(s, task),
+            (None, None) => unreachable!("a loaded policy is a teacher or a student"),
+        }
+    }
+}
+
 /// Runs `vigor eval`.
 ///
 /// # Errors
@@ -72,15 +128,9 @@ pub fn run(a: &EvalArgs) -> Result<()> {
     if !(0.0..=1.0).contains(&a.difficulty) {
         anyhow::bail!("--difficulty {}: allowed 0 ..= 1", a.difficulty);
     }
-    let teacher = load_artifact(&a.policy)
-        .with_context(|| format!("loading policy {}", a.policy.display()))?;
-    let trained: EngineKind = teacher
-        .manifest
-        .config
-        .sim
-        .engine
-        .parse()
-        .map_err(anyhow::Error::msg)?;
+    let loaded = Loaded::open(&a.policy)?;
+    let config = loaded.evaluee().config().clone();
+    let trained: EngineKind = config.sim.engine.parse().map_err(anyhow::Error::msg)?;
     let engines = match a.engine.as_deref() {
         None => vec![trained],
         Some("both") => EngineKind::ALL.to_vec(),
@@ -90,7 +140,7 @@ pub fn run(a: &EvalArgs) -> Result<()> {
         ],
     };
     let scenario_names = if a.scenarios.is_empty() {
-        teacher.manifest.config.task.scenarios.clone()
+        config.task.scenarios.clone()
     } else {
         a.scenarios.clone()
     };
@@ -128,13 +178,13 @@ pub fn run(a: &EvalArgs) -> Result<()> {
         threads: a.threads,
         assist: a.assist,
     };
-    let robot = vigor_sim::robot::Robot::embedded(&teacher.manifest.robot)?;
+    let robot = vigor_sim::robot::Robot::embedded(&loaded.robot)?;
     let sim = vigor_sim::SimConfig::embedded()?;
     std::fs::create_dir_all(&a.out).with_context(|| format!("creating {}", a.out.display()))?;
     eprintln!(
-        "evaluating {} (iteration {}) on {}: {} scenarios x {} terrains x {} trials",
-        teacher.manifest.name,
-        teacher.manifest.iteration,
+        "evaluating {} ({}) on {}: {} scenarios x {} terrains x {} trials",
+        loaded.name,
+        loaded.trained,
         plan.engines
             .iter()
             .map(|e| e.name())
@@ -144,7 +194,7 @@ pub fn run(a: &EvalArgs) -> Result<()> {
         plan.terrains.len(),
         plan.trials
     );
-    let results = eval::evaluate(&teacher, &robot, &sim, &plan, |done, total| {
+    let results = eval::evaluate(loaded.evaluee(), &robot, &sim, &plan, |done, total| {
         eprint!(
             "\r[{}{}] cell {done}/{total}",
             "#".repeat(done * 24 / total),
@@ -157,9 +207,9 @@ pub fn run(a: &EvalArgs) -> Result<()> {
     let table = eval::markdown(&cells);
     let json = serde_json::json!({
         "policy": a.policy.display().to_string(),
-        "name": teacher.manifest.name,
-        "iteration": teacher.manifest.iteration,
-        "env_steps": teacher.manifest.env_steps,
+        "name": loaded.name,
+        "kind": loaded.kind,
+        "trained": loaded.trained,
         "trials": a.trials,
         "seed": a.seed,
         "assist": a.assist,
@@ -175,10 +225,10 @@ pub fn run(a: &EvalArgs) -> Result<()> {
     write(
         "eval.md",
         format!(
-            "# Evaluation of `{}` (iteration {}, {} env steps), {}, seed {}\n\n{table}",
-            teacher.manifest.name,
-            teacher.manifest.iteration,
-            teacher.manifest.env_steps,
+            "# Evaluation of {} `{}` ({}), {}, seed {}\n\n{table}",
+            loaded.kind,
+            loaded.name,
+            loaded.trained,
             if a.assist > 0.0 {
                 format!(
                     "with an upward assist of {:.1} % of the weight",
@@ -195,7 +245,7 @@ pub fn run(a: &EvalArgs) -> Result<()> {
     if !a.no_record {
         for (label, k) in eval::best_median_worst(&results) {
             let path = a.out.join(format!("{label}.rrd"));
-            eval::record_episode(&teacher, &robot, &sim, &results[k], &path)?;
+            eval::record_episode(loaded.evaluee(), &robot, &sim, &results[k], &path)?;
             let r = &results[k];
             println!(
                 "{label}: {} on {} ({}), seed {}, return {:.2} -> {}",

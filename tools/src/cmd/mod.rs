@@ -1,6 +1,7 @@
 //! One module per subcommand.
 
 pub mod bench;
+pub mod bench_student;
 pub mod config;
 pub mod control;
 pub mod demo;
@@ -9,6 +10,7 @@ pub mod demo_teacher;
 pub mod demos;
 pub mod eval;
 pub mod msgs;
+pub mod perception;
 pub mod policy;
 pub mod robot;
 pub mod sim;

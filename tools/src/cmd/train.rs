@@ -1,5 +1,6 @@
-//! `vigor train teacher`: PPO for the goal-in-context teacher, with a progress bar, metrics,
-//! curves, atomic checkpoints and `--resume`.
+//! `vigor train teacher` (PPO for the goal-in-context teacher) and `vigor train student`
+//! (distillation with DAgger), with a progress bar, metrics, curves, atomic checkpoints and
+//! `--resume`.
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -8,7 +9,9 @@ use std::time::Instant;
 use anyhow::{Context, Result};
 use clap::{Args, Subcommand};
 use vigor_common::config::{self, Validate};
-use vigor_training::teacher::{RunOptions, TeacherConfig, train};
+use vigor_training::student::config::SHIPPED;
+use vigor_training::student::{StudentConfig, StudentKind, StudentRunOptions, train_student};
+use vigor_training::teacher::{RunOptions, TeacherConfig, load_artifact, train};
 
 /// `vigor train ...`.
 #[derive(Debug, Subcommand)]
@@ -23,6 +26,49 @@ pub enum Command {
     /// `vigor eval --policy` reads). A run killed at any moment continues with `--resume` exactly
     /// where its last checkpoint was.
     Teacher(TeacherArgs),
+    /// Distil a student from a teacher (VIGOR's depth student, or the blind comparison).
+    ///
+    /// Each iteration runs every environment through one episode with DAgger: the teacher labels
+    /// every step (its latent z and its action) and acts with probability beta (1 -> 0 over
+    /// `dagger.beta_iterations`), the student acts otherwise; the student then learns
+    /// `||z_hat - z||^2 + ||a - a_teacher||^2`. Depth comes from the simulated head camera at
+    /// 30 Hz through the robot's own preprocessing, randomised. The run directory gets
+    /// `metrics.jsonl`, `metrics.rrd`, `curves.png`, `checkpoints/`, `latest` (resume with
+    /// `--resume`) and `student/`, the deployable artifact (`student.json`, weights, `task.json`,
+    /// and `probe.safetensors`: recorded inputs with the outputs training computed for them).
+    Student(StudentArgs),
+}
+
+/// Flags of `vigor train student`.
+#[derive(Debug, Args)]
+pub struct StudentArgs {
+    /// The teacher artifact to distil (e.g. `policies/teacher` or a run's `best/`).
+    #[arg(long)]
+    pub teacher: PathBuf,
+    /// Student configuration (default: the embedded configs/student.toml).
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+    /// `depth` or `blind` (default: the config's `kind`).
+    #[arg(long, value_parser = ["depth", "blind"])]
+    pub kind: Option<String>,
+    /// Run directory.
+    #[arg(long, default_value = "runs/student")]
+    pub run_dir: PathBuf,
+    /// Continue the run in --run-dir from its latest checkpoint.
+    #[arg(long)]
+    pub resume: bool,
+    /// Override the config's iteration count (1..=1e6).
+    #[arg(long)]
+    pub iterations: Option<usize>,
+    /// Override the config's number of environments (1..=4096).
+    #[arg(long)]
+    pub envs: Option<usize>,
+    /// Override the config's seed.
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// No progress bar, one line per iteration (for logs).
+    #[arg(long)]
+    pub plain: bool,
 }
 
 /// Flags of `vigor train teacher`.
@@ -66,7 +112,94 @@ pub struct TeacherArgs {
 pub fn run(c: &Command) -> Result<()> {
     match c {
         Command::Teacher(a) => teacher(a),
+        Command::Student(a) => student(a),
     }
+}
+
+fn student(a: &StudentArgs) -> Result<()> {
+    let (mut raw, file) = match &a.config {
+        Some(path) => (
+            config::load::<StudentConfig>(path)?,
+            path.display().to_string(),
+        ),
+        None => (
+            config::parse::<StudentConfig>(SHIPPED, "<embedded configs/student.toml>")?,
+            "<embedded configs/student.toml>".to_owned(),
+        ),
+    };
+    match a.kind.as_deref() {
+        Some("depth") => raw.kind = StudentKind::Depth,
+        Some("blind") => raw.kind = StudentKind::Blind,
+        _ => {}
+    }
+    if let Some(n) = a.iterations {
+        raw.iterations = n;
+    }
+    if let Some(n) = a.envs {
+        raw.envs = n;
+    }
+    if let Some(s) = a.seed {
+        raw.seed = s;
+    }
+    let cfg = raw.validate(&file)?;
+    let teacher = load_artifact(&a.teacher)
+        .with_context(|| format!("loading teacher {}", a.teacher.display()))?;
+    let robot = vigor_sim::robot::Robot::embedded(&teacher.manifest.robot)?;
+    let sim = vigor_sim::SimConfig::embedded()?;
+    let opts = StudentRunOptions {
+        run_dir: a.run_dir.clone(),
+        resume: a.resume,
+        git_hash: env!("VIGOR_GIT_HASH").to_owned(),
+    };
+    eprintln!(
+        "distilling {:?} student `{}` from `{}`: {} envs, {} iterations, seed {} -> {}",
+        cfg.kind,
+        cfg.name,
+        teacher.manifest.name,
+        cfg.envs,
+        cfg.iterations,
+        cfg.seed,
+        a.run_dir.display()
+    );
+    let started = Instant::now();
+    let mut first: Option<u64> = None;
+    let manifest = train_student(&cfg, &teacher, &robot, &sim, &opts, |r| {
+        let done_before = *first.get_or_insert(r.iteration - 1);
+        let per_it = started.elapsed().as_secs_f64() / (r.iteration - done_before) as f64;
+        let eta = per_it * (r.iterations - r.iteration) as f64;
+        let get = |k: &str| r.metrics.get(k).and_then(serde_json::Value::as_f64).unwrap_or(0.0);
+        let line = format!(
+            "it {}/{} | {:.0} steps/s | beta {:.2} | z mse {:.4} | action mse {:.4} | success {:.0}% | ETA {}",
+            r.iteration,
+            r.iterations,
+            r.steps_per_s,
+            get("beta"),
+            get("latent_mse"),
+            get("action_mse"),
+            r.success * 100.0,
+            hms(eta)
+        );
+        if a.plain {
+            eprintln!("{line}");
+        } else {
+            let width = 24;
+            let filled = (r.iteration as usize * width) / r.iterations.max(1) as usize;
+            eprint!("\r[{}{}] {line}   ", "#".repeat(filled), ".".repeat(width - filled));
+            let _ = std::io::stderr().flush();
+        }
+    })
+    .with_context(|| format!("training in {}", a.run_dir.display()))?;
+    if !a.plain {
+        eprintln!();
+    }
+    println!(
+        "done: `{}` in {}; artifact: {}; curves: {}",
+        manifest.name,
+        hms(started.elapsed().as_secs_f64()),
+        a.run_dir.join("student").display(),
+        a.run_dir.join("curves.png").display()
+    );
+    Ok(())
 }
 
 fn teacher(a: &TeacherArgs) -> Result<()> {

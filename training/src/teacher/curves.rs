@@ -204,8 +204,17 @@ pub const PANELS: [(&str, &[&str]); 6] = [
 /// Renders the learning curves of `rows` as PNG bytes.
 #[must_use]
 pub fn render(rows: &[serde_json::Map<String, Value>]) -> Vec<u8> {
-    let mut c = Canvas::new(PANEL_W * 2, PANEL_H * 3);
-    for (k, (title, keys)) in PANELS.iter().enumerate() {
+    render_panels(rows, &PANELS)
+}
+
+/// Renders `panels` (title, metric keys) of `rows`, two per row, as PNG bytes.
+#[must_use]
+pub fn render_panels(
+    rows: &[serde_json::Map<String, Value>],
+    panels: &[(&str, &[&str])],
+) -> Vec<u8> {
+    let mut c = Canvas::new(PANEL_W * 2, PANEL_H * panels.len().div_ceil(2).max(1));
+    for (k, (title, keys)) in panels.iter().enumerate() {
         let series: Vec<(&str, Vec<(f64, f64)>)> = keys
             .iter()
             .map(|key| {
@@ -235,14 +244,22 @@ pub fn render(rows: &[serde_json::Map<String, Value>]) -> Vec<u8> {
 /// # Errors
 /// The metrics cannot be read or the files written.
 pub fn write_all(run: &Path) -> Result<(), TrainError> {
+    write_panels(run, &PANELS)
+}
+
+/// [`write_all`] with other panels.
+///
+/// # Errors
+/// The metrics cannot be read or the files written.
+pub fn write_panels(run: &Path, panels: &[(&str, &[&str])]) -> Result<(), TrainError> {
     let rows = read_metrics(&run.join(METRICS))?;
     let png_path = run.join(CURVES);
-    vigor_common::fsutil::write_atomic(&png_path, &render(&rows)).map_err(|source| {
-        TrainError::Io {
+    vigor_common::fsutil::write_atomic(&png_path, &render_panels(&rows, panels)).map_err(
+        |source| TrainError::Io {
             path: png_path,
             source,
-        }
-    })?;
+        },
+    )?;
     let series: Vec<(i64, Vec<(String, f64)>)> = rows
         .iter()
         .filter_map(|m| {

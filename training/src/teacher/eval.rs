@@ -25,7 +25,12 @@ use super::runner::{TrainError, env_config};
 use super::task::obs_dims;
 use super::task::{Outcome, TaskEnv};
 use crate::demos::kinematics::SKELETON;
+use crate::student::StudentTask;
+use crate::student::rollout::{StudentActing, run_student};
+use crate::student::sensor::StudentSensor;
 use vigor_common::config::Validate;
+use vigor_policy::StudentPolicy;
+use vigor_sim::sensors::RobotGeometry;
 
 /// What to evaluate.
 #[derive(Debug, Clone, PartialEq)]
@@ -45,6 +50,106 @@ pub struct EvalPlan {
     /// Upward help on the torso, fraction of the robot's weight (0 for the real metrics; the
     /// training curriculum's levels to compare policies at the help they trained with).
     pub assist: f32,
+}
+
+/// The policy under evaluation.
+#[derive(Debug, Clone, Copy)]
+pub enum Evaluee<'a> {
+    /// A teacher (privileged observations).
+    Teacher(&'a Teacher),
+    /// A student (depth or blind) with the task it was trained in.
+    Student(&'a StudentPolicy, &'a StudentTask),
+}
+
+impl Evaluee<'_> {
+    /// The task configuration (the teacher's).
+    #[must_use]
+    pub fn config(&self) -> &TeacherConfig {
+        match self {
+            Self::Teacher(t) => &t.manifest.config,
+            Self::Student(_, task) => &task.teacher,
+        }
+    }
+
+    /// Runs `envs` (already reset) for `steps` steps; `on_step` after each.
+    ///
+    /// # Errors
+    /// A student whose sensors cannot be built.
+    pub fn run<F: FnMut(usize, &[TaskEnv])>(
+        &self,
+        robot: &Robot,
+        envs: &mut [TaskEnv],
+        steps: usize,
+        threads: usize,
+        on_step: F,
+    ) -> Result<Vec<Outcome>, TrainError> {
+        match self {
+            Self::Teacher(t) => Ok(run_episodes(
+                envs,
+                &t.net,
+                &t.manifest.normaliser,
+                steps,
+                threads,
+                Acting::Mean,
+                on_step,
+            )
+            .outcomes),
+            Self::Student(s, task) => {
+                let geometry = Arc::new(RobotGeometry::new(robot));
+                let mut sensors = envs
+                    .iter()
+                    .map(|e| {
+                        let mut sensor = StudentSensor::new(
+                            s.manifest(),
+                            task.camera,
+                            Arc::clone(&geometry),
+                            task.student.depth_rate_hz,
+                            None,
+                            false,
+                        )
+                        .map_err(TrainError::Invalid)?;
+                        sensor.reset(e.env().spec().seed);
+                        Ok(sensor)
+                    })
+                    .collect::<Result<Vec<_>, TrainError>>()?;
+                Ok(run_student(
+                    envs,
+                    &mut sensors,
+                    s,
+                    StudentActing {
+                        teacher: None,
+                        beta: 0.0,
+                        seed: 0,
+                        record: false,
+                        probe: false,
+                    },
+                    steps,
+                    threads,
+                    on_step,
+                )
+                .outcomes)
+            }
+        }
+    }
+
+    fn check(&self, robot: &Robot, p: &TeacherParams) -> Result<(), TrainError> {
+        match self {
+            Self::Teacher(t) => check_fits(t, robot, p),
+            Self::Student(s, _) => {
+                if s.manifest().spec.actions == robot.joints.len() {
+                    Ok(())
+                } else {
+                    Err(TrainError::Invalid(format!(
+                        "student `{}` drives {} joints, {} has {}",
+                        s.manifest().name,
+                        s.manifest().spec.actions,
+                        robot.name,
+                        robot.joints.len()
+                    )))
+                }
+            }
+        }
+    }
 }
 
 /// One evaluated episode.
@@ -146,7 +251,7 @@ pub fn check_fits(teacher: &Teacher, robot: &Robot, p: &TeacherParams) -> Result
 /// # Errors
 /// Simulator errors.
 pub fn evaluate<F: FnMut(usize, usize)>(
-    teacher: &Teacher,
+    agent: Evaluee<'_>,
     robot: &Robot,
     sim: &SimParams,
     plan: &EvalPlan,
@@ -161,8 +266,8 @@ pub fn evaluate<F: FnMut(usize, usize)>(
     let mut done = 0;
     let mut out = Vec::new();
     for &engine in &plan.engines {
-        let p = Arc::new(params_for(&teacher.manifest.config, engine)?);
-        check_fits(teacher, robot, &p)?;
+        let p = Arc::new(params_for(agent.config(), engine)?);
+        agent.check(robot, &p)?;
         let cfg = env_config(&p, sim);
         let refs = Arc::new(ReferenceSet::shipped(
             robot,
@@ -186,16 +291,8 @@ pub fn evaluate<F: FnMut(usize, usize)>(
                 for env in &mut envs {
                     env.set_assist(plan.assist);
                 }
-                let ro = run_episodes(
-                    &mut envs,
-                    &teacher.net,
-                    &teacher.manifest.normaliser,
-                    steps,
-                    threads,
-                    Acting::Mean,
-                    |_, _| {},
-                );
-                for (s, o) in specs.iter().zip(ro.outcomes) {
+                let outcomes = agent.run(robot, &mut envs, steps, threads, |_, _| {})?;
+                for (s, o) in specs.iter().zip(outcomes) {
                     out.push(EpisodeResult {
                         engine: engine.name().to_owned(),
                         scenario: scenario.name().to_owned(),
@@ -309,15 +406,15 @@ pub fn best_median_worst(results: &[EpisodeResult]) -> [(&'static str, usize); 3
 /// # Errors
 /// Simulator or recording errors.
 pub fn record_episode(
-    teacher: &Teacher,
+    agent: Evaluee<'_>,
     robot: &Robot,
     sim: &SimParams,
     r: &EpisodeResult,
     path: &Path,
 ) -> Result<(), TrainError> {
     let engine: EngineKind = r.engine.parse().map_err(TrainError::Invalid)?;
-    let p = Arc::new(params_for(&teacher.manifest.config, engine)?);
-    check_fits(teacher, robot, &p)?;
+    let p = Arc::new(params_for(agent.config(), engine)?);
+    agent.check(robot, &p)?;
     let cfg = env_config(&p, sim);
     let refs = Arc::new(ReferenceSet::shipped(
         robot,
@@ -346,59 +443,49 @@ pub fn record_episode(
     let steps =
         (p.raw.task.episode_s / (cfg.physics.dt_s * cfg.decimation as f32)).round() as usize;
     let mut failure: Option<vigor_record::RecordError> = None;
-    run_episodes(
-        &mut envs,
-        &teacher.net,
-        &teacher.manifest.normaliser,
-        steps,
-        1,
-        Acting::Mean,
-        |_, es| {
-            let e = &es[0];
-            let env = e.env();
-            let poses: Vec<Pose> = env
-                .sim()
-                .link_poses()
-                .iter()
-                .map(|p| {
-                    let l = link_pose_from_rapier(p);
-                    Pose {
-                        pos: l.pos,
-                        quat_wxyz: l.quat_wxyz,
-                    }
-                })
-                .collect();
-            let s = env.state();
-            let t = f64::from(e.since_engaged_s());
-            let target = e.target_keypoints_world();
-            let res = recorder
-                .log_step(
-                    t,
-                    &poses,
-                    &env.sim().contacts(),
-                    s.base_pos[2] - env.terrain().height(s.base_pos[0], s.base_pos[1]),
-                    tilt_rad(s.base_quat).to_degrees(),
+    agent.run(robot, &mut envs, steps, 1, |_, es| {
+        let e = &es[0];
+        let env = e.env();
+        let poses: Vec<Pose> = env
+            .sim()
+            .link_poses()
+            .iter()
+            .map(|p| {
+                let l = link_pose_from_rapier(p);
+                Pose {
+                    pos: l.pos,
+                    quat_wxyz: l.quat_wxyz,
+                }
+            })
+            .collect();
+        let s = env.state();
+        let t = f64::from(e.since_engaged_s());
+        let target = e.target_keypoints_world();
+        let res = recorder
+            .log_step(
+                t,
+                &poses,
+                &env.sim().contacts(),
+                s.base_pos[2] - env.terrain().height(s.base_pos[0], s.base_pos[1]),
+                tilt_rad(s.base_quat).to_degrees(),
+            )
+            .and_then(|()| {
+                recorder.log_skeleton(
+                    Some(t),
+                    "world/reference",
+                    &target,
+                    &SKELETON,
+                    [255, 140, 0],
                 )
-                .and_then(|()| {
-                    recorder.log_skeleton(
-                        Some(t),
-                        "world/reference",
-                        &target,
-                        &SKELETON,
-                        [255, 140, 0],
-                    )
-                })
-                .and_then(|()| {
-                    recorder.log_scalar(t, "plots/reward", f64::from(e.outcome().reward))
-                })
-                .and_then(|()| {
-                    recorder.log_scalar(t, "plots/min_head_m", f64::from(e.outcome().min_head_m))
-                });
-            if let Err(err) = res {
-                failure.get_or_insert(err);
-            }
-        },
-    );
+            })
+            .and_then(|()| recorder.log_scalar(t, "plots/reward", f64::from(e.outcome().reward)))
+            .and_then(|()| {
+                recorder.log_scalar(t, "plots/min_head_m", f64::from(e.outcome().min_head_m))
+            });
+        if let Err(err) = res {
+            failure.get_or_insert(err);
+        }
+    })?;
     if let Some(e) = failure {
         return Err(rec_err(e));
     }

@@ -150,6 +150,23 @@ impl TeacherNet {
         })
     }
 
+    /// Latents z and action means for a batch of normalised rows given as a flat slice (the
+    /// student's distillation targets).
+    #[must_use]
+    pub fn latent_and_mean(&self, rows: &[f32]) -> (Vec<f32>, Vec<f32>) {
+        let n = self.spec.row();
+        let b = (rows.len() / n) as i64;
+        tch::no_grad(|| {
+            let x = Tensor::from_slice(rows)
+                .view([b, n as i64])
+                .to(self.vs.device());
+            let flat = |t: Tensor| {
+                Vec::<f32>::try_from(&t.to(Device::Cpu).contiguous().view([-1])).unwrap_or_default()
+            };
+            (flat(self.latent(&x)), flat(self.mean(&x)))
+        })
+    }
+
     /// Current log standard deviations.
     #[must_use]
     pub fn log_std_values(&self) -> Vec<f32> {

@@ -484,7 +484,7 @@ fn read_best_score(run: &Path) -> Option<f64> {
         .ok()
 }
 
-fn append_metrics(path: &Path, m: &Map<String, Value>) -> Result<(), TrainError> {
+pub(crate) fn append_metrics(path: &Path, m: &Map<String, Value>) -> Result<(), TrainError> {
     let mut f = std::fs::OpenOptions::new()
         .create(true)
         .append(true)
@@ -509,7 +509,7 @@ pub fn read_metrics(path: &Path) -> Result<Vec<Map<String, Value>>, TrainError> 
         .collect())
 }
 
-fn truncate_metrics(path: &Path, last: u64) -> Result<(), TrainError> {
+pub(crate) fn truncate_metrics(path: &Path, last: u64) -> Result<(), TrainError> {
     if !path.exists() {
         return Ok(());
     }

@@ -39,7 +39,7 @@ pub const HEAD_CLEARANCE_M: f32 = 0.05;
 /// The head counts as clear of the ground again above this, m.
 pub(super) const HEAD_CLEAR_M: f32 = 0.10;
 /// Actions are clipped to this magnitude before scaling.
-pub(super) const ACTION_CLIP: f32 = 10.0;
+pub const ACTION_CLIP: f32 = 10.0;
 /// Fall starts that have not tipped past 20° after this long engage anyway, s.
 const MAX_PRE_TRIGGER_S: f32 = 3.0;
 
@@ -256,6 +256,12 @@ impl TaskEnv {
     #[must_use]
     pub fn env(&self) -> &Env {
         &self.env
+    }
+
+    /// The newest proprioceptive frame (what the robot's controller builds from `LowState`).
+    #[must_use]
+    pub fn newest_proprio(&self) -> &[f32] {
+        &self.history[..self.dims.proprio]
     }
 
     /// Index of the reference this episode tracks.

@@ -1,0 +1,593 @@
+//! The deployable depth student: its networks, its manifest and its artifact directory
+//! (`student.json` + `weights.safetensors`).
+//!
+//! Networks (VIGOR's student, shapes in [`StudentSpec`]):
+//! - depth encoder: three strided 2-D convolutions over the last `frames` preprocessed depth
+//!   images (`[B, frames, height, width]`), then a linear layer to `features` values;
+//! - proprioception encoder: a temporal convolution over the normalised proprioception history
+//!   (`[B, history, frame]`, newest first), then a linear layer;
+//! - latent head: z_hat = h(depth features, history features, phase), the goal-in-context latent
+//!   the teacher computes from privileged inputs;
+//! - actor: pi(z_hat, the newest `actor_history` frames, depth features), shaped like the teacher's
+//!   actor plus the depth features, so it starts as the teacher's actor (depth columns at zero).
+//!
+//! A blind student has no depth encoder. Invariants: every input the networks see is built by
+//! [`crate::student_runtime::StudentInputs`], the same code in training and on the robot; a
+//! loaded artifact reproduces the outputs it was saved with.
+
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use tch::nn::{self, Module};
+use tch::{Device, Kind, Tensor};
+use vigor_common::fsutil;
+use vigor_common::seed::{SplitMix64, derive};
+use vigor_perception::DepthPreprocessConfig;
+
+use crate::artifact::{ArtifactError, Normaliser, WEIGHTS_FILE};
+use crate::net::{Mlp, MlpSpec};
+use crate::obs::ObservationLayout;
+
+/// Schema version of `student.json`.
+pub const STUDENT_SCHEMA: u32 = 1;
+/// Manifest file name of a student artifact.
+pub const STUDENT_MANIFEST: &str = "student.json";
+
+/// The depth encoder's shape.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DepthEncoderSpec {
+    /// Stacked frames (input channels).
+    pub frames: usize,
+    /// Image width, px.
+    pub width: usize,
+    /// Image height, px.
+    pub height: usize,
+    /// Output channels of the three convolutions (5x5 stride 2, 3x3 stride 2, 3x3 stride 2).
+    pub channels: [usize; 3],
+    /// Features out of the encoder.
+    pub features: usize,
+}
+
+/// (kernel, stride, padding) of the depth convolutions.
+const DEPTH_CONV: [(i64, i64, i64); 3] = [(5, 2, 2), (3, 2, 1), (3, 2, 1)];
+/// (kernel, stride) of the temporal convolutions (no padding).
+const TCN_CONV: [(i64, i64); 2] = [(4, 2), (3, 1)];
+
+fn conv_out(n: i64, k: i64, s: i64, p: i64) -> i64 {
+    (n + 2 * p - k) / s + 1
+}
+
+impl DepthEncoderSpec {
+    /// Values after the last convolution.
+    #[must_use]
+    pub fn flat(&self) -> usize {
+        let (mut h, mut w) = (self.height as i64, self.width as i64);
+        for (k, s, p) in DEPTH_CONV {
+            h = conv_out(h, k, s, p);
+            w = conv_out(w, k, s, p);
+        }
+        (h.max(0) * w.max(0)) as usize * self.channels[2]
+    }
+
+    /// Values per sample of the depth input.
+    #[must_use]
+    pub fn input(&self) -> usize {
+        self.frames * self.width * self.height
+    }
+}
+
+/// Shapes of the student's networks.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StudentSpec {
+    /// Values in one proprioceptive frame.
+    pub frame: usize,
+    /// Frames of proprioception history the temporal convolution sees (at least 7).
+    pub history: usize,
+    /// Newest frames the actor sees (the teacher's history length).
+    pub actor_history: usize,
+    /// Depth encoder; `None` for a blind student.
+    pub depth: Option<DepthEncoderSpec>,
+    /// Channels of the temporal convolutions.
+    pub tcn_channels: usize,
+    /// Features out of the proprioception encoder.
+    pub tcn_features: usize,
+    /// Size of z.
+    pub latent: usize,
+    /// Hidden layers of the latent head.
+    pub latent_hidden: Vec<usize>,
+    /// Actor hidden layers.
+    pub actor_hidden: Vec<usize>,
+    /// Actions.
+    pub actions: usize,
+}
+
+impl StudentSpec {
+    fn tcn_flat(&self) -> usize {
+        let mut n = self.history as i64;
+        for (k, s) in TCN_CONV {
+            n = conv_out(n, k, s, 0);
+        }
+        n.max(0) as usize * self.tcn_channels
+    }
+
+    fn depth_features(&self) -> usize {
+        self.depth.as_ref().map_or(0, |d| d.features)
+    }
+
+    /// The latent head's shape.
+    #[must_use]
+    pub fn latent_mlp(&self) -> MlpSpec {
+        MlpSpec {
+            input: self.depth_features() + self.tcn_features + 1,
+            hidden: self.latent_hidden.clone(),
+            output: self.latent,
+            activation: crate::net::Activation::Elu,
+        }
+    }
+
+    /// The actor's shape: z_hat, the newest frames, the depth features.
+    #[must_use]
+    pub fn actor_mlp(&self) -> MlpSpec {
+        MlpSpec {
+            input: self.latent + self.actor_history * self.frame + self.depth_features(),
+            hidden: self.actor_hidden.clone(),
+            output: self.actions,
+            activation: crate::net::Activation::Elu,
+        }
+    }
+
+    /// `Err` with a sentence when the shapes cannot work.
+    ///
+    /// # Errors
+    /// A history too short for the temporal convolution, an actor history longer than the
+    /// history, or a depth image too small for the convolutions.
+    pub fn check(&self) -> Result<(), String> {
+        if self.tcn_flat() == 0 {
+            return Err(format!(
+                "history of {} frames is too short (at least 7)",
+                self.history
+            ));
+        }
+        if self.actor_history == 0 || self.actor_history > self.history {
+            return Err(format!(
+                "actor history {} must be 1..={}",
+                self.actor_history, self.history
+            ));
+        }
+        if let Some(d) = &self.depth
+            && (d.flat() == 0 || d.frames == 0)
+        {
+            return Err(format!(
+                "depth input {} x {} x {} is too small",
+                d.frames, d.width, d.height
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// The student's networks (`depth.*`, `tcn.*`, `latent.*`, `actor.*` in one variable store).
+#[derive(Debug)]
+pub struct StudentNet {
+    /// Shapes.
+    pub spec: StudentSpec,
+    depth: Option<(Vec<nn::Conv2D>, nn::Linear)>,
+    tcn: (Vec<nn::Conv1D>, nn::Linear),
+    latent: Mlp,
+    actor: Mlp,
+}
+
+impl StudentNet {
+    /// Creates the layers under `root` (values from libtorch's generator: see [`init_seeded`]).
+    #[must_use]
+    pub fn new(root: &nn::Path<'_>, spec: &StudentSpec) -> Self {
+        let depth = spec.depth.as_ref().map(|d| {
+            let p = root / "depth";
+            let mut inputs = d.frames as i64;
+            let convs = DEPTH_CONV
+                .iter()
+                .zip(d.channels)
+                .enumerate()
+                .map(|(i, (&(k, s, pad), out))| {
+                    let c = nn::conv2d(
+                        &p / format!("c{i}"),
+                        inputs,
+                        out as i64,
+                        k,
+                        nn::ConvConfig {
+                            stride: s,
+                            padding: pad,
+                            ..Default::default()
+                        },
+                    );
+                    inputs = out as i64;
+                    c
+                })
+                .collect();
+            let fc = nn::linear(
+                &p / "fc",
+                d.flat() as i64,
+                d.features as i64,
+                Default::default(),
+            );
+            (convs, fc)
+        });
+        let p = root / "tcn";
+        let mut inputs = spec.frame as i64;
+        let convs = TCN_CONV
+            .iter()
+            .enumerate()
+            .map(|(i, &(k, s))| {
+                let c = nn::conv1d(
+                    &p / format!("c{i}"),
+                    inputs,
+                    spec.tcn_channels as i64,
+                    k,
+                    nn::ConvConfig {
+                        stride: s,
+                        ..Default::default()
+                    },
+                );
+                inputs = spec.tcn_channels as i64;
+                c
+            })
+            .collect();
+        let fc = nn::linear(
+            &p / "fc",
+            spec.tcn_flat() as i64,
+            spec.tcn_features as i64,
+            Default::default(),
+        );
+        Self {
+            spec: spec.clone(),
+            depth,
+            tcn: (convs, fc),
+            latent: Mlp::new(&(root / "latent"), &spec.latent_mlp()),
+            actor: Mlp::new(&(root / "actor"), &spec.actor_mlp()),
+        }
+    }
+
+    fn depth_features(&self, depth: Option<&Tensor>) -> Option<Tensor> {
+        let ((convs, fc), d, x) = (self.depth.as_ref()?, self.spec.depth.as_ref()?, depth?);
+        let mut x = x.view([-1, d.frames as i64, d.height as i64, d.width as i64]);
+        for c in convs {
+            x = c.forward(&x).elu();
+        }
+        Some(fc.forward(&x.flatten(1, -1)).elu())
+    }
+
+    /// `(z_hat [B, latent], action [B, actions])` for depth stacks `[B, frames * h * w]` (ignored
+    /// by a blind student), normalised histories `[B, history * frame]` (newest first) and phases
+    /// `[B, 1]`.
+    pub fn forward(
+        &self,
+        depth: Option<&Tensor>,
+        history: &Tensor,
+        phase: &Tensor,
+    ) -> (Tensor, Tensor) {
+        let s = &self.spec;
+        let feats = self.depth_features(depth);
+        // [B, H * F] newest first -> [B, F, H] for the convolution over time.
+        let mut x = history
+            .view([-1, s.history as i64, s.frame as i64])
+            .transpose(1, 2);
+        for c in &self.tcn.0 {
+            x = c.forward(&x).elu();
+        }
+        let tcn = self.tcn.1.forward(&x.flatten(1, -1)).elu();
+        let mut head: Vec<Tensor> = feats.iter().map(Tensor::shallow_clone).collect();
+        head.push(tcn);
+        head.push(phase.view([-1, 1]));
+        let z = self.latent.forward(&Tensor::cat(&head, 1));
+        let recent = history.narrow(1, 0, (s.actor_history * s.frame) as i64);
+        let mut actor_in = vec![z.shallow_clone(), recent];
+        if let Some(f) = feats {
+            actor_in.push(f);
+        }
+        let a = self.actor.forward(&Tensor::cat(&actor_in, 1));
+        (z, a)
+    }
+}
+
+/// Re-initialises every variable of `vs` from `seed` alone (PyTorch's default bounds for linear
+/// and convolution layers, +-1/sqrt(fan_in), from private generators keyed by variable name).
+pub fn init_seeded(vs: &nn::VarStore, seed: u64) {
+    let mut vars: Vec<(String, Tensor)> = vs.variables().into_iter().collect();
+    vars.sort_by(|a, b| a.0.cmp(&b.0));
+    let fan_in = |name: &str| -> i64 {
+        let w = name.replace(".bias", ".weight");
+        vars.iter()
+            .find(|(n, _)| *n == w)
+            .map_or(1, |(_, t)| t.size().iter().skip(1).product::<i64>().max(1))
+    };
+    tch::no_grad(|| {
+        for (k, (name, t)) in vars.iter().enumerate() {
+            let bound = 1.0 / (fan_in(name) as f32).sqrt();
+            let mut rng = SplitMix64::new(derive(seed, name, k as u64));
+            let values: Vec<f32> = (0..t.numel()).map(|_| rng.uniform(-bound, bound)).collect();
+            let mut t = t.shallow_clone();
+            t.copy_(&Tensor::from_slice(&values).view(t.size().as_slice()));
+        }
+    });
+}
+
+/// One start posture's reference joint trajectory: the base of the student's actions
+/// (`q* = q_ref(t) + scale * a`), chosen at engagement by the gravity direction.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReferenceTrack {
+    /// Posture name (`supine`, `prone`, `side`).
+    pub posture: String,
+    /// Projected gravity (body frame) of the first frame: the posture's signature.
+    pub gravity: [f32; 3],
+    /// Frames per second of `q`.
+    pub rate_hz: f64,
+    /// Clip seconds per second since engagement (clip length / played length).
+    pub speed: f64,
+    /// Joint targets per frame, rad.
+    pub q: Vec<Vec<f32>>,
+}
+
+impl ReferenceTrack {
+    /// Joint targets `t_s` after engagement (nearest frame, held after the end).
+    #[must_use]
+    pub fn at(&self, t_s: f32) -> &[f32] {
+        let t = f64::from(t_s.max(0.0)) * self.speed;
+        let k = (t * self.rate_hz).round() as usize;
+        &self.q[k.min(self.q.len().saturating_sub(1))]
+    }
+}
+
+/// Index of the track whose gravity signature is closest in direction to `gravity`.
+#[must_use]
+pub fn pick_track(tracks: &[ReferenceTrack], gravity: [f32; 3]) -> usize {
+    let dot = |g: [f32; 3]| g[0] * gravity[0] + g[1] * gravity[1] + g[2] * gravity[2];
+    (0..tracks.len())
+        .max_by(|&a, &b| dot(tracks[a].gravity).total_cmp(&dot(tracks[b].gravity)))
+        .unwrap_or(0)
+}
+
+/// `student.json`: everything the controller needs besides the weights.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StudentManifest {
+    /// [`STUDENT_SCHEMA`].
+    pub schema_version: u32,
+    /// Name, e.g. `student-depth-seed1`.
+    pub name: String,
+    /// Layout of one proprioceptive frame.
+    pub observation: ObservationLayout,
+    /// Normalisation of the proprioception history (`history * frame` values, newest first).
+    pub normaliser: Normaliser,
+    /// Depth preprocessing (`None` for a blind student); the same settings train and deploy.
+    pub depth: Option<DepthPreprocessConfig>,
+    /// Rate of the depth camera the student was trained with, Hz (frames are held between).
+    pub depth_rate_hz: f32,
+    /// The phase input is `min(seconds since engagement / phase_period_s, 1.5)`.
+    pub phase_period_s: f32,
+    /// Actions are clipped to +-this before scaling.
+    pub action_clip: f32,
+    /// Action scale, rad: `q* = q_ref(t) + scale * clip(a)`.
+    pub action_scale: f32,
+    /// Reference tracks, one per start posture.
+    pub references: Vec<ReferenceTrack>,
+    /// Network shapes.
+    pub spec: StudentSpec,
+    /// SHA-256 of the weights.
+    pub weights_sha256: String,
+    /// Commit of the code that trained it.
+    pub git_hash: String,
+    /// Seed of the run.
+    pub seed: u64,
+    /// Teacher it was distilled from (its name).
+    pub teacher: String,
+}
+
+impl StudentManifest {
+    /// `Err` naming the first inconsistency between the fields.
+    ///
+    /// # Errors
+    /// See the message.
+    pub fn check(&self) -> Result<(), ArtifactError> {
+        let bad = |m: String| Err(ArtifactError::Inconsistent(m));
+        self.spec.check().map_err(ArtifactError::Inconsistent)?;
+        if self.observation.len() != self.spec.frame {
+            return bad(format!(
+                "frame of {} values, layout of {}",
+                self.spec.frame,
+                self.observation.len()
+            ));
+        }
+        let n = self.spec.history * self.spec.frame;
+        if self.normaliser.mean.len() != n || self.normaliser.var.len() != n {
+            return bad(format!("normaliser must have {n} values"));
+        }
+        match (&self.depth, &self.spec.depth) {
+            (None, None) => {}
+            (Some(p), Some(d)) => {
+                if (usize::from(p.width_px), usize::from(p.height_px), p.frames)
+                    != (d.width, d.height, d.frames)
+                {
+                    return bad("depth preprocessing and depth encoder disagree".into());
+                }
+            }
+            _ => return bad("depth preprocessing without depth encoder, or the reverse".into()),
+        }
+        if self.references.is_empty()
+            || self
+                .references
+                .iter()
+                .any(|r| r.q.is_empty() || r.q.iter().any(|q| q.len() != self.spec.actions))
+        {
+            return bad(format!(
+                "every reference track needs frames of {} joint angles",
+                self.spec.actions
+            ));
+        }
+        if !(self.action_scale.is_finite() && self.action_scale > 0.0 && self.phase_period_s > 0.0)
+        {
+            return bad("action scale and phase period must be > 0".into());
+        }
+        Ok(())
+    }
+}
+
+/// A student ready to run: manifest plus networks.
+#[derive(Debug)]
+pub struct StudentPolicy {
+    manifest: StudentManifest,
+    vs: nn::VarStore,
+    net: StudentNet,
+}
+
+impl StudentPolicy {
+    /// Fresh networks for `manifest` on `device`, seeded.
+    ///
+    /// # Errors
+    /// An inconsistent manifest.
+    pub fn init(manifest: StudentManifest, device: Device) -> Result<Self, ArtifactError> {
+        manifest.check()?;
+        let vs = nn::VarStore::new(device);
+        let net = StudentNet::new(&vs.root(), &manifest.spec);
+        init_seeded(&vs, derive(manifest.seed, "student", 0));
+        Ok(Self { manifest, vs, net })
+    }
+
+    /// The manifest.
+    #[must_use]
+    pub fn manifest(&self) -> &StudentManifest {
+        &self.manifest
+    }
+
+    /// Mutable manifest (training updates names and counters).
+    pub fn manifest_mut(&mut self) -> &mut StudentManifest {
+        &mut self.manifest
+    }
+
+    /// The variables (for training and for copying the teacher's actor in).
+    #[must_use]
+    pub fn var_store(&self) -> &nn::VarStore {
+        &self.vs
+    }
+
+    /// The networks.
+    #[must_use]
+    pub fn net(&self) -> &StudentNet {
+        &self.net
+    }
+
+    /// `(z_hat, actions)` for a batch of `b` samples given as flat slices: depth stacks (ignored by
+    /// a blind student), normalised histories and phases.
+    #[must_use]
+    pub fn act_batch(
+        &self,
+        b: usize,
+        depth: &[f32],
+        history: &[f32],
+        phase: &[f32],
+    ) -> (Vec<f32>, Vec<f32>) {
+        let dev = self.vs.device();
+        let b = b as i64;
+        tch::no_grad(|| {
+            let d = self
+                .manifest
+                .spec
+                .depth
+                .as_ref()
+                .map(|_| Tensor::from_slice(depth).view([b, -1]).to(dev));
+            let h = Tensor::from_slice(history).view([b, -1]).to(dev);
+            let p = Tensor::from_slice(phase).view([b, 1]).to(dev);
+            let (z, a) = self.net.forward(d.as_ref(), &h, &p);
+            let flat = |t: Tensor| {
+                Vec::<f32>::try_from(
+                    &t.to(Device::Cpu)
+                        .to_kind(Kind::Float)
+                        .contiguous()
+                        .view([-1]),
+                )
+                .unwrap_or_default()
+            };
+            (flat(z), flat(a))
+        })
+    }
+
+    /// Writes the artifact into `dir` (weights, then the manifest with their digest), each file
+    /// atomically.
+    ///
+    /// # Errors
+    /// I/O or libtorch errors, naming the file.
+    pub fn save(&mut self, dir: &Path) -> Result<(), ArtifactError> {
+        let io = |path: &Path| {
+            let path = path.to_path_buf();
+            move |source| ArtifactError::Io { path, source }
+        };
+        std::fs::create_dir_all(dir).map_err(io(dir))?;
+        let weights = dir.join(WEIGHTS_FILE);
+        let tmp = fsutil::temp_sibling(&weights);
+        self.vs.save(&tmp)?;
+        fsutil::commit(&tmp, &weights).map_err(io(&weights))?;
+        self.manifest.weights_sha256 = sha256(&weights)?;
+        let path = dir.join(STUDENT_MANIFEST);
+        let json =
+            serde_json::to_vec_pretty(&self.manifest).map_err(|e| ArtifactError::Manifest {
+                path: path.clone(),
+                message: e.to_string(),
+            })?;
+        fsutil::write_atomic(&path, &json).map_err(io(&path))
+    }
+
+    /// Loads the artifact in `dir` onto `device`, checking schema, digest and shapes.
+    ///
+    /// # Errors
+    /// Any [`ArtifactError`], naming the file.
+    pub fn load(dir: &Path, device: Device) -> Result<Self, ArtifactError> {
+        let path = dir.join(STUDENT_MANIFEST);
+        let text = std::fs::read(&path).map_err(|source| ArtifactError::Io {
+            path: path.clone(),
+            source,
+        })?;
+        let manifest: StudentManifest =
+            serde_json::from_slice(&text).map_err(|e| ArtifactError::Manifest {
+                path: path.clone(),
+                message: e.to_string(),
+            })?;
+        if manifest.schema_version != STUDENT_SCHEMA {
+            return Err(ArtifactError::Schema {
+                path,
+                found: manifest.schema_version,
+            });
+        }
+        manifest.check()?;
+        let weights = dir.join(WEIGHTS_FILE);
+        let found = sha256(&weights)?;
+        if found != manifest.weights_sha256 {
+            return Err(ArtifactError::Digest {
+                path: weights,
+                expected: manifest.weights_sha256,
+                found,
+            });
+        }
+        let mut vs = nn::VarStore::new(device);
+        let net = StudentNet::new(&vs.root(), &manifest.spec);
+        vs.load(&weights)?;
+        Ok(Self { manifest, vs, net })
+    }
+}
+
+fn sha256(path: &Path) -> Result<String, ArtifactError> {
+    let bytes = std::fs::read(path).map_err(|source| ArtifactError::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    Ok(Sha256::digest(&bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect())
+}
+
+#[cfg(test)]
+#[path = "student_tests.rs"]
+mod tests;

@@ -1,0 +1,256 @@
+//! Running a student: the inputs it sees, built one way for training and for the robot.
+//!
+//! [`StudentInputs`] keeps one robot's input state: the preprocessed depth stack (through
+//! `vigor_perception`'s single pipeline), the proprioception history (newest first) and the
+//! reference track picked at engagement. Training keeps one per simulated environment and batches
+//! the networks over them; [`StudentRuntime`] wraps one with the policy for the controller.
+//!
+//! Per policy tick: [`StudentInputs::observe`] the newest proprioceptive frame (the first call
+//! engages: it picks the track by gravity and fills the history), push depth frames as they come
+//! ([`StudentInputs::push_depth_m`]), then [`StudentInputs::write`] the normalised inputs.
+
+use vigor_msgs::project::DepthFrame;
+use vigor_perception::{DepthPreprocessor, PerceptionError};
+
+use crate::artifact::ArtifactError;
+use crate::student::{StudentManifest, StudentPolicy, pick_track};
+
+/// One robot's student inputs.
+#[derive(Debug, Clone)]
+pub struct StudentInputs {
+    depth: Option<DepthPreprocessor>,
+    history: Vec<f32>,
+    mean: Vec<f32>,
+    inv_std: Vec<f32>,
+    clip: f32,
+    frame: usize,
+    gravity_at: usize,
+    track: Option<usize>,
+    phase_period_s: f32,
+}
+
+impl StudentInputs {
+    /// Empty inputs for a student with `manifest`.
+    ///
+    /// # Errors
+    /// A depth preprocessing configuration that does not validate, or a frame layout without
+    /// `projected_gravity`.
+    pub fn new(manifest: &StudentManifest) -> Result<Self, ArtifactError> {
+        let depth = manifest
+            .depth
+            .clone()
+            .map(DepthPreprocessor::new)
+            .transpose()
+            .map_err(|e| ArtifactError::Inconsistent(e.to_string()))?;
+        let n = &manifest.normaliser;
+        Ok(Self {
+            depth,
+            history: vec![0.0; manifest.spec.history * manifest.spec.frame],
+            mean: n.mean.clone(),
+            inv_std: n.var.iter().map(|v| 1.0 / (v + n.epsilon).sqrt()).collect(),
+            clip: n.clip,
+            frame: manifest.spec.frame,
+            gravity_at: manifest
+                .observation
+                .offset("projected_gravity")
+                .ok_or_else(|| {
+                    ArtifactError::Inconsistent("frame layout lacks `projected_gravity`".into())
+                })?,
+            track: None,
+            phase_period_s: manifest.phase_period_s,
+        })
+    }
+
+    /// Forgets everything (a new episode).
+    pub fn reset(&mut self) {
+        if let Some(d) = self.depth.as_mut() {
+            d.reset();
+        }
+        self.history.iter_mut().for_each(|x| *x = 0.0);
+        self.track = None;
+    }
+
+    /// Takes the newest proprioceptive frame. The first frame after a reset engages: the track is
+    /// picked from its gravity among `manifest`'s references and fills the whole history.
+    ///
+    /// # Panics
+    /// If `frame` is not one frame long.
+    pub fn observe(&mut self, manifest: &StudentManifest, frame: &[f32]) {
+        assert_eq!(frame.len(), self.frame, "proprioceptive frame length");
+        if self.track.is_none() {
+            let g = [
+                frame[self.gravity_at],
+                frame[self.gravity_at + 1],
+                frame[self.gravity_at + 2],
+            ];
+            self.track = Some(pick_track(&manifest.references, g));
+            for chunk in self.history.chunks_exact_mut(self.frame) {
+                chunk.copy_from_slice(frame);
+            }
+            return;
+        }
+        let len = self.history.len();
+        self.history.copy_within(..len - self.frame, self.frame);
+        self.history[..self.frame].copy_from_slice(frame);
+    }
+
+    /// Takes a depth image in metres (0 = no return), any resolution; ignored by a blind student.
+    ///
+    /// # Errors
+    /// An image whose size does not match its data (the stack is then unchanged).
+    pub fn push_depth_m(
+        &mut self,
+        width: usize,
+        height: usize,
+        depth_m: &[f32],
+    ) -> Result<(), PerceptionError> {
+        match self.depth.as_mut() {
+            Some(d) => d.push(width, height, depth_m),
+            None => Ok(()),
+        }
+    }
+
+    /// Takes a depth frame from the bus (metres or millimetres).
+    ///
+    /// # Errors
+    /// A frame whose size does not match its data (the stack is then unchanged).
+    pub fn push_depth(&mut self, frame: &DepthFrame) -> Result<(), PerceptionError> {
+        match self.depth.as_mut() {
+            Some(d) => d.push_frame(frame),
+            None => Ok(()),
+        }
+    }
+
+    /// The reference track picked at engagement.
+    #[must_use]
+    pub fn track(&self) -> Option<usize> {
+        self.track
+    }
+
+    /// Values of the depth stack (0 for a blind student).
+    #[must_use]
+    pub fn depth_len(&self) -> usize {
+        self.depth.as_ref().map_or(0, |d| d.config().stacked_len())
+    }
+
+    /// Writes the normalised inputs: the depth stack into `depth` ([`Self::depth_len`] values),
+    /// the normalised history into `history`, and returns the phase for `engaged_s` seconds
+    /// since engagement.
+    pub fn write(&self, engaged_s: f32, depth: &mut [f32], history: &mut [f32]) -> f32 {
+        if let Some(d) = self.depth.as_ref() {
+            depth.copy_from_slice(d.stacked());
+        }
+        for (((out, x), m), s) in history
+            .iter_mut()
+            .zip(&self.history)
+            .zip(&self.mean)
+            .zip(&self.inv_std)
+        {
+            *out = ((x - m) * s).clamp(-self.clip, self.clip);
+        }
+        (engaged_s.max(0.0) / self.phase_period_s).min(1.5)
+    }
+}
+
+/// The student for one robot: inputs, networks and the action law.
+#[derive(Debug)]
+pub struct StudentRuntime {
+    policy: StudentPolicy,
+    inputs: StudentInputs,
+    depth: Vec<f32>,
+    history: Vec<f32>,
+}
+
+/// One tick's outputs.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StudentOutput {
+    /// The raw action (feed it back as the frame's `last_action`).
+    pub action: Vec<f32>,
+    /// Joint position targets, rad: `q_ref(t) + scale * clip(action)` (before joint limits).
+    pub targets: Vec<f32>,
+    /// The inferred goal-in-context latent z_hat.
+    pub latent: Vec<f32>,
+}
+
+impl StudentRuntime {
+    /// Wraps a loaded policy.
+    ///
+    /// # Errors
+    /// See [`StudentInputs::new`].
+    pub fn new(policy: StudentPolicy) -> Result<Self, ArtifactError> {
+        let inputs = StudentInputs::new(policy.manifest())?;
+        let depth = vec![0.0; inputs.depth_len()];
+        let history = vec![0.0; inputs.history.len()];
+        Ok(Self {
+            policy,
+            inputs,
+            depth,
+            history,
+        })
+    }
+
+    /// The policy.
+    #[must_use]
+    pub fn policy(&self) -> &StudentPolicy {
+        &self.policy
+    }
+
+    /// Starts over (the next [`Self::step`] engages again).
+    pub fn reset(&mut self) {
+        self.inputs.reset();
+    }
+
+    /// Takes a depth frame as it arrives.
+    ///
+    /// # Errors
+    /// A frame whose size does not match its data (it is then ignored).
+    pub fn push_depth(&mut self, frame: &DepthFrame) -> Result<(), PerceptionError> {
+        self.inputs.push_depth(frame)
+    }
+
+    /// Takes a depth image in metres as it arrives.
+    ///
+    /// # Errors
+    /// An image whose size does not match its data (it is then ignored).
+    pub fn push_depth_m(
+        &mut self,
+        width: usize,
+        height: usize,
+        depth_m: &[f32],
+    ) -> Result<(), PerceptionError> {
+        self.inputs.push_depth_m(width, height, depth_m)
+    }
+
+    /// One policy tick with the newest proprioceptive `frame`, `engaged_s` after engagement.
+    ///
+    /// # Errors
+    /// A frame of the wrong length.
+    pub fn step(&mut self, frame: &[f32], engaged_s: f32) -> Result<StudentOutput, ArtifactError> {
+        let m = self.policy.manifest();
+        if frame.len() != m.spec.frame {
+            return Err(ArtifactError::ObservationSize {
+                expected: m.spec.frame,
+                got: frame.len(),
+            });
+        }
+        self.inputs.observe(m, frame);
+        let phase = self
+            .inputs
+            .write(engaged_s, &mut self.depth, &mut self.history);
+        let (latent, action) = self
+            .policy
+            .act_batch(1, &self.depth, &self.history, &[phase]);
+        let track = &m.references[self.inputs.track().unwrap_or(0)];
+        let targets = track
+            .at(engaged_s)
+            .iter()
+            .zip(&action)
+            .map(|(q, a)| q + m.action_scale * a.clamp(-m.action_clip, m.action_clip))
+            .collect();
+        Ok(StudentOutput {
+            action,
+            targets,
+            latent,
+        })
+    }
+}

@@ -1,0 +1,160 @@
+use vigor_perception::DepthPreprocessConfig;
+
+use super::*;
+use crate::StudentRuntime;
+use crate::artifact::ArtifactError;
+
+fn track(posture: &str, gravity: [f32; 3], value: f32) -> ReferenceTrack {
+    ReferenceTrack {
+        posture: posture.into(),
+        gravity,
+        rate_hz: 10.0,
+        speed: 2.0,
+        q: (0..5).map(|k| vec![value + k as f32; 29]).collect(),
+    }
+}
+
+fn manifest(depth: bool) -> StudentManifest {
+    let observation = ObservationLayout::g1_proprioception();
+    let frame = observation.len();
+    let history = 8;
+    let cfg = DepthPreprocessConfig {
+        width_px: 16,
+        height_px: 12,
+        ..DepthPreprocessConfig::default()
+    };
+    StudentManifest {
+        schema_version: STUDENT_SCHEMA,
+        name: "test".into(),
+        normaliser: Normaliser::identity(history * frame),
+        observation,
+        depth: depth.then(|| cfg.clone()),
+        depth_rate_hz: 30.0,
+        phase_period_s: 5.0,
+        action_clip: 10.0,
+        action_scale: 0.5,
+        // Supine: gravity along -x of the body; prone: along +x.
+        references: vec![
+            track("supine", [-1.0, 0.0, 0.0], 0.0),
+            track("prone", [1.0, 0.0, 0.0], 100.0),
+        ],
+        spec: StudentSpec {
+            frame,
+            history,
+            actor_history: 3,
+            depth: depth.then(|| DepthEncoderSpec {
+                frames: cfg.frames,
+                width: 16,
+                height: 12,
+                channels: [4, 4, 4],
+                features: 8,
+            }),
+            tcn_channels: 4,
+            tcn_features: 8,
+            latent: 6,
+            latent_hidden: vec![8],
+            actor_hidden: vec![16],
+            actions: 29,
+        },
+        weights_sha256: String::new(),
+        git_hash: "test".into(),
+        seed: 5,
+        teacher: "t".into(),
+    }
+}
+
+fn frame(gx: f32) -> Vec<f32> {
+    let mut f: Vec<f32> = (0..93).map(|i| (i as f32 * 0.11).cos() * 0.2).collect();
+    f[3..6].copy_from_slice(&[gx, 0.0, 0.0]);
+    f
+}
+
+#[test]
+fn shapes_follow_the_convolution_arithmetic() {
+    let m = manifest(true);
+    let d = m.spec.depth.as_ref().unwrap();
+    // 12 x 16 -> 6 x 8 -> 3 x 4 -> 2 x 2, 4 channels.
+    assert_eq!(d.flat(), 16);
+    // history 8: (8 - 4) / 2 + 1 = 3, then 3 - 3 + 1 = 1 step of 4 channels.
+    assert_eq!(m.spec.tcn_flat(), 4);
+    assert_eq!(m.spec.actor_mlp().input, 6 + 3 * 93 + 8);
+    let mut short = m.spec.clone();
+    short.history = 4;
+    assert!(short.check().unwrap_err().contains("too short"));
+}
+
+#[test]
+fn the_track_is_picked_by_gravity_and_held_after_its_end() {
+    let m = manifest(false);
+    assert_eq!(pick_track(&m.references, [-0.9, 0.1, -0.3]), 0);
+    assert_eq!(pick_track(&m.references, [0.8, -0.2, -0.5]), 1);
+    // speed 2, 10 Hz: 0.1 s after engagement is clip 0.2 s, frame 2; then held at the last.
+    assert_eq!(m.references[0].at(0.1)[0], 2.0);
+    assert_eq!(m.references[0].at(100.0)[0], 4.0);
+}
+
+#[test]
+fn runtime_targets_are_the_track_plus_the_scaled_action_and_reload_exactly() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut p = StudentPolicy::init(manifest(true), Device::Cpu).unwrap();
+    p.save(dir.path()).unwrap();
+    let mut a = StudentRuntime::new(p).unwrap();
+    let mut b = StudentRuntime::new(StudentPolicy::load(dir.path(), Device::Cpu).unwrap()).unwrap();
+    let depth: Vec<f32> = (0..32 * 24).map(|i| 0.5 + (i % 7) as f32 * 0.2).collect();
+    for (k, rt) in [&mut a, &mut b].into_iter().enumerate() {
+        rt.push_depth_m(32, 24, &depth).unwrap();
+        let out = rt.step(&frame(1.0), 0.1).unwrap();
+        // Prone track (gravity +x), frame 2 = 102 rad, plus 0.5 clip(a).
+        for (t, x) in out.targets.iter().zip(&out.action) {
+            assert!(
+                (t - (102.0 + 0.5 * x.clamp(-10.0, 10.0))).abs() < 1e-4,
+                "runtime {k}"
+            );
+        }
+        assert_eq!(out.latent.len(), 6);
+    }
+    let (oa, ob) = (
+        a.step(&frame(1.0), 0.12).unwrap(),
+        b.step(&frame(1.0), 0.12).unwrap(),
+    );
+    assert_eq!(oa, ob);
+    assert!(matches!(
+        a.step(&[0.0; 10], 0.1),
+        Err(ArtifactError::ObservationSize {
+            expected: 93,
+            got: 10
+        })
+    ));
+}
+
+#[test]
+fn depth_changes_a_depth_students_action_but_not_a_blind_ones() {
+    let near: Vec<f32> = vec![0.4; 16 * 12];
+    let far: Vec<f32> = vec![2.5; 16 * 12];
+    for (depth, differs) in [(true, true), (false, false)] {
+        let mk = || {
+            StudentRuntime::new(StudentPolicy::init(manifest(depth), Device::Cpu).unwrap()).unwrap()
+        };
+        let (mut a, mut b) = (mk(), mk());
+        a.push_depth_m(16, 12, &near).unwrap();
+        b.push_depth_m(16, 12, &far).unwrap();
+        let (oa, ob) = (
+            a.step(&frame(-1.0), 0.0).unwrap(),
+            b.step(&frame(-1.0), 0.0).unwrap(),
+        );
+        assert_eq!(oa.latent != ob.latent, differs, "depth student: {depth}");
+    }
+}
+
+#[test]
+fn inconsistent_manifests_are_refused() {
+    let mut m = manifest(true);
+    m.depth = None;
+    assert!(matches!(
+        StudentPolicy::init(m, Device::Cpu),
+        Err(ArtifactError::Inconsistent(_))
+    ));
+    let mut m = manifest(false);
+    m.references[1].q[0].pop();
+    assert!(StudentPolicy::init(m, Device::Cpu).is_err());
+}

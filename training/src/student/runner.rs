@@ -1,0 +1,709 @@
+//! Distilling a student from a teacher: DAgger rollouts, supervised updates on
+//! `w_z ||z_hat - z||^2 + w_a ||a - a_teacher||^2`, metrics, curves, atomic checkpoints, exact
+//! resume, and the deployable artifact (`run/student/`, with a probe of recorded inputs and the
+//! outputs training computed for them).
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Instant;
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, json};
+use tch::{Device, Kind, Tensor};
+use vigor_common::fsutil;
+use vigor_common::seed::{SplitMix64, derive};
+use vigor_policy::student::{DepthEncoderSpec, ReferenceTrack, STUDENT_SCHEMA};
+use vigor_policy::{Normaliser, ObservationLayout, StudentManifest, StudentPolicy, StudentSpec};
+use vigor_sim::SimParams;
+use vigor_sim::env::EpisodeSpec;
+use vigor_sim::robot::Robot;
+use vigor_sim::scenario::Scenario;
+use vigor_sim::sensors::{DepthCameraConfig, RobotGeometry};
+use vigor_sim::terrain::TerrainKind;
+
+use super::config::{StudentConfig, StudentKind};
+use super::rollout::{StudentActing, StudentBatch, run_student};
+use super::sensor::StudentSensor;
+use crate::rl::Adam;
+use crate::teacher::config::TeacherConfig;
+use crate::teacher::eval::params_for;
+use crate::teacher::reference::ReferenceSet;
+use crate::teacher::rollout::par_each;
+use crate::teacher::runner::{IterationReport, METRICS, TrainError, append_metrics, env_config};
+use crate::teacher::task::ACTION_CLIP;
+use crate::teacher::{TaskEnv, Teacher};
+
+/// The deployable artifact inside a run directory.
+pub const STUDENT_DIR: &str = "student";
+/// Beside `student.json`: the task the student was trained and is evaluated in (training only).
+pub const TASK_FILE: &str = "task.json";
+/// Beside `student.json`: recorded inputs and the outputs training computed for them.
+pub const PROBE_FILE: &str = "probe.safetensors";
+const OPTIMIZER: &str = "optimizer.safetensors";
+const STATE: &str = "state.json";
+const LATEST: &str = "latest";
+/// Policy steps recorded in the probe.
+const PROBE_STEPS: usize = 40;
+
+/// `task.json`: how to simulate the student's episodes.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StudentTask {
+    /// Robot description name.
+    pub robot: String,
+    /// The teacher's configuration (task, rewards, engine).
+    pub teacher: TeacherConfig,
+    /// The simulated head camera.
+    pub camera: DepthCameraConfig,
+    /// The student's run configuration.
+    pub student: StudentConfig,
+}
+
+/// Training state besides the networks.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct StudentState {
+    iteration: u64,
+    env_steps: u64,
+    adam_steps: i64,
+    wall_s: f64,
+}
+
+/// Options besides the configuration.
+#[derive(Debug, Clone)]
+pub struct StudentRunOptions {
+    /// Run directory.
+    pub run_dir: PathBuf,
+    /// Continue from `run_dir/latest`.
+    pub resume: bool,
+    /// Commit recorded in artifacts.
+    pub git_hash: String,
+}
+
+fn io(path: &Path) -> impl FnOnce(std::io::Error) -> TrainError + '_ {
+    move |source| TrainError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+fn invalid(e: impl std::fmt::Display) -> TrainError {
+    TrainError::Invalid(e.to_string())
+}
+
+/// The manifest of a fresh student of `cfg` distilled from `teacher`.
+///
+/// # Errors
+/// A teacher whose layout the student cannot read.
+pub fn student_manifest(
+    cfg: &StudentConfig,
+    teacher: &Teacher,
+    refs: &ReferenceSet,
+    git_hash: &str,
+) -> Result<StudentManifest, TrainError> {
+    let t = &teacher.manifest;
+    let frame = ObservationLayout::g1_proprioception().len();
+    let actor_history = t.config.task.history;
+    let spec = StudentSpec {
+        frame,
+        history: cfg.model.history,
+        actor_history,
+        depth: (cfg.kind == StudentKind::Depth).then(|| DepthEncoderSpec {
+            frames: cfg.depth.frames,
+            width: usize::from(cfg.depth.width_px),
+            height: usize::from(cfg.depth.height_px),
+            channels: cfg.model.depth_channels,
+            features: cfg.model.depth_features,
+        }),
+        tcn_channels: cfg.model.tcn_channels,
+        tcn_features: cfg.model.tcn_features,
+        latent: t.spec.encoder.output,
+        latent_hidden: cfg.model.latent_hidden.clone(),
+        actor_hidden: t.spec.actor.hidden.clone(),
+        actions: t.spec.actor.output,
+    };
+    // The teacher's statistics of its proprioception history; older frames reuse the newest's.
+    let start = t.spec.reference + t.spec.scan;
+    let (mut mean, mut var) = (Vec::new(), Vec::new());
+    for k in 0..spec.history {
+        let f = if k < actor_history { k } else { 0 };
+        for j in 0..frame {
+            mean.push(t.normaliser.mean[start + f * frame + j] as f32);
+            var.push(t.normaliser.var[start + f * frame + j] as f32);
+        }
+    }
+    let speed_of = |d: f64| d / f64::from(t.config.task.reference_duration_s);
+    let references = refs
+        .references
+        .iter()
+        .map(|r| ReferenceTrack {
+            posture: format!("{:?}", r.posture).to_lowercase(),
+            gravity: r.frames[0].gravity,
+            rate_hz: r.rate_hz,
+            speed: speed_of(r.duration_s),
+            q: r.frames.iter().map(|f| f.q.clone()).collect(),
+        })
+        .collect();
+    let m = StudentManifest {
+        schema_version: STUDENT_SCHEMA,
+        name: format!("{}-seed{}", cfg.name, cfg.seed),
+        observation: ObservationLayout::g1_proprioception(),
+        normaliser: Normaliser {
+            mean,
+            var,
+            epsilon: t.normaliser.epsilon as f32,
+            clip: t.normaliser.clip as f32,
+        },
+        depth: (cfg.kind == StudentKind::Depth).then(|| cfg.depth.clone()),
+        depth_rate_hz: cfg.depth_rate_hz,
+        phase_period_s: t.config.task.reference_duration_s,
+        action_clip: ACTION_CLIP,
+        action_scale: t.config.task.action_scale,
+        references,
+        spec,
+        weights_sha256: String::new(),
+        git_hash: git_hash.to_owned(),
+        seed: cfg.seed,
+        teacher: t.name.clone(),
+    };
+    m.check().map_err(invalid)?;
+    Ok(m)
+}
+
+/// A fresh student whose actor starts as the teacher's (depth-feature columns at zero), so a
+/// student that matches z acts like the teacher.
+///
+/// # Errors
+/// See [`student_manifest`].
+pub fn init_student(
+    manifest: StudentManifest,
+    teacher: &Teacher,
+) -> Result<StudentPolicy, TrainError> {
+    let student = StudentPolicy::init(manifest, Device::Cpu).map_err(invalid)?;
+    let from = teacher.net.vs.variables();
+    let mut to = student.var_store().variables();
+    tch::no_grad(|| {
+        for (name, src) in &from {
+            let Some(dst) = name.strip_prefix("actor.").and_then(|_| to.get_mut(name)) else {
+                continue;
+            };
+            let src = src.to(Device::Cpu);
+            if src.size() == dst.size() {
+                dst.copy_(&src);
+            } else if name == "actor.l0.weight" {
+                // Teacher columns (z, proprioception) first; the depth columns start at zero.
+                let _ = dst.zero_();
+                let cols = src.size()[1];
+                dst.narrow(1, 0, cols).copy_(&src);
+            }
+        }
+    });
+    Ok(student)
+}
+
+fn episode_spec(cfg: &StudentConfig, teacher: &TeacherConfig, it: u64, env: usize) -> EpisodeSpec {
+    let k = it * cfg.envs as u64 + env as u64;
+    let scenarios: Vec<Scenario> = teacher
+        .task
+        .scenarios
+        .iter()
+        .filter_map(|s| Scenario::from_name(s).ok())
+        .collect();
+    let scenarios = if scenarios.is_empty() {
+        vec![Scenario::Supine]
+    } else {
+        scenarios
+    };
+    let kinds = cfg
+        .terrain_kinds()
+        .unwrap_or_else(|_| vec![TerrainKind::Flat]);
+    let mut rng = SplitMix64::new(derive(cfg.seed, "student-episode", k));
+    let scenario = scenarios[(rng.next_u64() % scenarios.len() as u64) as usize];
+    let kind = kinds[(rng.next_u64() % kinds.len() as u64) as usize];
+    let difficulty = if kind == TerrainKind::Flat {
+        0.0
+    } else {
+        rng.uniform(0.0, cfg.max_difficulty)
+    };
+    EpisodeSpec {
+        scenario,
+        terrain: (kind, difficulty),
+        seed: rng.next_u64(),
+    }
+}
+
+/// Supervised update over `batch`; returns the mean loss.
+fn update(
+    student: &StudentPolicy,
+    adam: &mut Adam,
+    cfg: &StudentConfig,
+    batch: &StudentBatch,
+    seed: u64,
+) -> f64 {
+    let n = batch.len as i64;
+    if n == 0 {
+        return 0.0;
+    }
+    let depth = (!batch.depth.is_empty()).then(|| Tensor::from_slice(&batch.depth).view([n, -1]));
+    let hist = Tensor::from_slice(&batch.history).view([n, -1]);
+    let phase = Tensor::from_slice(&batch.phase).view([n, 1]);
+    let z = Tensor::from_slice(&batch.latent).view([n, -1]);
+    let a = Tensor::from_slice(&batch.action).view([n, -1]);
+    let mut vars: Vec<(String, Tensor)> = student.var_store().variables().into_iter().collect();
+    vars.sort_by(|x, y| x.0.cmp(&y.0));
+    let mut params: Vec<Tensor> = vars.into_iter().map(|(_, t)| t).collect();
+    let mut order: Vec<i64> = (0..n).collect();
+    let mut rng = SplitMix64::new(seed);
+    let (mut total, mut count) = (0.0, 0);
+    for _ in 0..cfg.optim.epochs {
+        for i in (1..order.len()).rev() {
+            let j = (rng.next_u64() % (i as u64 + 1)) as usize;
+            order.swap(i, j);
+        }
+        for chunk in order.chunks(cfg.optim.minibatch) {
+            let idx = Tensor::from_slice(chunk);
+            let d = depth.as_ref().map(|d| d.index_select(0, &idx));
+            let (zh, ah) = student.net().forward(
+                d.as_ref(),
+                &hist.index_select(0, &idx),
+                &phase.index_select(0, &idx),
+            );
+            let loss = (zh - z.index_select(0, &idx)).square().mean(Kind::Float)
+                * cfg.optim.latent_weight
+                + (ah - a.index_select(0, &idx)).square().mean(Kind::Float)
+                    * cfg.optim.action_weight;
+            loss.backward();
+            Adam::clip_grad_norm(&params, cfg.optim.max_grad_norm);
+            adam.step(&mut params, cfg.optim.learning_rate);
+            total += loss.double_value(&[]);
+            count += 1;
+        }
+    }
+    total / f64::from(count.max(1))
+}
+
+fn named_params(student: &StudentPolicy) -> Vec<(String, Tensor)> {
+    let mut v: Vec<(String, Tensor)> = student.var_store().variables().into_iter().collect();
+    v.sort_by(|a, b| a.0.cmp(&b.0));
+    v
+}
+
+/// Builds the environments and sensors of a student run.
+///
+/// # Errors
+/// Simulator or configuration errors.
+#[allow(clippy::type_complexity)]
+pub fn build_envs(
+    task: &StudentTask,
+    manifest: &StudentManifest,
+    robot: &Robot,
+    sim: &SimParams,
+    specs: &[EpisodeSpec],
+    augment: bool,
+    threads: usize,
+) -> Result<(Vec<TaskEnv>, Vec<StudentSensor>, usize), TrainError> {
+    let engine = task
+        .teacher
+        .sim
+        .engine
+        .parse()
+        .map_err(TrainError::Invalid)?;
+    let p = Arc::new(params_for(&task.teacher, engine)?);
+    let cfg = env_config(&p, sim);
+    let refs = Arc::new(ReferenceSet::shipped(
+        robot,
+        f64::from(p.raw.task.keyframe_spacing_s),
+    )?);
+    let geometry = Arc::new(RobotGeometry::new(robot));
+    let mut slots: Vec<(Option<TaskEnv>, Option<StudentSensor>, Option<String>)> =
+        specs.iter().map(|_| (None, None, None)).collect();
+    par_each(&mut slots, threads, |i, (env, sensor, err)| {
+        let built = TaskEnv::new(robot, &cfg, Arc::clone(&p), Arc::clone(&refs), specs[i])
+            .map_err(|e| e.to_string())
+            .and_then(|e| {
+                let s = StudentSensor::new(
+                    manifest,
+                    task.camera,
+                    Arc::clone(&geometry),
+                    task.student.depth_rate_hz,
+                    augment.then(|| task.student.augment.clone()),
+                    false,
+                )?;
+                Ok((e, s))
+            });
+        match built {
+            Ok((e, mut s)) => {
+                s.reset(derive(task.student.seed, "augment", specs[i].seed));
+                *env = Some(e);
+                *sensor = Some(s);
+            }
+            Err(e) => *err = Some(e),
+        }
+    });
+    let steps =
+        (p.raw.task.episode_s / (cfg.physics.dt_s * cfg.decimation as f32)).round() as usize;
+    let mut envs = Vec::new();
+    let mut sensors = Vec::new();
+    for (e, s, err) in slots {
+        if let Some(err) = err {
+            return Err(TrainError::Invalid(err));
+        }
+        envs.extend(e);
+        sensors.extend(s);
+    }
+    Ok((envs, sensors, steps))
+}
+
+fn threads(n: usize) -> usize {
+    if n == 0 {
+        std::thread::available_parallelism().map_or(1, std::num::NonZero::get)
+    } else {
+        n
+    }
+}
+
+/// Writes the deployable artifact into `dir`: `student.json`, `weights.safetensors`,
+/// `task.json`, and a probe (a short evaluation episode's recorded inputs with the actions the
+/// batched training path computed for them).
+///
+/// # Errors
+/// File, libtorch or simulator errors.
+pub fn export(
+    student: &mut StudentPolicy,
+    task: &StudentTask,
+    robot: &Robot,
+    sim: &SimParams,
+    dir: &Path,
+) -> Result<(), TrainError> {
+    student.save(dir).map_err(invalid)?;
+    let json = serde_json::to_vec_pretty(task).map_err(invalid)?;
+    let path = dir.join(TASK_FILE);
+    fsutil::write_atomic(&path, &json).map_err(io(&path))?;
+    let spec = episode_spec(&task.student, &task.teacher, u64::MAX / 2, 0);
+    let (mut envs, mut sensors, _) =
+        build_envs(task, student.manifest(), robot, sim, &[spec], false, 1)?;
+    for s in &mut sensors {
+        *s = StudentSensor::new(
+            student.manifest(),
+            task.camera,
+            Arc::new(RobotGeometry::new(robot)),
+            task.student.depth_rate_hz,
+            None,
+            true,
+        )
+        .map_err(TrainError::Invalid)?;
+    }
+    let ro = run_student(
+        &mut envs,
+        &mut sensors,
+        student,
+        StudentActing {
+            teacher: None,
+            beta: 0.0,
+            seed: 0,
+            record: false,
+            probe: true,
+        },
+        PROBE_STEPS,
+        1,
+        |_, _| {},
+    );
+    write_probe(&dir.join(PROBE_FILE), &ro.probe)
+}
+
+fn write_probe(path: &Path, ticks: &[super::rollout::ProbeTick]) -> Result<(), TrainError> {
+    let mut frames_m = Vec::new();
+    let mut depth_index = Vec::new();
+    let mut n_depth = 0i64;
+    for t in ticks {
+        if let Some(d) = &t.depth_m {
+            frames_m.extend_from_slice(d);
+            depth_index.push(n_depth);
+            n_depth += 1;
+        } else {
+            depth_index.push(-1);
+        }
+    }
+    let steps = ticks.len() as i64;
+    let cat = |f: &dyn Fn(&super::rollout::ProbeTick) -> Vec<f32>| {
+        Tensor::from_slice(&ticks.iter().flat_map(f).collect::<Vec<f32>>()).view([steps, -1])
+    };
+    let mut named = vec![
+        ("depth_index".to_owned(), Tensor::from_slice(&depth_index)),
+        ("frame".to_owned(), cat(&|t| t.frame.clone())),
+        ("engaged_s".to_owned(), cat(&|t| vec![t.engaged_s])),
+        ("action".to_owned(), cat(&|t| t.action.clone())),
+    ];
+    if n_depth > 0 {
+        named.push((
+            "depth_m".to_owned(),
+            Tensor::from_slice(&frames_m).view([n_depth, -1]),
+        ));
+    }
+    let tmp = fsutil::temp_sibling(path);
+    Tensor::write_safetensors(&named, &tmp).map_err(invalid)?;
+    fsutil::commit(&tmp, path).map_err(io(path))
+}
+
+/// Trains (or resumes) a student of `cfg` from `teacher`; `on_iteration` sees every iteration.
+///
+/// # Errors
+/// Simulator, file or checkpoint errors; a resume whose configuration differs.
+pub fn train_student<F>(
+    cfg: &StudentConfig,
+    teacher: &Teacher,
+    robot: &Robot,
+    sim: &SimParams,
+    opts: &StudentRunOptions,
+    mut on_iteration: F,
+) -> Result<StudentManifest, TrainError>
+where
+    F: FnMut(&IterationReport),
+{
+    tch::set_num_threads(cfg.torch_threads as i32);
+    let refs = ReferenceSet::shipped(
+        robot,
+        f64::from(teacher.manifest.config.task.keyframe_spacing_s),
+    )?;
+    let task = StudentTask {
+        robot: robot.name.clone(),
+        teacher: teacher.manifest.config.clone(),
+        camera: sim.depth,
+        student: cfg.clone(),
+    };
+    let manifest = student_manifest(cfg, teacher, &refs, &opts.git_hash)?;
+    let mut student = init_student(manifest, teacher)?;
+    let mut adam = Adam::new(&named_params(&student));
+    let mut state = StudentState {
+        iteration: 0,
+        env_steps: 0,
+        adam_steps: 0,
+        wall_s: 0.0,
+    };
+    std::fs::create_dir_all(&opts.run_dir).map_err(io(&opts.run_dir))?;
+    if opts.resume {
+        (student, adam, state) = resume(&opts.run_dir, &task)?;
+    } else if opts.run_dir.join(LATEST).exists() {
+        return Err(TrainError::Resume(format!(
+            "{} already holds a run: pass --resume to continue it, or choose another --run-dir",
+            opts.run_dir.display()
+        )));
+    } else {
+        let _ = std::fs::remove_file(opts.run_dir.join(METRICS));
+    }
+    let workers = threads(cfg.threads);
+    while state.iteration < cfg.iterations as u64 {
+        let it = state.iteration;
+        let started = Instant::now();
+        let specs: Vec<EpisodeSpec> = (0..cfg.envs)
+            .map(|i| episode_spec(cfg, &task.teacher, it, i))
+            .collect();
+        let (mut envs, mut sensors, steps) =
+            build_envs(&task, student.manifest(), robot, sim, &specs, true, workers)?;
+        for e in &mut envs {
+            e.set_assist(cfg.assist);
+        }
+        let beta = cfg.beta(it);
+        let ro = run_student(
+            &mut envs,
+            &mut sensors,
+            &student,
+            StudentActing {
+                teacher: Some(teacher),
+                beta,
+                seed: derive(cfg.seed, "dagger", it),
+                record: true,
+                probe: false,
+            },
+            steps,
+            workers,
+            |_, _| {},
+        );
+        let rollout_s = started.elapsed().as_secs_f64();
+        let update_started = Instant::now();
+        let loss = update(
+            &student,
+            &mut adam,
+            cfg,
+            &ro.batch,
+            derive(cfg.seed, "minibatch", it),
+        );
+        let update_s = update_started.elapsed().as_secs_f64();
+        let elapsed = started.elapsed().as_secs_f64();
+        state.iteration += 1;
+        state.env_steps += (cfg.envs * steps) as u64;
+        state.adam_steps = adam.t;
+        state.wall_s += elapsed;
+        let n = ro.outcomes.len().max(1) as f64;
+        let success = ro.outcomes.iter().filter(|o| o.success).count() as f64 / n;
+        let mut m = Map::new();
+        m.insert("iteration".into(), json!(state.iteration));
+        m.insert("env_steps".into(), json!(state.env_steps));
+        m.insert("wall_s".into(), json!(state.wall_s));
+        m.insert(
+            "steps_per_s".into(),
+            json!((cfg.envs * steps) as f64 / elapsed),
+        );
+        m.insert("beta".into(), json!(beta));
+        m.insert("teacher_share".into(), json!(ro.teacher_share));
+        m.insert("latent_mse".into(), json!(ro.latent_mse));
+        m.insert("action_mse".into(), json!(ro.action_mse));
+        m.insert("loss".into(), json!(loss));
+        m.insert("success".into(), json!(success));
+        m.insert(
+            "safe_success".into(),
+            json!(ro.outcomes.iter().filter(|o| o.safe_success).count() as f64 / n),
+        );
+        m.insert(
+            "tracking_rms_m".into(),
+            json!(
+                ro.outcomes
+                    .iter()
+                    .map(|o| f64::from(o.tracking_rms_m))
+                    .sum::<f64>()
+                    / n
+            ),
+        );
+        m.insert("time/rollout_s".into(), json!(rollout_s));
+        m.insert("time/sim_s".into(), json!(ro.sim_s));
+        m.insert("time/forward_s".into(), json!(ro.forward_s));
+        m.insert("time/update_s".into(), json!(update_s));
+        append_metrics(&opts.run_dir.join(METRICS), &m)?;
+        let last = state.iteration == cfg.iterations as u64;
+        if state.iteration.is_multiple_of(cfg.checkpoint_every as u64) || last {
+            checkpoint(&opts.run_dir, &mut student, &adam, &state, &task)?;
+            export(
+                &mut student,
+                &task,
+                robot,
+                sim,
+                &opts.run_dir.join(STUDENT_DIR),
+            )?;
+            crate::teacher::curves::write_panels(&opts.run_dir, &STUDENT_PANELS)?;
+        }
+        on_iteration(&IterationReport {
+            iteration: state.iteration,
+            iterations: cfg.iterations as u64,
+            env_steps: state.env_steps,
+            steps_per_s: (cfg.envs * steps) as f64 / elapsed,
+            mean_return: ro.action_mse,
+            success,
+            metrics: m,
+        });
+    }
+    Ok(student.manifest().clone())
+}
+
+/// The panels of a student run's `curves.png`.
+pub const STUDENT_PANELS: [(&str, &[&str]); 6] = [
+    ("latent mse", &["latent_mse"]),
+    ("action mse", &["action_mse"]),
+    ("success", &["success", "safe_success"]),
+    ("dagger beta", &["beta", "teacher_share"]),
+    ("tracking rms (m)", &["tracking_rms_m"]),
+    ("env steps/s", &["steps_per_s"]),
+];
+
+fn checkpoint(
+    run: &Path,
+    student: &mut StudentPolicy,
+    adam: &Adam,
+    state: &StudentState,
+    task: &StudentTask,
+) -> Result<(), TrainError> {
+    let root = run.join("checkpoints");
+    let name = format!("iter_{:06}", state.iteration);
+    let tmp = root.join(format!(".tmp-{name}"));
+    let _ = std::fs::remove_dir_all(&tmp);
+    student.save(&tmp).map_err(invalid)?;
+    let mut named: Vec<(String, Tensor)> = Vec::new();
+    for (k, n) in adam.names.iter().enumerate() {
+        named.push((format!("m.{n}"), adam.m[k].shallow_clone()));
+        named.push((format!("v.{n}"), adam.v[k].shallow_clone()));
+    }
+    let opt = tmp.join(OPTIMIZER);
+    Tensor::write_safetensors(&named, &opt).map_err(invalid)?;
+    for (file, value) in [
+        (STATE, serde_json::to_vec_pretty(state).map_err(invalid)?),
+        (TASK_FILE, serde_json::to_vec_pretty(task).map_err(invalid)?),
+    ] {
+        let p = tmp.join(file);
+        fsutil::write_atomic(&p, &value).map_err(io(&p))?;
+    }
+    let dir = root.join(&name);
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::rename(&tmp, &dir).map_err(io(&dir))?;
+    std::fs::File::open(&root)
+        .and_then(|d| d.sync_all())
+        .map_err(io(&root))?;
+    let latest = run.join(LATEST);
+    fsutil::write_atomic(&latest, format!("checkpoints/{name}\n").as_bytes())
+        .map_err(io(&latest))?;
+    let mut all: Vec<PathBuf> = std::fs::read_dir(&root)
+        .map_err(io(&root))?
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| {
+            p.file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.starts_with("iter_"))
+        })
+        .collect();
+    all.sort();
+    for old in all.iter().rev().skip(3) {
+        let _ = std::fs::remove_dir_all(old);
+    }
+    Ok(())
+}
+
+fn resume(
+    run: &Path,
+    task: &StudentTask,
+) -> Result<(StudentPolicy, Adam, StudentState), TrainError> {
+    let latest = run.join(LATEST);
+    let rel = std::fs::read_to_string(&latest).map_err(io(&latest))?;
+    let dir = run.join(rel.trim());
+    let read = |file: &str| -> Result<Vec<u8>, TrainError> {
+        let p = dir.join(file);
+        std::fs::read(&p).map_err(io(&p))
+    };
+    let mut saved: StudentTask = serde_json::from_slice(&read(TASK_FILE)?).map_err(invalid)?;
+    saved.student.iterations = task.student.iterations;
+    if saved != *task {
+        return Err(TrainError::Resume(format!(
+            "{}: the run was started with a different configuration or teacher (only `iterations` may change on --resume)",
+            dir.display()
+        )));
+    }
+    let state: StudentState = serde_json::from_slice(&read(STATE)?).map_err(invalid)?;
+    let student = StudentPolicy::load(&dir, Device::Cpu).map_err(invalid)?;
+    let mut adam = Adam::new(&named_params(&student));
+    let opt = dir.join(OPTIMIZER);
+    let saved_opt = Tensor::read_safetensors(&opt).map_err(invalid)?;
+    for (k, name) in adam.names.clone().iter().enumerate() {
+        for (slot, prefix) in [(&mut adam.m[k], "m"), (&mut adam.v[k], "v")] {
+            let key = format!("{prefix}.{name}");
+            let found = saved_opt
+                .iter()
+                .find(|(n, t)| *n == key && t.size() == slot.size())
+                .ok_or_else(|| TrainError::Resume(format!("{}: lacks `{key}`", opt.display())))?;
+            *slot = found.1.shallow_clone();
+        }
+    }
+    adam.t = state.adam_steps;
+    let metrics = run.join(METRICS);
+    crate::teacher::runner::truncate_metrics(&metrics, state.iteration)?;
+    Ok((student, adam, state))
+}
+
+/// Reads a student artifact with its task (for evaluation).
+///
+/// # Errors
+/// Missing or mismatched files, naming them.
+pub fn load_student(dir: &Path) -> Result<(StudentPolicy, StudentTask), TrainError> {
+    let student = StudentPolicy::load(dir, Device::Cpu).map_err(invalid)?;
+    let path = dir.join(TASK_FILE);
+    let bytes = std::fs::read(&path).map_err(io(&path))?;
+    let task = serde_json::from_slice(&bytes)
+        .map_err(|e| TrainError::Invalid(format!("{}: {e}", path.display())))?;
+    Ok((student, task))
+}

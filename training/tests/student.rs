@@ -1,0 +1,141 @@
+//! The student: distillation from the shipped teacher resumes exactly and does not depend on the
+//! thread count; the exported artifact, loaded the way the controller loads it
+//! (`vigor_policy::StudentRuntime`), reproduces the actions training computed on the recorded
+//! probe inputs; and the evaluation harness runs students.
+
+use std::path::{Path, PathBuf};
+
+use tch::Tensor;
+use vigor_common::config::{self, Validate};
+use vigor_policy::{StudentPolicy, StudentRuntime};
+use vigor_sim::engine::EngineKind;
+use vigor_sim::robot::Robot;
+use vigor_sim::scenario::Scenario;
+use vigor_sim::terrain::TerrainKind;
+use vigor_training::student::config::SHIPPED;
+use vigor_training::student::runner::{PROBE_FILE, STUDENT_DIR};
+use vigor_training::student::{
+    StudentConfig, StudentKind, StudentRunOptions, load_student, train_student,
+};
+use vigor_training::teacher::eval::{self, EvalPlan};
+use vigor_training::teacher::runner::{METRICS, read_metrics};
+use vigor_training::teacher::{Teacher, load_artifact};
+
+fn teacher() -> Teacher {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../policies/teacher");
+    let mut t = load_artifact(&dir).unwrap();
+    // Short episodes keep the test quick; the networks are the shipped ones.
+    t.manifest.config.task.episode_s = 1.0;
+    t
+}
+
+fn tiny(kind: StudentKind, threads: usize, iterations: usize) -> StudentConfig {
+    let mut c: StudentConfig = config::parse(SHIPPED, "student.toml").unwrap();
+    c.kind = kind;
+    c.envs = 2;
+    c.threads = threads;
+    c.iterations = iterations;
+    c.checkpoint_every = 1;
+    c.dagger.beta_iterations = 1;
+    c.optim.minibatch = 32;
+    c.validate("student.toml").unwrap()
+}
+
+fn train(c: &StudentConfig, t: &Teacher, dir: &Path, resume: bool) {
+    let robot = Robot::embedded("g1_29dof").unwrap();
+    let sim = vigor_sim::SimConfig::embedded().unwrap();
+    let opts = StudentRunOptions {
+        run_dir: dir.to_path_buf(),
+        resume,
+        git_hash: "test".into(),
+    };
+    train_student(c, t, &robot, &sim, &opts, |_| {}).unwrap();
+}
+
+fn digest(dir: &Path) -> String {
+    StudentPolicy::load(&dir.join(STUDENT_DIR), tch::Device::Cpu)
+        .unwrap()
+        .manifest()
+        .weights_sha256
+        .clone()
+}
+
+#[test]
+fn depth_student_resumes_exactly_and_deploys_what_it_trained() {
+    let t = teacher();
+    let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    train(&tiny(StudentKind::Depth, 1, 2), &t, a.path(), false);
+    train(&tiny(StudentKind::Depth, 2, 1), &t, b.path(), false);
+    train(&tiny(StudentKind::Depth, 2, 2), &t, b.path(), true);
+    assert_eq!(digest(a.path()), digest(b.path()));
+    let (ma, mb) = (
+        read_metrics(&a.path().join(METRICS)).unwrap(),
+        read_metrics(&b.path().join(METRICS)).unwrap(),
+    );
+    assert_eq!(ma.len(), 2);
+    for key in ["latent_mse", "action_mse", "loss", "beta", "teacher_share"] {
+        assert_eq!(ma[1][key], mb[1][key], "{key}");
+    }
+    // DAgger: the teacher acts in the first iteration, the student in the second.
+    assert_eq!(ma[0]["teacher_share"], serde_json::json!(1.0));
+    assert_eq!(ma[1]["teacher_share"], serde_json::json!(0.0));
+    assert!(ma[1]["latent_mse"].as_f64().unwrap() > 0.0);
+
+    // The controller's way: load the artifact, feed the recorded inputs one tick at a time.
+    let dir = a.path().join(STUDENT_DIR);
+    let probe: Vec<(String, Tensor)> = Tensor::read_safetensors(dir.join(PROBE_FILE)).unwrap();
+    let get = |name: &str| &probe.iter().find(|(n, _)| n == name).unwrap().1;
+    let index = Vec::<i64>::try_from(get("depth_index")).unwrap();
+    let frames = Vec::<Vec<f32>>::try_from(get("frame")).unwrap();
+    let engaged = Vec::<Vec<f32>>::try_from(get("engaged_s")).unwrap();
+    let actions = Vec::<Vec<f32>>::try_from(get("action")).unwrap();
+    let depth = Vec::<Vec<f32>>::try_from(get("depth_m")).unwrap();
+    assert!(
+        depth.len() >= 10 && depth.len() < index.len(),
+        "{}",
+        depth.len()
+    );
+    let mut rt = StudentRuntime::new(StudentPolicy::load(&dir, tch::Device::Cpu).unwrap()).unwrap();
+    for (k, &d) in index.iter().enumerate() {
+        if d >= 0 {
+            rt.push_depth_m(64, 36, &depth[d as usize]).unwrap();
+        }
+        let out = rt.step(&frames[k], engaged[k][0]).unwrap();
+        for (x, y) in out.action.iter().zip(&actions[k]) {
+            assert!((x - y).abs() < 1e-5, "tick {k}: {x} vs {y}");
+        }
+    }
+}
+
+#[test]
+fn blind_student_trains_and_students_evaluate_on_terrain() {
+    let t = teacher();
+    let run = tempfile::tempdir().unwrap();
+    train(&tiny(StudentKind::Blind, 0, 1), &t, run.path(), false);
+    let (student, task) = load_student(&run.path().join(STUDENT_DIR)).unwrap();
+    assert!(student.manifest().depth.is_none());
+    assert!(student.manifest().spec.depth.is_none());
+    let robot = Robot::embedded("g1_29dof").unwrap();
+    let sim = vigor_sim::SimConfig::embedded().unwrap();
+    let plan = EvalPlan {
+        scenarios: vec![Scenario::Prone],
+        terrains: vec![
+            (TerrainKind::Flat, 0.0),
+            (TerrainKind::from_name("stairs_down").unwrap(), 0.5),
+        ],
+        trials: 2,
+        seed: 3,
+        engines: vec![EngineKind::Mujoco],
+        threads: 0,
+        assist: 0.0,
+    };
+    let agent = eval::Evaluee::Student(&student, &task);
+    let results = eval::evaluate(agent, &robot, &sim, &plan, |_, _| {}).unwrap();
+    assert_eq!(results.len(), 4);
+    let again = eval::evaluate(agent, &robot, &sim, &plan, |_, _| {}).unwrap();
+    assert_eq!(results, again, "evaluation is deterministic");
+    assert!(results.iter().all(|r| r.outcome.tracking_rms_m > 0.0));
+    let rrd = run.path().join("episode.rrd");
+    eval::record_episode(agent, &robot, &sim, &results[0], &rrd).unwrap();
+    assert!(std::fs::metadata(&rrd).unwrap().len() > 10_000);
+}
