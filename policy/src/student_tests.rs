@@ -42,7 +42,7 @@ fn manifest(depth: bool) -> StudentManifest {
             frame,
             history,
             actor_history: 3,
-            depth: depth.then(|| DepthEncoderSpec {
+            depth: depth.then_some(DepthEncoderSpec {
                 frames: cfg.frames,
                 width: 16,
                 height: 12,
