@@ -84,7 +84,7 @@ impl DepthEncoderSpec {
 pub struct StudentSpec {
     /// Values in one proprioceptive frame.
     pub frame: usize,
-    /// Frames of proprioception history the temporal convolution sees (at least 7).
+    /// Frames of proprioception history the temporal convolution sees (at least 8).
     pub history: usize,
     /// Newest frames the actor sees (the teacher's history length).
     pub actor_history: usize,
@@ -147,7 +147,7 @@ impl StudentSpec {
     pub fn check(&self) -> Result<(), String> {
         if self.tcn_flat() == 0 {
             return Err(format!(
-                "history of {} frames is too short (at least 7)",
+                "history of {} frames is too short (at least 8)",
                 self.history
             ));
         }
@@ -341,10 +341,12 @@ impl ReferenceTrack {
     }
 }
 
-/// Index of the track whose gravity signature is closest in direction to `gravity`.
+/// Index of the track whose gravity signature is closest in direction to `gravity`, with the
+/// lateral (y) component compared by magnitude: a side track serves a robot lying on either side,
+/// as the simulator's side scenario uses one side demonstration for both.
 #[must_use]
 pub fn pick_track(tracks: &[ReferenceTrack], gravity: [f32; 3]) -> usize {
-    let dot = |g: [f32; 3]| g[0] * gravity[0] + g[1] * gravity[1] + g[2] * gravity[2];
+    let dot = |g: [f32; 3]| g[0] * gravity[0] + g[1].abs() * gravity[1].abs() + g[2] * gravity[2];
     (0..tracks.len())
         .max_by(|&a, &b| dot(tracks[a].gravity).total_cmp(&dot(tracks[b].gravity)))
         .unwrap_or(0)
@@ -427,9 +429,24 @@ impl StudentManifest {
                 self.spec.actions
             ));
         }
-        if !(self.action_scale.is_finite() && self.action_scale > 0.0 && self.phase_period_s > 0.0)
+        let positive = |x: f32| x.is_finite() && x > 0.0;
+        if !(positive(self.action_scale)
+            && positive(self.action_clip)
+            && positive(self.phase_period_s)
+            && positive(self.normaliser.clip))
         {
-            return bad("action scale and phase period must be > 0".into());
+            return bad(
+                "action scale and clip, phase period and normaliser clip must be > 0".into(),
+            );
+        }
+        if !self
+            .normaliser
+            .var
+            .iter()
+            .zip(&self.normaliser.mean)
+            .all(|(v, m)| positive(v + self.normaliser.epsilon) && m.is_finite())
+        {
+            return bad("normaliser statistics must be finite with var + epsilon > 0".into());
         }
         Ok(())
     }

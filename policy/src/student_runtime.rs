@@ -195,7 +195,8 @@ impl StudentRuntime {
         &self.policy
     }
 
-    /// Starts over (the next [`Self::step`] engages again).
+    /// Starts over (the next [`Self::step`] engages again). The depth stack is emptied too: push
+    /// the newest camera frame before that step, as training always has one at engagement.
     pub fn reset(&mut self) {
         self.inputs.reset();
     }

@@ -88,6 +88,11 @@ fn the_track_is_picked_by_gravity_and_held_after_its_end() {
     let m = manifest(false);
     assert_eq!(pick_track(&m.references, [-0.9, 0.1, -0.3]), 0);
     assert_eq!(pick_track(&m.references, [0.8, -0.2, -0.5]), 1);
+    // A side track serves either side.
+    let mut side = m.references.clone();
+    side.push(track("side", [0.1, 0.95, -0.2], 200.0));
+    assert_eq!(pick_track(&side, [0.05, -0.9, -0.3]), 2);
+    assert_eq!(pick_track(&side, [0.05, 0.9, -0.3]), 2);
     // speed 2, 10 Hz: 0.1 s after engagement is clip 0.2 s, frame 2; then held at the last.
     assert_eq!(m.references[0].at(0.1)[0], 2.0);
     assert_eq!(m.references[0].at(100.0)[0], 4.0);

@@ -81,24 +81,30 @@ fn depth_student_resumes_exactly_and_deploys_what_it_trained() {
     assert_eq!(ma[1]["teacher_share"], serde_json::json!(0.0));
     assert!(ma[1]["latent_mse"].as_f64().unwrap() > 0.0);
 
-    // The controller's way: load the artifact, feed the recorded inputs one tick at a time.
-    let dir = a.path().join(STUDENT_DIR);
+    replay_probe(&a.path().join(STUDENT_DIR), true);
+    assert_eq!(ma[1]["track_match"], serde_json::json!(1.0));
+}
+
+/// The controller's way: load the artifact and feed the recorded inputs one tick at a time; every
+/// action must equal the one the batched training code computed.
+fn replay_probe(dir: &Path, depth_expected: bool) {
     let probe: Vec<(String, Tensor)> = Tensor::read_safetensors(dir.join(PROBE_FILE)).unwrap();
-    let get = |name: &str| &probe.iter().find(|(n, _)| n == name).unwrap().1;
-    let index = Vec::<i64>::try_from(get("depth_index")).unwrap();
-    let frames = Vec::<Vec<f32>>::try_from(get("frame")).unwrap();
-    let engaged = Vec::<Vec<f32>>::try_from(get("engaged_s")).unwrap();
-    let actions = Vec::<Vec<f32>>::try_from(get("action")).unwrap();
-    let depth = Vec::<Vec<f32>>::try_from(get("depth_m")).unwrap();
-    assert!(
-        depth.len() >= 10 && depth.len() < index.len(),
-        "{}",
-        depth.len()
-    );
-    let mut rt = StudentRuntime::new(StudentPolicy::load(&dir, tch::Device::Cpu).unwrap()).unwrap();
+    let get = |name: &str| probe.iter().find(|(n, _)| n == name).map(|(_, t)| t);
+    let index = Vec::<i64>::try_from(get("depth_index").unwrap()).unwrap();
+    let frames = Vec::<Vec<f32>>::try_from(get("frame").unwrap()).unwrap();
+    let engaged = Vec::<Vec<f32>>::try_from(get("engaged_s").unwrap()).unwrap();
+    let actions = Vec::<Vec<f32>>::try_from(get("action").unwrap()).unwrap();
+    let depth = get("depth_m").map(|t| Vec::<Vec<f32>>::try_from(t).unwrap());
+    assert_eq!(depth.is_some(), depth_expected);
+    if let Some(d) = &depth {
+        assert!(d.len() >= 10 && d.len() < index.len(), "{}", d.len());
+    }
+    // The engaged history and phase must move the actions, or the probe proves little.
+    assert_ne!(actions[0], actions[actions.len() - 1]);
+    let mut rt = StudentRuntime::new(StudentPolicy::load(dir, tch::Device::Cpu).unwrap()).unwrap();
     for (k, &d) in index.iter().enumerate() {
-        if d >= 0 {
-            rt.push_depth_m(64, 36, &depth[d as usize]).unwrap();
+        if let (true, Some(frames_m)) = (d >= 0, &depth) {
+            rt.push_depth_m(64, 36, &frames_m[d as usize]).unwrap();
         }
         let out = rt.step(&frames[k], engaged[k][0]).unwrap();
         for (x, y) in out.action.iter().zip(&actions[k]) {
@@ -112,6 +118,11 @@ fn blind_student_trains_and_students_evaluate_on_terrain() {
     let t = teacher();
     let run = tempfile::tempdir().unwrap();
     train(&tiny(StudentKind::Blind, 0, 1), &t, run.path(), false);
+    replay_probe(&run.path().join(STUDENT_DIR), false);
+    let m = read_metrics(&run.path().join(METRICS)).unwrap();
+    // The history is live: the blind student's latent error is that of real inputs, and it picks
+    // the environment's own reference track.
+    assert_eq!(m[0]["track_match"], serde_json::json!(1.0));
     let (student, task) = load_student(&run.path().join(STUDENT_DIR)).unwrap();
     assert!(student.manifest().depth.is_none());
     assert!(student.manifest().spec.depth.is_none());

@@ -53,7 +53,7 @@ pub struct EvalArgs {
     pub threads: usize,
     /// Upward help on the torso as a fraction of the robot's weight (0..=1). 0, the default, gives
     /// the real metrics; a training run's assist level compares policies at the help they trained
-    /// with. Recordings replay without it.
+    /// with. Recordings replay with the same help.
     #[arg(long, default_value_t = 0.0)]
     pub assist: f32,
     /// Skip the best/median/worst recordings.

@@ -132,6 +132,9 @@ fn student(a: &StudentArgs) -> Result<()> {
         Some("blind") => raw.kind = StudentKind::Blind,
         _ => {}
     }
+    if a.kind.is_some() && raw.name.starts_with("student-") {
+        raw.name = format!("student-{}", a.kind.as_deref().unwrap_or("depth"));
+    }
     if let Some(n) = a.iterations {
         raw.iterations = n;
     }

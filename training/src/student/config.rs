@@ -19,7 +19,7 @@ pub enum StudentKind {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct StudentModel {
-    /// Frames of proprioception history for the temporal convolution (7..=100; 16 = 0.32 s).
+    /// Frames of proprioception history for the temporal convolution (8..=100; 16 = 0.32 s).
     pub history: usize,
     /// Channels of the temporal convolutions (1..=256).
     pub tcn_channels: usize,
@@ -149,7 +149,7 @@ impl Validate for StudentConfig {
             .map_err(|e| config::inconsistent(file, "terrains", e))?;
         check_range(file, "depth_rate_hz", self.depth_rate_hz, 1.0, 90.0)?;
         let m = &self.model;
-        check_range(file, "model.history", m.history, 7, 100)?;
+        check_range(file, "model.history", m.history, 8, 100)?;
         check_range(file, "model.tcn_channels", m.tcn_channels, 1, 256)?;
         check_range(file, "model.tcn_features", m.tcn_features, 1, 512)?;
         check_range(file, "model.depth_features", m.depth_features, 1, 512)?;
@@ -204,7 +204,7 @@ mod tests {
         c.model.history = 3;
         let e = c.validate("student.toml").unwrap_err().to_string();
         assert!(
-            e.starts_with("student.toml: `model.history` = 3 is out of range: allowed 7 ..= 100"),
+            e.starts_with("student.toml: `model.history` = 3 is out of range: allowed 8 ..= 100"),
             "{e}"
         );
     }

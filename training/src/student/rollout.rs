@@ -59,6 +59,8 @@ pub struct StudentRollout {
     pub action_mse: f64,
     /// Share of steps that executed the teacher's action.
     pub teacher_share: f64,
+    /// Share of environments whose student picked the environment's own reference track.
+    pub track_match: f64,
     /// Environment 0's ticks (when probing).
     pub probe: Vec<ProbeTick>,
     /// Seconds simulating, rendering and building inputs.
@@ -112,7 +114,9 @@ where
     let dl = sensors.first().map_or(0, |s| s.inputs.depth_len());
     let hl = m.spec.history * m.spec.frame;
     let mut out = StudentRollout::default();
-    let (mut depth, mut hist, mut phase) = (vec![0.0; n * dl], vec![0.0; n * hl], vec![0.0; n]);
+    // A blind student has no depth values; one unused value per environment keeps the chunks.
+    let dw = dl.max(1);
+    let (mut depth, mut hist, mut phase) = (vec![0.0; n * dw], vec![0.0; n * hl], vec![0.0; n]);
     let mut rngs: Vec<SplitMix64> = (0..n)
         .map(|i| SplitMix64::new(derive(acting.seed, "dagger", i as u64)))
         .collect();
@@ -123,13 +127,13 @@ where
             let mut views: Vec<_> = envs
                 .iter_mut()
                 .zip(sensors.iter_mut())
-                .zip(depth.chunks_mut(dl.max(1)))
+                .zip(depth.chunks_mut(dw))
                 .zip(hist.chunks_mut(hl))
                 .zip(phase.iter_mut())
                 .collect();
             par_each(&mut views, threads, |_, ((((env, sensor), d), h), p)| {
                 sensor.sense(env, m);
-                **p = sensor.inputs.write(env.since_engaged_s(), d, h);
+                **p = sensor.inputs.write(env.since_engaged_s(), &mut d[..dl], h);
             });
         }
         out.sim_s += started.elapsed().as_secs_f64();
@@ -184,7 +188,9 @@ where
             executed[i * act..(i + 1) * act].copy_from_slice(&chosen);
         }
         if acting.record && labels.is_some() {
-            out.batch.depth.extend_from_slice(&depth);
+            if dl > 0 {
+                out.batch.depth.extend_from_slice(&depth);
+            }
             out.batch.history.extend_from_slice(&hist);
             out.batch.phase.extend_from_slice(&phase);
             out.batch.len += n;
@@ -212,6 +218,12 @@ where
         out.action_mse = sq_a / count as f64;
         out.teacher_share = teacher_steps as f64 / count as f64;
     }
+    out.track_match = envs
+        .iter()
+        .zip(sensors.iter())
+        .filter(|(e, s)| s.inputs.track() == Some(e.reference_index()))
+        .count() as f64
+        / n.max(1) as f64;
     out.outcomes = envs.iter().map(TaskEnv::outcome).collect();
     out
 }

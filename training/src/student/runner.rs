@@ -25,8 +25,8 @@ use super::config::{StudentConfig, StudentKind};
 use super::rollout::{StudentActing, StudentBatch, run_student};
 use super::sensor::StudentSensor;
 use crate::rl::Adam;
-use crate::teacher::config::TeacherConfig;
-use crate::teacher::eval::params_for;
+use crate::teacher::config::{TeacherActionMode, TeacherConfig};
+use crate::teacher::eval::{check_fits, params_for};
 use crate::teacher::reference::ReferenceSet;
 use crate::teacher::rollout::par_each;
 use crate::teacher::runner::{IterationReport, METRICS, TrainError, append_metrics, env_config};
@@ -57,6 +57,8 @@ pub struct StudentTask {
     pub camera: DepthCameraConfig,
     /// The student's run configuration.
     pub student: StudentConfig,
+    /// SHA-256 of the teacher's weights.
+    pub teacher_sha256: String,
 }
 
 /// Training state besides the networks.
@@ -101,6 +103,12 @@ pub fn student_manifest(
     git_hash: &str,
 ) -> Result<StudentManifest, TrainError> {
     let t = &teacher.manifest;
+    if t.config.task.action_mode != TeacherActionMode::ReferenceResidual {
+        return Err(TrainError::Invalid(format!(
+            "teacher `{}` acts in `{:?}` mode; students distil `reference_residual` teachers (actions on the reference track)",
+            t.name, t.config.task.action_mode
+        )));
+    }
     let frame = ObservationLayout::g1_proprioception().len();
     let actor_history = t.config.task.history;
     let spec = StudentSpec {
@@ -181,22 +189,31 @@ pub fn init_student(
     let student = StudentPolicy::init(manifest, Device::Cpu).map_err(invalid)?;
     let from = teacher.net.vs.variables();
     let mut to = student.var_store().variables();
+    let mut missed = Vec::new();
     tch::no_grad(|| {
-        for (name, src) in &from {
-            let Some(dst) = name.strip_prefix("actor.").and_then(|_| to.get_mut(name)) else {
-                continue;
-            };
+        for (name, src) in from.iter().filter(|(n, _)| n.starts_with("actor.")) {
             let src = src.to(Device::Cpu);
-            if src.size() == dst.size() {
-                dst.copy_(&src);
-            } else if name == "actor.l0.weight" {
-                // Teacher columns (z, proprioception) first; the depth columns start at zero.
-                let _ = dst.zero_();
-                let cols = src.size()[1];
-                dst.narrow(1, 0, cols).copy_(&src);
+            match to.get_mut(name) {
+                Some(dst) if src.size() == dst.size() => dst.copy_(&src),
+                Some(dst)
+                    if name == "actor.l0.weight"
+                        && src.size()[0] == dst.size()[0]
+                        && src.size()[1] <= dst.size()[1] =>
+                {
+                    // Teacher columns (z, proprioception) first; the depth columns start at zero.
+                    let _ = dst.zero_();
+                    dst.narrow(1, 0, src.size()[1]).copy_(&src);
+                }
+                _ => missed.push(name.clone()),
             }
         }
     });
+    if !missed.is_empty() {
+        return Err(TrainError::Invalid(format!(
+            "the teacher's actor does not fit the student's: {}",
+            missed.join(", ")
+        )));
+    }
     Ok(student)
 }
 
@@ -378,7 +395,8 @@ pub fn export(
     let json = serde_json::to_vec_pretty(task).map_err(invalid)?;
     let path = dir.join(TASK_FILE);
     fsutil::write_atomic(&path, &json).map_err(io(&path))?;
-    let spec = episode_spec(&task.student, &task.teacher, u64::MAX / 2, 0);
+    // An iteration no run reaches (the iteration count is at most 1e6): its own episode.
+    let spec = episode_spec(&task.student, &task.teacher, 1 << 40, 0);
     let (mut envs, mut sensors, _) =
         build_envs(task, student.manifest(), robot, sim, &[spec], false, 1)?;
     for s in &mut sensors {
@@ -469,7 +487,15 @@ where
         teacher: teacher.manifest.config.clone(),
         camera: sim.depth,
         student: cfg.clone(),
+        teacher_sha256: teacher.manifest.weights_sha256.clone(),
     };
+    let engine = task
+        .teacher
+        .sim
+        .engine
+        .parse()
+        .map_err(TrainError::Invalid)?;
+    check_fits(teacher, robot, &params_for(&task.teacher, engine)?)?;
     let manifest = student_manifest(cfg, teacher, &refs, &opts.git_hash)?;
     let mut student = init_student(manifest, teacher)?;
     let mut adam = Adam::new(&named_params(&student));
@@ -545,6 +571,7 @@ where
         );
         m.insert("beta".into(), json!(beta));
         m.insert("teacher_share".into(), json!(ro.teacher_share));
+        m.insert("track_match".into(), json!(ro.track_match));
         m.insert("latent_mse".into(), json!(ro.latent_mse));
         m.insert("action_mse".into(), json!(ro.action_mse));
         m.insert("loss".into(), json!(loss));
@@ -621,7 +648,9 @@ fn checkpoint(
         named.push((format!("v.{n}"), adam.v[k].shallow_clone()));
     }
     let opt = tmp.join(OPTIMIZER);
-    Tensor::write_safetensors(&named, &opt).map_err(invalid)?;
+    let opt_tmp = fsutil::temp_sibling(&opt);
+    Tensor::write_safetensors(&named, &opt_tmp).map_err(invalid)?;
+    fsutil::commit(&opt_tmp, &opt).map_err(io(&opt))?;
     for (file, value) in [
         (STATE, serde_json::to_vec_pretty(state).map_err(invalid)?),
         (TASK_FILE, serde_json::to_vec_pretty(task).map_err(invalid)?),
@@ -668,6 +697,9 @@ fn resume(
     };
     let mut saved: StudentTask = serde_json::from_slice(&read(TASK_FILE)?).map_err(invalid)?;
     saved.student.iterations = task.student.iterations;
+    // Results do not depend on the thread counts.
+    saved.student.threads = task.student.threads;
+    saved.student.torch_threads = task.student.torch_threads;
     if saved != *task {
         return Err(TrainError::Resume(format!(
             "{}: the run was started with a different configuration or teacher (only `iterations` may change on --resume)",
