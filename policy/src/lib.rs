@@ -9,7 +9,7 @@
 //!   network shape, weights digest, git hash, seed), written atomically and verified on load.
 //! - [`student`] and [`student_runtime`]: the depth student (CNN over depth, temporal convolution
 //!   over proprioception, latent head, actor), its artifact, and the input pipeline shared by
-//!   training and the robot.
+//!   training and the robot; [`student_probe`], the artifact's self-check.
 //!
 //! Invariants: a loaded artifact reproduces the outputs it was saved with; the controller depends
 //! on this crate and never on `vigor-training`.
@@ -18,6 +18,7 @@ pub mod artifact;
 pub mod net;
 pub mod obs;
 pub mod student;
+pub mod student_probe;
 pub mod student_runtime;
 
 pub use artifact::{ActionMode, ActionSpec, ArtifactError, Manifest, Normaliser, Policy};

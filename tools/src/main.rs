@@ -67,7 +67,8 @@ enum Command {
     /// through the motor law, and takes pushes, resets and terrain changes on vigor/sim/request.
     /// Listens on tcp/127.0.0.1:7447 unless told otherwise.
     SimRobot(cmd::control::SimRobotArgs),
-    /// Policy artifacts: make a freshly initialised one.
+    /// Policy artifacts: make a freshly initialised one, or check a student artifact on this
+    /// machine.
     #[command(subcommand)]
     Policy(cmd::policy::Command),
     /// Train policies: the privileged teacher (PPO) and the depth or blind student (DAgger

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use tch::Tensor;
 use vigor_common::config::{self, Validate};
-use vigor_policy::{StudentPolicy, StudentRuntime};
+use vigor_policy::StudentPolicy;
 use vigor_sim::engine::EngineKind;
 use vigor_sim::robot::Robot;
 use vigor_sim::scenario::Scenario;
@@ -88,29 +88,50 @@ fn depth_student_resumes_exactly_and_deploys_what_it_trained() {
 /// The controller's way: load the artifact and feed the recorded inputs one tick at a time; every
 /// action must equal the one the batched training code computed.
 fn replay_probe(dir: &Path, depth_expected: bool) {
-    let probe: Vec<(String, Tensor)> = Tensor::read_safetensors(dir.join(PROBE_FILE)).unwrap();
-    let get = |name: &str| probe.iter().find(|(n, _)| n == name).map(|(_, t)| t);
-    let index = Vec::<i64>::try_from(get("depth_index").unwrap()).unwrap();
-    let frames = Vec::<Vec<f32>>::try_from(get("frame").unwrap()).unwrap();
-    let engaged = Vec::<Vec<f32>>::try_from(get("engaged_s").unwrap()).unwrap();
-    let actions = Vec::<Vec<f32>>::try_from(get("action").unwrap()).unwrap();
-    let depth = get("depth_m").map(|t| Vec::<Vec<f32>>::try_from(t).unwrap());
-    assert_eq!(depth.is_some(), depth_expected);
-    if let Some(d) = &depth {
-        assert!(d.len() >= 10 && d.len() < index.len(), "{}", d.len());
-    }
+    let probe = Tensor::read_safetensors(dir.join(PROBE_FILE)).unwrap();
+    let has = |name: &str| probe.iter().any(|(n, _)| n == name);
+    assert_eq!(has("depth_m"), depth_expected);
+    let actions = &probe.iter().find(|(n, _)| n == "action").unwrap().1;
+    let actions = Vec::<Vec<f32>>::try_from(actions).unwrap();
     // The engaged history and phase must move the actions, or the probe proves little.
     assert_ne!(actions[0], actions[actions.len() - 1]);
-    let mut rt = StudentRuntime::new(StudentPolicy::load(dir, tch::Device::Cpu).unwrap()).unwrap();
-    for (k, &d) in index.iter().enumerate() {
-        if let (true, Some(frames_m)) = (d >= 0, &depth) {
-            rt.push_depth_m(64, 36, &frames_m[d as usize]).unwrap();
-        }
-        let out = rt.step(&frames[k], engaged[k][0]).unwrap();
-        for (x, y) in out.action.iter().zip(&actions[k]) {
-            assert!((x - y).abs() < 1e-5, "tick {k}: {x} vs {y}");
-        }
+    let report = vigor_policy::student_probe::replay_probe(dir).unwrap();
+    assert_eq!(report.ticks, actions.len());
+    if depth_expected {
+        assert!(
+            report.depth_frames >= 10 && report.depth_frames < report.ticks,
+            "{report:?}"
+        );
+    } else {
+        assert_eq!(report.depth_frames, 0);
     }
+    assert!(report.max_abs_error < 1e-5, "{report:?}");
+    // A corrupted recording is caught.
+    let copy = tempfile::tempdir().unwrap();
+    for f in std::fs::read_dir(dir).unwrap() {
+        let f = f.unwrap().path();
+        std::fs::copy(&f, copy.path().join(f.file_name().unwrap())).unwrap();
+    }
+    let tampered: Vec<(String, Tensor)> = probe
+        .iter()
+        .map(|(n, t)| {
+            (
+                n.clone(),
+                if n == "frame" {
+                    t + 0.5
+                } else {
+                    t.shallow_clone()
+                },
+            )
+        })
+        .collect();
+    Tensor::write_safetensors(&tampered, copy.path().join(PROBE_FILE)).unwrap();
+    assert!(
+        vigor_policy::student_probe::replay_probe(copy.path())
+            .unwrap()
+            .max_abs_error
+            > 1e-3
+    );
 }
 
 #[test]

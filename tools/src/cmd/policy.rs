@@ -1,5 +1,5 @@
 //! `vigor policy init`: a freshly initialised policy artifact, for trying the controller before
-//! a trained one exists.
+//! a trained one exists; `vigor policy check`: a student artifact's self-check.
 
 use std::path::PathBuf;
 
@@ -33,6 +33,17 @@ pub enum Command {
         #[arg(long, requires = "teacher")]
         config: Option<PathBuf>,
     },
+    /// Check a student artifact on this machine: load it as the controller does, replay its probe
+    /// (a recorded episode's raw depth frames and proprioception) one tick at a time, and compare
+    /// every action with the one training computed. Exits non-zero above the tolerance.
+    Check {
+        /// The student artifact folder (`student.json`, `weights.safetensors`,
+        /// `probe.safetensors`).
+        policy: PathBuf,
+        /// Largest allowed difference per action value.
+        #[arg(long, default_value_t = 1e-4)]
+        tolerance: f32,
+    },
 }
 
 /// Runs the subcommand.
@@ -41,6 +52,22 @@ pub enum Command {
 /// The artifact cannot be written.
 pub fn run(c: &Command) -> Result<()> {
     match c {
+        Command::Check { policy, tolerance } => {
+            let r = vigor_policy::student_probe::replay_probe(policy)
+                .map_err(|e| anyhow::anyhow!("{}: {e}", policy.display()))?;
+            println!(
+                "{}: {} ticks, {} depth frames replayed; largest action difference {:.2e} (tolerance {tolerance:.0e})",
+                policy.display(),
+                r.ticks,
+                r.depth_frames,
+                r.max_abs_error
+            );
+            anyhow::ensure!(
+                r.max_abs_error <= *tolerance,
+                "the artifact does not reproduce its training outputs on this machine"
+            );
+            Ok(())
+        }
         Command::Init {
             out,
             seed,

@@ -37,8 +37,7 @@ use crate::teacher::{TaskEnv, Teacher};
 pub const STUDENT_DIR: &str = "student";
 /// Beside `student.json`: the task the student was trained and is evaluated in (training only).
 pub const TASK_FILE: &str = "task.json";
-/// Beside `student.json`: recorded inputs and the outputs training computed for them.
-pub const PROBE_FILE: &str = "probe.safetensors";
+pub use vigor_policy::student_probe::PROBE_FILE;
 const OPTIMIZER: &str = "optimizer.safetensors";
 const STATE: &str = "state.json";
 const LATEST: &str = "latest";
@@ -425,10 +424,18 @@ pub fn export(
         1,
         |_, _| {},
     );
-    write_probe(&dir.join(PROBE_FILE), &ro.probe)
+    let size = [
+        i64::from(task.camera.width_px),
+        i64::from(task.camera.height_px),
+    ];
+    write_probe(&dir.join(PROBE_FILE), &ro.probe, size)
 }
 
-fn write_probe(path: &Path, ticks: &[super::rollout::ProbeTick]) -> Result<(), TrainError> {
+fn write_probe(
+    path: &Path,
+    ticks: &[super::rollout::ProbeTick],
+    depth_size: [i64; 2],
+) -> Result<(), TrainError> {
     let mut frames_m = Vec::new();
     let mut depth_index = Vec::new();
     let mut n_depth = 0i64;
@@ -456,6 +463,7 @@ fn write_probe(path: &Path, ticks: &[super::rollout::ProbeTick]) -> Result<(), T
             "depth_m".to_owned(),
             Tensor::from_slice(&frames_m).view([n_depth, -1]),
         ));
+        named.push(("depth_size".to_owned(), Tensor::from_slice(&depth_size)));
     }
     let tmp = fsutil::temp_sibling(path);
     Tensor::write_safetensors(&named, &tmp).map_err(invalid)?;

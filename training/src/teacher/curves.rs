@@ -192,13 +192,15 @@ fn panel(c: &mut Canvas, ox: usize, oy: usize, title: &str, series: &[(&str, Vec
 }
 
 /// The panels of `curves.png`: title and the metrics drawn in it.
-pub const PANELS: [(&str, &[&str]); 6] = [
+pub const PANELS: [(&str, &[&str]); 8] = [
     ("mean return", &["mean_return"]),
     ("success", &["success", "safe_success"]),
     ("tracking rms (m)", &["tracking_rms_m"]),
+    ("assist (fraction of weight)", &["curriculum/assist"]),
     ("action std", &["ppo/action_std"]),
-    ("env steps/s", &["steps_per_s"]),
     ("kl", &["ppo/kl"]),
+    ("env steps/s", &["steps_per_s"]),
+    ("terrain level", &["curriculum/mean_level"]),
 ];
 
 /// Renders the learning curves of `rows` as PNG bytes.
