@@ -171,3 +171,14 @@ fn blind_student_trains_and_students_evaluate_on_terrain() {
     eval::record_episode(agent, &robot, &sim, &results[0], &rrd).unwrap();
     assert!(std::fs::metadata(&rrd).unwrap().len() > 10_000);
 }
+
+#[test]
+fn shipped_students_reproduce_their_training_outputs_here() {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../policies");
+    for (name, depth) in [("student-depth", true), ("student-blind", false)] {
+        let r = vigor_policy::student_probe::replay_probe(&root.join(name)).unwrap();
+        assert_eq!(r.ticks, 40, "{name}");
+        assert_eq!(r.depth_frames > 0, depth, "{name}");
+        assert!(r.max_abs_error < 1e-4, "{name}: {r:?}");
+    }
+}

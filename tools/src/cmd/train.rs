@@ -37,6 +37,12 @@ pub enum Command {
     /// `--resume`) and `student/`, the deployable artifact (`student.json`, weights, `task.json`,
     /// and `probe.safetensors`: recorded inputs with the outputs training computed for them).
     Student(StudentArgs),
+    /// Redraw a run's `curves.png` and `metrics.rrd` from its `metrics.jsonl` (a teacher or a
+    /// student run), e.g. while it trains elsewhere or after an update of this program.
+    Curves {
+        /// The run directory.
+        run_dir: PathBuf,
+    },
 }
 
 /// Flags of `vigor train student`.
@@ -113,6 +119,27 @@ pub fn run(c: &Command) -> Result<()> {
     match c {
         Command::Teacher(a) => teacher(a),
         Command::Student(a) => student(a),
+        Command::Curves { run_dir } => {
+            let metrics = run_dir.join(vigor_training::teacher::runner::METRICS);
+            let rows = vigor_training::teacher::runner::read_metrics(&metrics)
+                .with_context(|| format!("reading {}", metrics.display()))?;
+            let student = rows.iter().any(|m| m.contains_key("latent_mse"));
+            if student {
+                vigor_training::teacher::curves::write_panels(
+                    run_dir,
+                    &vigor_training::student::runner::STUDENT_PANELS,
+                )?;
+            } else {
+                vigor_training::teacher::curves::write_all(run_dir)?;
+            }
+            println!(
+                "wrote {} ({} iterations, {} run)",
+                run_dir.join("curves.png").display(),
+                rows.len(),
+                if student { "student" } else { "teacher" }
+            );
+            Ok(())
+        }
     }
 }
 
