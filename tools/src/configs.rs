@@ -89,6 +89,12 @@ pub const KNOWN: &[Known] = &[
         check: check_as::<crate::sim_robot::SimRobotConfig>,
     },
     Known {
+        name: "student.toml",
+        about: "depth or blind student: networks, depth preprocessing and randomisation, DAgger, optimiser",
+        embedded: vigor_training::student::config::SHIPPED,
+        check: check_as::<vigor_training::student::StudentConfig>,
+    },
+    Known {
         name: "teacher.toml",
         about: "privileged teacher: task, observations, actions, networks, PPO, rewards, curriculum",
         embedded: vigor_training::teacher::config::DEFAULT_TOML,
