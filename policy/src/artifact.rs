@@ -336,7 +336,8 @@ fn check_consistent(m: &Manifest) -> Result<(), ArtifactError> {
     }
 }
 
-fn sha256_file(path: &Path) -> Result<String, ArtifactError> {
+/// Lower-case hex SHA-256 of the file at `path`.
+pub(crate) fn sha256_file(path: &Path) -> Result<String, ArtifactError> {
     let bytes = std::fs::read(path).map_err(|source| ArtifactError::Io {
         path: path.to_path_buf(),
         source,

@@ -18,7 +18,6 @@
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 use tch::nn::{self, Module};
 use tch::{Device, Kind, Tensor};
 use vigor_common::fsutil;
@@ -546,7 +545,7 @@ impl StudentPolicy {
         let tmp = fsutil::temp_sibling(&weights);
         self.vs.save(&tmp)?;
         fsutil::commit(&tmp, &weights).map_err(io(&weights))?;
-        self.manifest.weights_sha256 = sha256(&weights)?;
+        self.manifest.weights_sha256 = crate::artifact::sha256_file(&weights)?;
         let path = dir.join(STUDENT_MANIFEST);
         let json =
             serde_json::to_vec_pretty(&self.manifest).map_err(|e| ArtifactError::Manifest {
@@ -579,7 +578,7 @@ impl StudentPolicy {
         }
         manifest.check()?;
         let weights = dir.join(WEIGHTS_FILE);
-        let found = sha256(&weights)?;
+        let found = crate::artifact::sha256_file(&weights)?;
         if found != manifest.weights_sha256 {
             return Err(ArtifactError::Digest {
                 path: weights,
@@ -592,17 +591,6 @@ impl StudentPolicy {
         vs.load(&weights)?;
         Ok(Self { manifest, vs, net })
     }
-}
-
-fn sha256(path: &Path) -> Result<String, ArtifactError> {
-    let bytes = std::fs::read(path).map_err(|source| ArtifactError::Io {
-        path: path.to_path_buf(),
-        source,
-    })?;
-    Ok(Sha256::digest(&bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect())
 }
 
 #[cfg(test)]
