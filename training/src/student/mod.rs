@@ -4,16 +4,18 @@
 //!   randomisation, DAgger schedule, optimiser).
 //! - [`sensor`]: the simulated head camera and randomisation feeding the robot's own input code.
 //! - [`rollout`]: DAgger rollouts (teacher labels, mixture actions) and evaluation rollouts.
-//! - [`runner`]: the distillation run (metrics, curves, checkpoints, resume) and the deployable
-//!   artifact with its probe.
+//! - [`runner`]: the distillation run (DAgger rollouts, updates, metrics, curves).
+//! - [`artifact`]: the deployable artifact with its probe, checkpoints and resume.
 //!
 //! Invariants: the student's inputs are built by `vigor_policy::StudentInputs` exactly as on the
 //! robot; the same seed and configuration give the same student on any thread count.
 
+pub mod artifact;
 pub mod config;
 pub mod rollout;
 pub mod runner;
 pub mod sensor;
 
+pub use artifact::{export, load_student};
 pub use config::{StudentConfig, StudentKind};
-pub use runner::{StudentRunOptions, StudentTask, export, load_student, train_student};
+pub use runner::{StudentRunOptions, StudentTask, train_student};

@@ -10,7 +10,6 @@ use std::time::Instant;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, json};
 use tch::{Device, Kind, Tensor};
-use vigor_common::fsutil;
 use vigor_common::seed::{SplitMix64, derive};
 use vigor_policy::student::{DepthEncoderSpec, ReferenceTrack, STUDENT_SCHEMA};
 use vigor_policy::{Normaliser, ObservationLayout, StudentManifest, StudentPolicy, StudentSpec};
@@ -21,6 +20,7 @@ use vigor_sim::scenario::Scenario;
 use vigor_sim::sensors::{DepthCameraConfig, RobotGeometry};
 use vigor_sim::terrain::TerrainKind;
 
+use super::artifact::{checkpoint, export, resume};
 use super::config::{StudentConfig, StudentKind};
 use super::rollout::{StudentActing, StudentBatch, run_student};
 use super::sensor::StudentSensor;
@@ -38,11 +38,11 @@ pub const STUDENT_DIR: &str = "student";
 /// Beside `student.json`: the task the student was trained and is evaluated in (training only).
 pub const TASK_FILE: &str = "task.json";
 pub use vigor_policy::student_probe::PROBE_FILE;
-const OPTIMIZER: &str = "optimizer.safetensors";
-const STATE: &str = "state.json";
-const LATEST: &str = "latest";
+pub(super) const OPTIMIZER: &str = "optimizer.safetensors";
+pub(super) const STATE: &str = "state.json";
+pub(super) const LATEST: &str = "latest";
 /// Policy steps recorded in the probe.
-const PROBE_STEPS: usize = 40;
+pub(super) const PROBE_STEPS: usize = 40;
 
 /// `task.json`: how to simulate the student's episodes.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -62,11 +62,11 @@ pub struct StudentTask {
 
 /// Training state besides the networks.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-struct StudentState {
-    iteration: u64,
-    env_steps: u64,
-    adam_steps: i64,
-    wall_s: f64,
+pub(super) struct StudentState {
+    pub(super) iteration: u64,
+    pub(super) env_steps: u64,
+    pub(super) adam_steps: i64,
+    pub(super) wall_s: f64,
 }
 
 /// Options besides the configuration.
@@ -80,14 +80,14 @@ pub struct StudentRunOptions {
     pub git_hash: String,
 }
 
-fn io(path: &Path) -> impl FnOnce(std::io::Error) -> TrainError + '_ {
+pub(super) fn io(path: &Path) -> impl FnOnce(std::io::Error) -> TrainError + '_ {
     move |source| TrainError::Io {
         path: path.to_path_buf(),
         source,
     }
 }
 
-fn invalid(e: impl std::fmt::Display) -> TrainError {
+pub(super) fn invalid(e: impl std::fmt::Display) -> TrainError {
     TrainError::Invalid(e.to_string())
 }
 
@@ -216,7 +216,12 @@ pub fn init_student(
     Ok(student)
 }
 
-fn episode_spec(cfg: &StudentConfig, teacher: &TeacherConfig, it: u64, env: usize) -> EpisodeSpec {
+pub(super) fn episode_spec(
+    cfg: &StudentConfig,
+    teacher: &TeacherConfig,
+    it: u64,
+    env: usize,
+) -> EpisodeSpec {
     let k = it * cfg.envs as u64 + env as u64;
     let scenarios: Vec<Scenario> = teacher
         .task
@@ -297,7 +302,7 @@ fn update(
     total / f64::from(count.max(1))
 }
 
-fn named_params(student: &StudentPolicy) -> Vec<(String, Tensor)> {
+pub(super) fn named_params(student: &StudentPolicy) -> Vec<(String, Tensor)> {
     let mut v: Vec<(String, Tensor)> = student.var_store().variables().into_iter().collect();
     v.sort_by(|a, b| a.0.cmp(&b.0));
     v
@@ -375,99 +380,6 @@ fn threads(n: usize) -> usize {
     } else {
         n
     }
-}
-
-/// Writes the deployable artifact into `dir`: `student.json`, `weights.safetensors`,
-/// `task.json`, and a probe (a short evaluation episode's recorded inputs with the actions the
-/// batched training path computed for them).
-///
-/// # Errors
-/// File, libtorch or simulator errors.
-pub fn export(
-    student: &mut StudentPolicy,
-    task: &StudentTask,
-    robot: &Robot,
-    sim: &SimParams,
-    dir: &Path,
-) -> Result<(), TrainError> {
-    student.save(dir).map_err(invalid)?;
-    let json = serde_json::to_vec_pretty(task).map_err(invalid)?;
-    let path = dir.join(TASK_FILE);
-    fsutil::write_atomic(&path, &json).map_err(io(&path))?;
-    // An iteration no run reaches (the iteration count is at most 1e6): its own episode.
-    let spec = episode_spec(&task.student, &task.teacher, 1 << 40, 0);
-    let (mut envs, mut sensors, _) =
-        build_envs(task, student.manifest(), robot, sim, &[spec], false, 1)?;
-    for s in &mut sensors {
-        *s = StudentSensor::new(
-            student.manifest(),
-            task.camera,
-            Arc::new(RobotGeometry::new(robot)),
-            task.student.depth_rate_hz,
-            None,
-            true,
-        )
-        .map_err(TrainError::Invalid)?;
-    }
-    let ro = run_student(
-        &mut envs,
-        &mut sensors,
-        student,
-        StudentActing {
-            teacher: None,
-            beta: 0.0,
-            seed: 0,
-            record: false,
-            probe: true,
-        },
-        PROBE_STEPS,
-        1,
-        |_, _| {},
-    );
-    let size = [
-        i64::from(task.camera.width_px),
-        i64::from(task.camera.height_px),
-    ];
-    write_probe(&dir.join(PROBE_FILE), &ro.probe, size)
-}
-
-fn write_probe(
-    path: &Path,
-    ticks: &[super::rollout::ProbeTick],
-    depth_size: [i64; 2],
-) -> Result<(), TrainError> {
-    let mut frames_m = Vec::new();
-    let mut depth_index = Vec::new();
-    let mut n_depth = 0i64;
-    for t in ticks {
-        if let Some(d) = &t.depth_m {
-            frames_m.extend_from_slice(d);
-            depth_index.push(n_depth);
-            n_depth += 1;
-        } else {
-            depth_index.push(-1);
-        }
-    }
-    let steps = ticks.len() as i64;
-    let cat = |f: &dyn Fn(&super::rollout::ProbeTick) -> Vec<f32>| {
-        Tensor::from_slice(&ticks.iter().flat_map(f).collect::<Vec<f32>>()).view([steps, -1])
-    };
-    let mut named = vec![
-        ("depth_index".to_owned(), Tensor::from_slice(&depth_index)),
-        ("frame".to_owned(), cat(&|t| t.frame.clone())),
-        ("engaged_s".to_owned(), cat(&|t| vec![t.engaged_s])),
-        ("action".to_owned(), cat(&|t| t.action.clone())),
-    ];
-    if n_depth > 0 {
-        named.push((
-            "depth_m".to_owned(),
-            Tensor::from_slice(&frames_m).view([n_depth, -1]),
-        ));
-        named.push(("depth_size".to_owned(), Tensor::from_slice(&depth_size)));
-    }
-    let tmp = fsutil::temp_sibling(path);
-    Tensor::write_safetensors(&named, &tmp).map_err(invalid)?;
-    fsutil::commit(&tmp, path).map_err(io(path))
 }
 
 /// Trains (or resumes) a student of `cfg` from `teacher`; `on_iteration` sees every iteration.
@@ -637,113 +549,3 @@ pub const STUDENT_PANELS: [(&str, &[&str]); 6] = [
     ("tracking rms (m)", &["tracking_rms_m"]),
     ("env steps/s", &["steps_per_s"]),
 ];
-
-fn checkpoint(
-    run: &Path,
-    student: &mut StudentPolicy,
-    adam: &Adam,
-    state: &StudentState,
-    task: &StudentTask,
-) -> Result<(), TrainError> {
-    let root = run.join("checkpoints");
-    let name = format!("iter_{:06}", state.iteration);
-    let tmp = root.join(format!(".tmp-{name}"));
-    let _ = std::fs::remove_dir_all(&tmp);
-    student.save(&tmp).map_err(invalid)?;
-    let mut named: Vec<(String, Tensor)> = Vec::new();
-    for (k, n) in adam.names.iter().enumerate() {
-        named.push((format!("m.{n}"), adam.m[k].shallow_clone()));
-        named.push((format!("v.{n}"), adam.v[k].shallow_clone()));
-    }
-    let opt = tmp.join(OPTIMIZER);
-    let opt_tmp = fsutil::temp_sibling(&opt);
-    Tensor::write_safetensors(&named, &opt_tmp).map_err(invalid)?;
-    fsutil::commit(&opt_tmp, &opt).map_err(io(&opt))?;
-    for (file, value) in [
-        (STATE, serde_json::to_vec_pretty(state).map_err(invalid)?),
-        (TASK_FILE, serde_json::to_vec_pretty(task).map_err(invalid)?),
-    ] {
-        let p = tmp.join(file);
-        fsutil::write_atomic(&p, &value).map_err(io(&p))?;
-    }
-    let dir = root.join(&name);
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::rename(&tmp, &dir).map_err(io(&dir))?;
-    std::fs::File::open(&root)
-        .and_then(|d| d.sync_all())
-        .map_err(io(&root))?;
-    let latest = run.join(LATEST);
-    fsutil::write_atomic(&latest, format!("checkpoints/{name}\n").as_bytes())
-        .map_err(io(&latest))?;
-    let mut all: Vec<PathBuf> = std::fs::read_dir(&root)
-        .map_err(io(&root))?
-        .filter_map(Result::ok)
-        .map(|e| e.path())
-        .filter(|p| {
-            p.file_name()
-                .and_then(|n| n.to_str())
-                .is_some_and(|n| n.starts_with("iter_"))
-        })
-        .collect();
-    all.sort();
-    for old in all.iter().rev().skip(3) {
-        let _ = std::fs::remove_dir_all(old);
-    }
-    Ok(())
-}
-
-fn resume(
-    run: &Path,
-    task: &StudentTask,
-) -> Result<(StudentPolicy, Adam, StudentState), TrainError> {
-    let latest = run.join(LATEST);
-    let rel = std::fs::read_to_string(&latest).map_err(io(&latest))?;
-    let dir = run.join(rel.trim());
-    let read = |file: &str| -> Result<Vec<u8>, TrainError> {
-        let p = dir.join(file);
-        std::fs::read(&p).map_err(io(&p))
-    };
-    let mut saved: StudentTask = serde_json::from_slice(&read(TASK_FILE)?).map_err(invalid)?;
-    saved.student.iterations = task.student.iterations;
-    // Results do not depend on the thread counts.
-    saved.student.threads = task.student.threads;
-    saved.student.torch_threads = task.student.torch_threads;
-    if saved != *task {
-        return Err(TrainError::Resume(format!(
-            "{}: the run was started with a different configuration or teacher (only `iterations` may change on --resume)",
-            dir.display()
-        )));
-    }
-    let state: StudentState = serde_json::from_slice(&read(STATE)?).map_err(invalid)?;
-    let student = StudentPolicy::load(&dir, Device::Cpu).map_err(invalid)?;
-    let mut adam = Adam::new(&named_params(&student));
-    let opt = dir.join(OPTIMIZER);
-    let saved_opt = Tensor::read_safetensors(&opt).map_err(invalid)?;
-    for (k, name) in adam.names.clone().iter().enumerate() {
-        for (slot, prefix) in [(&mut adam.m[k], "m"), (&mut adam.v[k], "v")] {
-            let key = format!("{prefix}.{name}");
-            let found = saved_opt
-                .iter()
-                .find(|(n, t)| *n == key && t.size() == slot.size())
-                .ok_or_else(|| TrainError::Resume(format!("{}: lacks `{key}`", opt.display())))?;
-            *slot = found.1.shallow_clone();
-        }
-    }
-    adam.t = state.adam_steps;
-    let metrics = run.join(METRICS);
-    crate::teacher::runner::truncate_metrics(&metrics, state.iteration)?;
-    Ok((student, adam, state))
-}
-
-/// Reads a student artifact with its task (for evaluation).
-///
-/// # Errors
-/// Missing or mismatched files, naming them.
-pub fn load_student(dir: &Path) -> Result<(StudentPolicy, StudentTask), TrainError> {
-    let student = StudentPolicy::load(dir, Device::Cpu).map_err(invalid)?;
-    let path = dir.join(TASK_FILE);
-    let bytes = std::fs::read(&path).map_err(io(&path))?;
-    let task = serde_json::from_slice(&bytes)
-        .map_err(|e| TrainError::Invalid(format!("{}: {e}", path.display())))?;
-    Ok((student, task))
-}

@@ -1,0 +1,221 @@
+//! A student run's files: the deployable artifact with its probe (`run/student/`), and atomic
+//! checkpoints with exact resume (`run/checkpoints/iter_N/`: weights and manifest, optimiser
+//! moments, state, task; `run/latest` names the newest).
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use tch::{Device, Tensor};
+use vigor_common::fsutil;
+use vigor_policy::StudentPolicy;
+use vigor_sim::SimParams;
+use vigor_sim::robot::Robot;
+use vigor_sim::sensors::RobotGeometry;
+
+use super::rollout::{ProbeTick, StudentActing, run_student};
+use super::runner::{
+    LATEST, OPTIMIZER, PROBE_FILE, PROBE_STEPS, STATE, StudentState, StudentTask, TASK_FILE,
+    build_envs, episode_spec, invalid, io, named_params,
+};
+use super::sensor::StudentSensor;
+use crate::rl::Adam;
+use crate::teacher::runner::{METRICS, TrainError};
+
+/// Writes the deployable artifact into `dir`: `student.json`, `weights.safetensors`,
+/// `task.json`, and a probe (a short evaluation episode's recorded inputs with the actions the
+/// batched training path computed for them).
+///
+/// # Errors
+/// File, libtorch or simulator errors.
+pub fn export(
+    student: &mut StudentPolicy,
+    task: &StudentTask,
+    robot: &Robot,
+    sim: &SimParams,
+    dir: &Path,
+) -> Result<(), TrainError> {
+    student.save(dir).map_err(invalid)?;
+    let json = serde_json::to_vec_pretty(task).map_err(invalid)?;
+    let path = dir.join(TASK_FILE);
+    fsutil::write_atomic(&path, &json).map_err(io(&path))?;
+    // An iteration no run reaches (the iteration count is at most 1e6): its own episode.
+    let spec = episode_spec(&task.student, &task.teacher, 1 << 40, 0);
+    let (mut envs, mut sensors, _) =
+        build_envs(task, student.manifest(), robot, sim, &[spec], false, 1)?;
+    for s in &mut sensors {
+        *s = StudentSensor::new(
+            student.manifest(),
+            task.camera,
+            Arc::new(RobotGeometry::new(robot)),
+            task.student.depth_rate_hz,
+            None,
+            true,
+        )
+        .map_err(TrainError::Invalid)?;
+    }
+    let ro = run_student(
+        &mut envs,
+        &mut sensors,
+        student,
+        StudentActing {
+            teacher: None,
+            beta: 0.0,
+            seed: 0,
+            record: false,
+            probe: true,
+        },
+        PROBE_STEPS,
+        1,
+        |_, _| {},
+    );
+    let size = [
+        i64::from(task.camera.width_px),
+        i64::from(task.camera.height_px),
+    ];
+    write_probe(&dir.join(PROBE_FILE), &ro.probe, size)
+}
+
+fn write_probe(path: &Path, ticks: &[ProbeTick], depth_size: [i64; 2]) -> Result<(), TrainError> {
+    let mut frames_m = Vec::new();
+    let mut depth_index = Vec::new();
+    let mut n_depth = 0i64;
+    for t in ticks {
+        if let Some(d) = &t.depth_m {
+            frames_m.extend_from_slice(d);
+            depth_index.push(n_depth);
+            n_depth += 1;
+        } else {
+            depth_index.push(-1);
+        }
+    }
+    let steps = ticks.len() as i64;
+    let cat = |f: &dyn Fn(&ProbeTick) -> Vec<f32>| {
+        Tensor::from_slice(&ticks.iter().flat_map(f).collect::<Vec<f32>>()).view([steps, -1])
+    };
+    let mut named = vec![
+        ("depth_index".to_owned(), Tensor::from_slice(&depth_index)),
+        ("frame".to_owned(), cat(&|t| t.frame.clone())),
+        ("engaged_s".to_owned(), cat(&|t| vec![t.engaged_s])),
+        ("action".to_owned(), cat(&|t| t.action.clone())),
+    ];
+    if n_depth > 0 {
+        named.push((
+            "depth_m".to_owned(),
+            Tensor::from_slice(&frames_m).view([n_depth, -1]),
+        ));
+        named.push(("depth_size".to_owned(), Tensor::from_slice(&depth_size)));
+    }
+    let tmp = fsutil::temp_sibling(path);
+    Tensor::write_safetensors(&named, &tmp).map_err(invalid)?;
+    fsutil::commit(&tmp, path).map_err(io(path))
+}
+
+pub(super) fn checkpoint(
+    run: &Path,
+    student: &mut StudentPolicy,
+    adam: &Adam,
+    state: &StudentState,
+    task: &StudentTask,
+) -> Result<(), TrainError> {
+    let root = run.join("checkpoints");
+    let name = format!("iter_{:06}", state.iteration);
+    let tmp = root.join(format!(".tmp-{name}"));
+    let _ = std::fs::remove_dir_all(&tmp);
+    student.save(&tmp).map_err(invalid)?;
+    let mut named: Vec<(String, Tensor)> = Vec::new();
+    for (k, n) in adam.names.iter().enumerate() {
+        named.push((format!("m.{n}"), adam.m[k].shallow_clone()));
+        named.push((format!("v.{n}"), adam.v[k].shallow_clone()));
+    }
+    let opt = tmp.join(OPTIMIZER);
+    let opt_tmp = fsutil::temp_sibling(&opt);
+    Tensor::write_safetensors(&named, &opt_tmp).map_err(invalid)?;
+    fsutil::commit(&opt_tmp, &opt).map_err(io(&opt))?;
+    for (file, value) in [
+        (STATE, serde_json::to_vec_pretty(state).map_err(invalid)?),
+        (TASK_FILE, serde_json::to_vec_pretty(task).map_err(invalid)?),
+    ] {
+        let p = tmp.join(file);
+        fsutil::write_atomic(&p, &value).map_err(io(&p))?;
+    }
+    let dir = root.join(&name);
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::rename(&tmp, &dir).map_err(io(&dir))?;
+    std::fs::File::open(&root)
+        .and_then(|d| d.sync_all())
+        .map_err(io(&root))?;
+    let latest = run.join(LATEST);
+    fsutil::write_atomic(&latest, format!("checkpoints/{name}\n").as_bytes())
+        .map_err(io(&latest))?;
+    let mut all: Vec<PathBuf> = std::fs::read_dir(&root)
+        .map_err(io(&root))?
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| {
+            p.file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.starts_with("iter_"))
+        })
+        .collect();
+    all.sort();
+    for old in all.iter().rev().skip(3) {
+        let _ = std::fs::remove_dir_all(old);
+    }
+    Ok(())
+}
+
+pub(super) fn resume(
+    run: &Path,
+    task: &StudentTask,
+) -> Result<(StudentPolicy, Adam, StudentState), TrainError> {
+    let latest = run.join(LATEST);
+    let rel = std::fs::read_to_string(&latest).map_err(io(&latest))?;
+    let dir = run.join(rel.trim());
+    let read = |file: &str| -> Result<Vec<u8>, TrainError> {
+        let p = dir.join(file);
+        std::fs::read(&p).map_err(io(&p))
+    };
+    let mut saved: StudentTask = serde_json::from_slice(&read(TASK_FILE)?).map_err(invalid)?;
+    saved.student.iterations = task.student.iterations;
+    // Results do not depend on the thread counts.
+    saved.student.threads = task.student.threads;
+    saved.student.torch_threads = task.student.torch_threads;
+    if saved != *task {
+        return Err(TrainError::Resume(format!(
+            "{}: the run was started with a different configuration or teacher (only `iterations` may change on --resume)",
+            dir.display()
+        )));
+    }
+    let state: StudentState = serde_json::from_slice(&read(STATE)?).map_err(invalid)?;
+    let student = StudentPolicy::load(&dir, Device::Cpu).map_err(invalid)?;
+    let mut adam = Adam::new(&named_params(&student));
+    let opt = dir.join(OPTIMIZER);
+    let saved_opt = Tensor::read_safetensors(&opt).map_err(invalid)?;
+    for (k, name) in adam.names.clone().iter().enumerate() {
+        for (slot, prefix) in [(&mut adam.m[k], "m"), (&mut adam.v[k], "v")] {
+            let key = format!("{prefix}.{name}");
+            let found = saved_opt
+                .iter()
+                .find(|(n, t)| *n == key && t.size() == slot.size())
+                .ok_or_else(|| TrainError::Resume(format!("{}: lacks `{key}`", opt.display())))?;
+            *slot = found.1.shallow_clone();
+        }
+    }
+    adam.t = state.adam_steps;
+    let metrics = run.join(METRICS);
+    crate::teacher::runner::truncate_metrics(&metrics, state.iteration)?;
+    Ok((student, adam, state))
+}
+
+/// Reads a student artifact with its task (for evaluation).
+///
+/// # Errors
+/// Missing or mismatched files, naming them.
+pub fn load_student(dir: &Path) -> Result<(StudentPolicy, StudentTask), TrainError> {
+    let student = StudentPolicy::load(dir, Device::Cpu).map_err(invalid)?;
+    let path = dir.join(TASK_FILE);
+    let bytes = std::fs::read(&path).map_err(io(&path))?;
+    let task = serde_json::from_slice(&bytes)
+        .map_err(|e| TrainError::Invalid(format!("{}: {e}", path.display())))?;
+    Ok((student, task))
+}
