@@ -12,6 +12,7 @@ use vigor_msgs::unitree_hg::{LowCmd, LowState};
 fn joints() -> Vec<JointSpec> {
     (0..29)
         .map(|i| JointSpec {
+            slot: i,
             default: 0.1,
             lower: -1.0,
             upper: 1.0,
@@ -28,13 +29,16 @@ fn joints() -> Vec<JointSpec> {
 fn tick(c: &mut Criterion) {
     let params = ControllerConfig::embedded().expect("shipped controller config");
     let mut controller = Controller::new(params, joints());
-    let state = LowState {
+    let mut state = LowState {
         mode_machine: 5,
         ..LowState::default()
     };
+    state.imu_state.quaternion = [1.0, 0.0, 0.0, 0.0];
     let mut t = 0.0;
     let mut step = |command| {
         t += 0.002;
+        // A live stream: the robot's tick advances (a frozen one would go stale).
+        state.tick = state.tick.wrapping_add(1);
         controller
             .tick(&TickInput {
                 now_s: t,

@@ -2,6 +2,15 @@
 //! an optional zenoh configuration file, then `--connect` and `--listen` endpoints that override
 //! it. The default is a peer on loopback with multicast scouting off, so processes find each
 //! other only through the endpoints given (the sim-robot listens, the others connect).
+//!
+//! The controller opens its session as a zenoh **client** ([`Mode::Client`]): it listens
+//! nowhere and links only to the router or peer it connects to, never directly to the other
+//! processes on the bus. As a peer it listened on every interface (zenoh's default) and every
+//! short-lived process that joined the bus (a `vigor topic pub`) opened a link to it through
+//! gossip; tearing that link down when the process exited stalled the controller's LowState
+//! delivery past the 20 ms watchdog on a two-core machine (measured in docs/controller.md). The
+//! simulated robot, which stands in for the robot's router, opens its session as a
+//! [`Mode::Router`], so it routes between the controller and every other session.
 
 use std::path::{Path, PathBuf};
 
@@ -19,6 +28,31 @@ pub struct BusConfig {
     pub connect: Vec<String>,
     /// Endpoints to listen on (override the file's `listen/endpoints`).
     pub listen: Vec<String>,
+    /// The zenoh mode, overriding the file's; `None` keeps the file's (or peer without a file).
+    pub mode: Option<Mode>,
+}
+
+/// How a session takes part in the bus.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// A peer: links to the endpoints given and to the peers it hears of.
+    Peer,
+    /// A client: no listening socket, no links but the ones to `connect`; a router (or peer)
+    /// routes for it. The controller.
+    Client,
+    /// A router: routes between every session linked to it, as the robot's zenoh router (the
+    /// DDS bridge) does. The simulated robot, which stands in for it.
+    Router,
+}
+
+impl Mode {
+    fn json(self) -> &'static str {
+        match self {
+            Self::Peer => "\"peer\"",
+            Self::Client => "\"client\"",
+            Self::Router => "\"router\"",
+        }
+    }
 }
 
 /// Why the bus could not be opened or used.
@@ -89,7 +123,17 @@ impl BusConfig {
             set(&mut c, "connect/endpoints", &json_list(&self.connect))?;
         }
         if !self.listen.is_empty() {
+            if self.mode == Some(Mode::Client) {
+                return Err(BusError::Setting {
+                    key: "listen/endpoints".into(),
+                    value: json_list(&self.listen),
+                    message: "this process connects as a client and listens nowhere".into(),
+                });
+            }
             set(&mut c, "listen/endpoints", &json_list(&self.listen))?;
+        }
+        if let Some(mode) = self.mode {
+            set(&mut c, "mode", mode.json())?;
         }
         Ok(c)
     }
@@ -103,6 +147,35 @@ impl BusConfig {
         zenoh::open(c)
             .wait()
             .map_err(|e| BusError::Zenoh(e.to_string()))
+    }
+}
+
+/// Waits until this session knows a subscriber matching `key` somewhere on the bus, at most
+/// `timeout`; returns whether it does. A put before that is dropped without a trace (zenoh sends
+/// a sample only toward subscribers it has heard of), so a process that joins the bus to send one
+/// command waits here first instead of sleeping a fixed time.
+///
+/// # Errors
+/// zenoh failing to declare the publisher or to answer.
+pub fn wait_for_subscriber(
+    session: &zenoh::Session,
+    key: &str,
+    timeout: std::time::Duration,
+) -> Result<bool, BusError> {
+    let zerr = |e: zenoh::Error| BusError::Zenoh(e.to_string());
+    let publisher = session
+        .declare_publisher(key.to_owned())
+        .wait()
+        .map_err(zerr)?;
+    let start = std::time::Instant::now();
+    loop {
+        if publisher.matching_status().wait().map_err(zerr)?.matching() {
+            return Ok(true);
+        }
+        if start.elapsed() >= timeout {
+            return Ok(false);
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
     }
 }
 
@@ -152,6 +225,27 @@ mod tests {
         .unwrap_err()
         .to_string();
         assert!(err.contains("/nonexistent/zenoh.json5"), "{err}");
+    }
+
+    #[test]
+    fn a_client_listens_nowhere_and_refuses_listen_endpoints() {
+        let c = BusConfig {
+            mode: Some(Mode::Client),
+            ..BusConfig::connect_to("tcp/127.0.0.1:7000")
+        }
+        .to_zenoh()
+        .unwrap();
+        let text = format!("{c}");
+        assert!(text.contains("\"mode\":\"client\""), "{text}");
+        let err = BusConfig {
+            mode: Some(Mode::Client),
+            listen: vec!["tcp/127.0.0.1:7001".into()],
+            ..BusConfig::default()
+        }
+        .to_zenoh()
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("listens nowhere"), "{err}");
     }
 
     #[test]

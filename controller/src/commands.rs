@@ -26,6 +26,30 @@ pub fn damping(mode_machine: u8, damping_kd: f32, active_slots: usize) -> LowCmd
     cmd.with_crc()
 }
 
+/// The damping command on the given motor slots only (a 23-DoF robot skips six); the other slots
+/// stay disabled. Slots beyond the 35 are ignored.
+#[must_use]
+pub fn damping_slots(
+    mode_machine: u8,
+    damping_kd: f32,
+    slots: impl IntoIterator<Item = usize>,
+) -> LowCmd {
+    let mut cmd = LowCmd {
+        mode_machine,
+        ..LowCmd::default()
+    };
+    for slot in slots {
+        if let Some(m) = cmd.motor_cmd.get_mut(slot) {
+            *m = MotorCmd {
+                mode: MOTOR_MODE_ENABLE,
+                kd: damping_kd,
+                ..MotorCmd::default()
+            };
+        }
+    }
+    cmd.with_crc()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -36,6 +60,18 @@ mod tests {
         let cmd = damping(5, 8.0, NUM_MOTOR_SLOTS);
         assert_eq!(cmd.crc, 0xD7E3_AB3A);
         assert_eq!(LowCmd::decode(&cmd.encode()).unwrap(), cmd);
+    }
+
+    #[test]
+    fn damping_by_slot_matches_the_count_form_and_skips_23_dof_gaps() {
+        assert_eq!(damping_slots(5, 8.0, 0..29), damping(5, 8.0, 29));
+        let skip = [13, 14, 20, 21, 27, 28];
+        let cmd = damping_slots(4, 8.0, (0..29).filter(|s| !skip.contains(s)));
+        for (slot, m) in cmd.motor_cmd.iter().enumerate() {
+            let driven = slot < 29 && !skip.contains(&slot);
+            assert_eq!(m.mode == 1 && m.kd == 8.0, driven, "slot {slot}");
+        }
+        assert_eq!(cmd.crc, cmd.compute_crc());
     }
 
     #[test]

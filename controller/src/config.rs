@@ -23,6 +23,8 @@ pub struct ControllerConfig {
     pub watchdog: WatchdogConfig,
     /// Motor protection limits.
     pub limits: LimitsConfig,
+    /// Real-time scheduling of the control and policy threads.
+    pub realtime: RealtimeConfig,
 }
 
 /// `[loop]`.
@@ -90,6 +92,14 @@ pub struct WatchdogConfig {
     pub depth_stale_ms: u32,
     /// What to do when depth is stale: `"blind"` (switch to the blind policy) or `"damping"`.
     pub depth_stale_action: String,
+    /// Policy periods without a new action while Active before Damping (latched). Range 2..=20;
+    /// shipped 3 (60 ms at 50 Hz): a stalled or dead policy thread never leaves stale targets
+    /// on the motors.
+    pub policy_stale_periods: u32,
+    /// Operator heartbeat (deadman), ms: with a value, Arm needs a fresh `heartbeat` command and
+    /// Ramp, Armed and Active go to Damping (latched) when none arrives for this long. 0 turns it
+    /// off; else range 50..=5000. Shipped 0 (a test stand has no operator console).
+    pub operator_heartbeat_ms: u32,
 }
 
 /// `[limits]`.
@@ -100,6 +110,28 @@ pub struct LimitsConfig {
     pub max_winding_c: i16,
     /// Casing temperature that forces Damping, °C. Range 50..=100; shipped 85 (Unitree).
     pub max_casing_c: i16,
+}
+
+/// `[realtime]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RealtimeConfig {
+    /// SCHED_FIFO priority of the control thread. Range 0..=99 (0: normal scheduling); shipped
+    /// 80. Needs CAP_SYS_NICE or an `rtprio` limit; without it the daemon warns and runs at
+    /// normal priority.
+    pub control_priority: u8,
+    /// SCHED_FIFO priority of the policy thread, below the control thread's. Range 0..=98;
+    /// shipped 70.
+    pub policy_priority: u8,
+    /// CPU core the control thread is pinned to. Range -1..=255 (-1: not pinned); shipped -1.
+    /// On a machine with cores to spare, pin it to one that nothing else is pinned to.
+    pub control_cpu: i32,
+    /// Lock the process's memory (`mlockall`) so that no page fault stalls a tick. Needs
+    /// CAP_IPC_LOCK or a `memlock` limit; without it the daemon warns. Shipped true.
+    pub lock_memory: bool,
+    /// Damping frames sent for this long when the daemon stops (a signal, `--duration-s`, a
+    /// dead thread) before the process exits, ms. Range 10..=1000; shipped 100.
+    pub exit_damping_ms: u32,
 }
 
 /// What to do when depth frames stop.
@@ -146,6 +178,20 @@ pub struct ControllerParams {
     pub max_winding_c: i16,
     /// Casing temperature limit, °C.
     pub max_casing_c: i16,
+    /// Policy watchdog while Active, s.
+    pub policy_timeout_s: f64,
+    /// Operator heartbeat timeout, s, if configured.
+    pub operator_timeout_s: Option<f64>,
+    /// Control thread SCHED_FIFO priority (0: normal).
+    pub control_priority: u8,
+    /// Policy thread SCHED_FIFO priority (0: normal).
+    pub policy_priority: u8,
+    /// Core the control thread is pinned to.
+    pub control_cpu: Option<usize>,
+    /// Lock memory at start.
+    pub lock_memory: bool,
+    /// Damping before exit, s.
+    pub exit_damping_s: f64,
 }
 
 impl Validate for ControllerConfig {
@@ -216,6 +262,43 @@ impl Validate for ControllerConfig {
         )?;
         check_range(
             file,
+            "watchdog.policy_stale_periods",
+            w.policy_stale_periods,
+            2,
+            20,
+        )?;
+        if w.operator_heartbeat_ms != 0 {
+            check_range(
+                file,
+                "watchdog.operator_heartbeat_ms",
+                w.operator_heartbeat_ms,
+                50,
+                5000,
+            )?;
+        }
+        let r = &self.realtime;
+        check_range(file, "realtime.control_priority", r.control_priority, 0, 99)?;
+        check_range(file, "realtime.policy_priority", r.policy_priority, 0, 98)?;
+        if r.control_priority > 0 && r.policy_priority >= r.control_priority {
+            return Err(config::inconsistent(
+                file,
+                "realtime.policy_priority",
+                format!(
+                    "{} must be below realtime.control_priority = {}",
+                    r.policy_priority, r.control_priority
+                ),
+            ));
+        }
+        check_range(file, "realtime.control_cpu", r.control_cpu, -1, 255)?;
+        check_range(
+            file,
+            "realtime.exit_damping_ms",
+            r.exit_damping_ms,
+            10,
+            1000,
+        )?;
+        check_range(
+            file,
             "limits.max_winding_c",
             self.limits.max_winding_c,
             60,
@@ -250,6 +333,14 @@ impl Validate for ControllerConfig {
             },
             max_winding_c: self.limits.max_winding_c,
             max_casing_c: self.limits.max_casing_c,
+            policy_timeout_s: f64::from(w.policy_stale_periods) / f64::from(l.policy_rate_hz),
+            operator_timeout_s: (w.operator_heartbeat_ms > 0)
+                .then(|| f64::from(w.operator_heartbeat_ms) * 1e-3),
+            control_priority: r.control_priority,
+            policy_priority: r.policy_priority,
+            control_cpu: usize::try_from(r.control_cpu).ok(),
+            lock_memory: r.lock_memory,
+            exit_damping_s: f64::from(r.exit_damping_ms) * 1e-3,
         })
     }
 }
@@ -281,6 +372,34 @@ mod tests {
         assert!((p.lowstate_timeout_s - 0.020).abs() < 1e-12);
         assert!((p.engage_tilt_rad - 20f32.to_radians()).abs() < 1e-7);
         assert_eq!(p.depth_stale_action, DepthStaleAction::Blind);
+        assert!((p.policy_timeout_s - 0.060).abs() < 1e-12);
+        assert_eq!(p.operator_timeout_s, None);
+        assert_eq!(p.control_cpu, None);
+        assert!((p.exit_damping_s - 0.1).abs() < 1e-12);
+    }
+
+    #[test]
+    fn heartbeat_and_realtime_settings_are_checked() {
+        let p = check(
+            &DEFAULT_TOML.replace("operator_heartbeat_ms = 0", "operator_heartbeat_ms = 300"),
+        )
+        .unwrap();
+        assert_eq!(p.operator_timeout_s, Some(0.3));
+        let err =
+            check(&DEFAULT_TOML.replace("operator_heartbeat_ms = 0", "operator_heartbeat_ms = 20"))
+                .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "controller.toml: `watchdog.operator_heartbeat_ms` = 20 is out of range: allowed 50 ..= 5000"
+        );
+        let err = check(&DEFAULT_TOML.replace("policy_priority = 70", "policy_priority = 90"))
+            .unwrap_err();
+        assert!(
+            err.to_string().contains("realtime.policy_priority"),
+            "{err}"
+        );
+        let p = check(&DEFAULT_TOML.replace("control_cpu = -1", "control_cpu = 1")).unwrap();
+        assert_eq!(p.control_cpu, Some(1));
     }
 
     #[test]

@@ -11,14 +11,20 @@
 //! - **Active**: the policy's targets. Back to Armed once tilt stays under the recovered
 //!   threshold, with little angular velocity and the legs near their stand pose, for the
 //!   configured hold time.
-//! - **Damping**: the fault state. Stale LowState (un-latched: Passive when it returns), depth
-//!   stale with the `damping` action, NaN or Inf in the policy output, a motor over-temperature,
-//!   or an e-stop (latched until Clear).
+//! - **Damping**: the fault state. Stale LowState (un-latched: Passive when it returns); and,
+//!   latched until Clear: depth stale with the `damping` action, NaN or Inf in the policy output,
+//!   a policy whose newest action is older than the policy watchdog, a motor error code or
+//!   over-temperature, another `rt/lowcmd` writer while Ramp, Armed or Active, a lost operator
+//!   heartbeat, an e-stop (command or the remote's `select` button), and shutdown.
 //!
-//! Safety rules kept here: no command before the first valid LowState; every target is clamped to
-//! the joint limits and to a torque-aware band `|q* - q| <= effort / kp` (a full position error
-//! then asks for at most the motor's effort); Arm is refused while another `rt/lowcmd` writer is
-//! seen. The control path allocates nothing after [`Controller::new`] and never panics.
+//! Safety rules kept here: no command before the first valid LowState; a LowState with NaN or Inf
+//! in the IMU or a driven joint, or whose `tick` did not advance, is dropped and counted (so a
+//! frozen stream goes stale like a silent one); every target is clamped, NaN-safely, to the joint
+//! limits and to a torque-aware band `|q* - q| <= effort / kp` (a full position error then asks
+//! for at most the motor's effort); Arm is refused while another `rt/lowcmd` writer is seen or,
+//! with a deadman configured, without a fresh operator heartbeat. Joints are addressed by their
+//! motor slot (a 23-DoF G1 skips slots 13, 14, 20, 21, 27 and 28). The control path allocates
+//! nothing after [`Controller::new`] and never panics.
 
 use vigor_msgs::project::{
     Command, ControllerState, ControllerStatus, FaultCounters, TransitionReason,
@@ -29,6 +35,10 @@ use vigor_policy::ActionMode;
 
 use crate::config::{ControllerParams, DepthStaleAction};
 
+mod checks;
+use checks::finite_state;
+pub use checks::{JointTableError, REMOTE_SELECT_BIT, check_joint_table, clamp_or, remote_estop};
+
 /// Angular speed under which a recovered robot counts as still, rad/s.
 pub const STILL_RAD_S: f32 = 0.5;
 /// How far a leg joint may be from its stand pose for the robot to count as standing again, rad.
@@ -37,6 +47,8 @@ pub const RECOVERED_LEG_TOLERANCE_RAD: f32 = 0.5;
 /// One driven joint as the controller needs it.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct JointSpec {
+    /// Motor slot in `LowCmd.motor_cmd` and `LowState.motor_state` (0..35).
+    pub slot: usize,
     /// Stand pose, rad.
     pub default: f32,
     /// Lower limit, rad.
@@ -73,6 +85,8 @@ pub struct TickInput<'a> {
     pub other_writer: bool,
     /// The depth stream is stale (only meaningful for policies that read depth).
     pub depth_stale: bool,
+    /// When the operator's newest heartbeat arrived, s (controller clock), if one has.
+    pub heartbeat_s: Option<f64>,
 }
 
 /// A state change, for logs and the status topic.
@@ -110,6 +124,10 @@ pub struct Controller {
     have_targets: bool,
     upright_since: Option<f64>,
     tilt_rad: f32,
+    /// When the newest policy action arrived (Active).
+    action_s: f64,
+    /// Whether another writer was seen on the previous tick (to count appearances).
+    other_writer: bool,
     cmd: LowCmd,
     transition: Option<Transition>,
 }
@@ -122,7 +140,8 @@ pub fn tilt_rad(q: [f32; 4]) -> f32 {
 }
 
 impl Controller {
-    /// A controller in Passive for `joints` (motor slots `0..joints.len()`).
+    /// A controller in Passive for `joints` (each at its motor slot; check the table first with
+    /// [`check_joint_table`]: a slot out of range is skipped, never indexed).
     #[must_use]
     pub fn new(params: ControllerParams, joints: Vec<JointSpec>) -> Self {
         let n = joints.len();
@@ -147,6 +166,8 @@ impl Controller {
             have_targets: false,
             upright_since: None,
             tilt_rad: 0.0,
+            action_s: f64::NEG_INFINITY,
+            other_writer: false,
             cmd,
             transition: None,
         }
@@ -179,6 +200,12 @@ impl Controller {
     #[must_use]
     pub fn lowstate(&self) -> Option<&LowState> {
         self.have_state.then_some(&self.last)
+    }
+
+    /// The command of the last tick, once a LowState has arrived.
+    #[must_use]
+    pub fn last_command(&self) -> Option<&LowCmd> {
+        self.have_state.then_some(&self.cmd)
     }
 
     /// The joints.
@@ -223,13 +250,23 @@ impl Controller {
         self.upright_since = None;
         match to {
             ControllerState::Ramp => {
-                for (r, m) in self.ramp_from.iter_mut().zip(&self.last.motor_state) {
-                    *r = m.q;
+                for (r, j) in self.ramp_from.iter_mut().zip(&self.joints) {
+                    *r = self.last.motor_state.get(j.slot).map_or(j.default, |m| m.q);
                 }
             }
             ControllerState::Active => self.have_targets = false,
             _ => {}
         }
+    }
+
+    /// Goes to Damping for shutdown (latched): every later tick sends damping frames.
+    pub fn shutdown(&mut self, now_s: f64) {
+        self.fault(TransitionReason::Shutdown, true, now_s);
+    }
+
+    /// Goes to Damping because a thread of the daemon died (latched).
+    pub fn thread_died(&mut self, now_s: f64) {
+        self.fault(TransitionReason::ThreadDied, true, now_s);
     }
 
     fn fault(&mut self, reason: TransitionReason, latch: bool, now_s: f64) {
@@ -248,23 +285,32 @@ impl Controller {
             self.fault(TransitionReason::NonFiniteAction, true, now_s);
             return;
         }
-        for (i, (t, a)) in self.targets.iter_mut().zip(action).enumerate() {
+        for ((t, a), j) in self.targets.iter_mut().zip(action).zip(&self.joints) {
             let base = match mode {
-                ActionMode::DefaultOffset => self.joints[i].default,
-                ActionMode::CurrentDelta => self.last.motor_state[i].q,
+                ActionMode::DefaultOffset => j.default,
+                ActionMode::CurrentDelta => {
+                    self.last.motor_state.get(j.slot).map_or(j.default, |m| m.q)
+                }
             };
             *t = base + scale * a;
         }
         self.have_targets = true;
+        self.action_s = now_s;
     }
 
     /// One control tick: returns the command to send, or `None` before the first valid LowState.
     pub fn tick(&mut self, input: &TickInput<'_>) -> Option<&LowCmd> {
         let now = input.now_s;
         if let Some(s) = input.lowstate {
-            self.last.clone_from(s);
-            self.have_state = true;
-            self.last_state_s = now;
+            if !finite_state(s, &self.joints) {
+                self.faults.nonfinite_states += 1;
+            } else if self.have_state && s.tick == self.last.tick {
+                self.faults.repeated_states += 1;
+            } else {
+                self.last.clone_from(s);
+                self.have_state = true;
+                self.last_state_s = now;
+            }
         }
         if !self.have_state {
             return None;
@@ -272,7 +318,8 @@ impl Controller {
         self.tilt_rad = tilt_rad(self.last.imu_state.quaternion);
         self.watch(input, now);
         if let Some(c) = input.command {
-            self.command(c, input.other_writer, now);
+            let operator = self.operator_present(input.heartbeat_s, now);
+            self.command(c, input.other_writer, operator, now);
         }
         self.advance(now);
         self.write_command(now);
@@ -293,14 +340,52 @@ impl Controller {
             self.go(ControllerState::Passive, TransitionReason::Cleared, now);
         }
         self.stale = stale;
-        let hot = self.last.motor_state[..self.joints.len()].iter().any(|m| {
-            m.temperature[0] >= self.params.max_winding_c
-                || m.temperature[1] >= self.params.max_casing_c
-        });
-        if hot && self.state != ControllerState::Damping {
+        let (mut hot, mut error) = (false, false);
+        for j in &self.joints {
+            if let Some(m) = self.last.motor_state.get(j.slot) {
+                hot |= m.temperature[0] >= self.params.max_winding_c
+                    || m.temperature[1] >= self.params.max_casing_c;
+                error |= m.motorstate != 0;
+            }
+        }
+        let damping = self.state == ControllerState::Damping;
+        if error && !(damping && self.reason == TransitionReason::MotorFault) {
+            self.faults.motor_errors += 1;
+        }
+        if (hot || error) && !damping {
             self.fault(TransitionReason::MotorFault, true, now);
         }
-        if input.depth_stale && self.state == ControllerState::Active {
+        if remote_estop(&self.last) && !self.stale {
+            self.fault(TransitionReason::RemoteEStop, true, now);
+        }
+        if input.other_writer && !self.other_writer {
+            self.faults.other_writers += 1;
+        }
+        self.other_writer = input.other_writer;
+        use ControllerState as S;
+        let driving = matches!(self.state, S::Ramp | S::Armed | S::Active);
+        if input.other_writer && driving {
+            self.fault(TransitionReason::OtherWriter, true, now);
+        }
+        if let Some(timeout) = self.params.operator_timeout_s
+            && driving
+            && !input.heartbeat_s.is_some_and(|h| now - h <= timeout)
+        {
+            self.faults.operator_lost += 1;
+            self.fault(TransitionReason::OperatorLost, true, now);
+        }
+        if self.state == S::Active {
+            let last = if self.have_targets {
+                self.action_s
+            } else {
+                self.since_s
+            };
+            if now - last > self.params.policy_timeout_s {
+                self.faults.policy_stale += 1;
+                self.fault(TransitionReason::PolicyStale, true, now);
+            }
+        }
+        if input.depth_stale && self.state == S::Active {
             self.faults.depth_stale += 1;
             if self.params.depth_stale_action == DepthStaleAction::Damping {
                 self.fault(TransitionReason::DepthStale, true, now);
@@ -308,11 +393,27 @@ impl Controller {
         }
     }
 
-    fn command(&mut self, c: Command, other_writer: bool, now: f64) {
+    /// Whether the operator's heartbeat is fresh (always, when no deadman is configured).
+    fn operator_present(&self, heartbeat_s: Option<f64>, now: f64) -> bool {
+        self.params
+            .operator_timeout_s
+            .is_none_or(|timeout| heartbeat_s.is_some_and(|h| now - h <= timeout))
+    }
+
+    fn command(&mut self, c: Command, other_writer: bool, operator: bool, now: f64) {
         use ControllerState as S;
         match (c, self.state) {
             (Command::EStop, _) => self.fault(TransitionReason::EStop, true, now),
-            (Command::Clear, S::Damping) if !self.stale => {
+            // Clearing needs a live stream and the remote's e-stop released; a shutdown or a
+            // dead thread is never cleared.
+            (Command::Clear, S::Damping)
+                if !self.stale
+                    && !remote_estop(&self.last)
+                    && !matches!(
+                        self.reason,
+                        TransitionReason::Shutdown | TransitionReason::ThreadDied
+                    ) =>
+            {
                 self.latched = false;
                 self.go(S::Passive, TransitionReason::Cleared, now);
             }
@@ -320,6 +421,8 @@ impl Controller {
                 if other_writer {
                     // Refused: stay in Passive, and say why.
                     self.go(S::Passive, TransitionReason::OtherWriter, now);
+                } else if !operator {
+                    self.go(S::Passive, TransitionReason::OperatorLost, now);
                 } else {
                     self.go(S::Ramp, TransitionReason::Commanded, now);
                 }
@@ -345,11 +448,13 @@ impl Controller {
             S::Active => {
                 let g = self.last.imu_state.gyroscope;
                 let spin = (g[0] * g[0] + g[1] * g[1] + g[2] * g[2]).sqrt();
-                let legs_standing = self.joints.iter().enumerate().all(|(i, j)| {
-                    !j.leg
-                        || (self.last.motor_state[i].q - j.default).abs()
-                            < RECOVERED_LEG_TOLERANCE_RAD
-                });
+                let legs_standing =
+                    self.joints.iter().all(|j| {
+                        !j.leg
+                            || self.last.motor_state.get(j.slot).is_some_and(|m| {
+                                (m.q - j.default).abs() < RECOVERED_LEG_TOLERANCE_RAD
+                            })
+                    });
                 if self.tilt_rad < self.params.recovered_tilt_rad
                     && spin < STILL_RAD_S
                     && legs_standing
@@ -375,7 +480,9 @@ impl Controller {
         };
         let kd_damp = self.params.damping_kd;
         for (i, j) in self.joints.iter().enumerate() {
-            let q = self.last.motor_state[i].q;
+            let Some(q) = self.last.motor_state.get(j.slot).map(|m| m.q) else {
+                continue;
+            };
             let (target, kp, kd) = match self.state {
                 S::Passive | S::Damping => (q, 0.0, kd_damp),
                 S::Ramp => (
@@ -393,16 +500,20 @@ impl Controller {
             } else {
                 f32::INFINITY
             };
-            let target = target.clamp(q - band, q + band).clamp(j.lower, j.upper);
-            self.cmd.motor_cmd[i] = MotorCmd {
-                mode: MOTOR_MODE_ENABLE,
-                q: target,
-                dq: 0.0,
-                tau: 0.0,
-                kp,
-                kd,
-                reserve: 0,
-            };
+            // NaN-safe: never a panic on the control path, whatever the inputs.
+            let target = clamp_or(target, q - band, q + band, q);
+            let target = clamp_or(target, j.lower, j.upper, j.default);
+            if let Some(m) = self.cmd.motor_cmd.get_mut(j.slot) {
+                *m = MotorCmd {
+                    mode: MOTOR_MODE_ENABLE,
+                    q: target,
+                    dq: 0.0,
+                    tau: 0.0,
+                    kp,
+                    kd,
+                    reserve: 0,
+                };
+            }
         }
         self.cmd.mode_machine = self.params.mode_machine;
         self.cmd.crc = self.cmd.compute_crc();
@@ -411,3 +522,6 @@ impl Controller {
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod fault_tests;

@@ -2,8 +2,12 @@
 //!
 //! - [`core`]: the safety state machine, watchdogs and command generation as a plain struct, one
 //!   call per control tick (no network, threads or clock).
-//! - [`node`]: the daemon: the core wired to zenoh with a control thread, a policy thread and an
-//!   I/O thread.
+//! - [`control_loop`]: the control thread's tick around the core (phase lock, deadline misses,
+//!   the other-writer window, stale depth and heartbeat, status decimation, shutdown) as a plain
+//!   struct with time passed in.
+//! - [`node`]: the daemon: the loop wired to zenoh with a control thread, a policy thread, an
+//!   I/O thread and a supervisor that turns signals and dead threads into damping.
+//! - [`realtime`]: SCHED_FIFO, CPU affinity and locked memory, with a warning when refused.
 //! - [`timing`]: sleeping to deadlines, the phase lock, loop-timing histograms.
 //! - [`bus`]: opening the zenoh session (config file, `--connect`, `--listen`).
 //! - [`config`]: the typed `configs/controller.toml`.
@@ -19,8 +23,10 @@
 pub mod bus;
 pub mod commands;
 pub mod config;
+pub mod control_loop;
 pub mod core;
 pub mod node;
+pub mod realtime;
 pub mod timing;
 
 pub use config::{ControllerConfig, ControllerParams};

@@ -1,49 +1,53 @@
-//! The controller daemon: the [`Controller`] core wired to zenoh, a control thread and a policy
-//! thread.
+//! The controller daemon: the [`ControlLoop`] wired to zenoh, with a control thread, a policy
+//! thread, an I/O thread and a supervisor.
 //!
 //! Threads:
 //! - zenoh's callbacks decode `rt/lowstate` (CRC, length, `mode_machine` checked; bad frames are
-//!   counted and dropped), watch `rt/lowcmd` for other writers, take operator commands and note
-//!   depth frames. They hand data over through single-slot mailboxes.
-//! - The control thread ticks the core at the control rate on its own clock (sleep, then spin for
-//!   the last [`SPIN_S`]), phase-locked to land [`PHASE_LEAD_S`] after LowState arrivals, so a
-//!   command follows each state closely while the period stays steady and the watchdog runs when
-//!   states stop. It encodes the `LowCmd` into a buffer allocated at start and publishes it. It never allocates, blocks on I/O or formats text;
-//!   transitions and status go to the I/O thread through a bounded channel.
+//!   counted and dropped), watch `rt/lowcmd` for other writers, queue operator commands (an
+//!   e-stop empties the queue; heartbeats only stamp their time) and stamp depth frames. They hand
+//!   data over through single-slot mailboxes and atomics.
+//! - The control thread (SCHED_FIFO and pinned when permitted) sleeps to the loop's deadline,
+//!   gathers the mailboxes, steps the [`ControlLoop`] and publishes its `LowCmd` from a buffer
+//!   allocated at start. It never allocates, blocks on I/O or formats text; transitions and status
+//!   go to the I/O thread through a bounded channel. When the daemon stops it sends damping
+//!   frames for the configured exit time before it returns.
 //! - The policy thread runs the artifact at the policy rate on the newest LowState and posts the
-//!   action back.
-//! - The I/O thread logs transitions and publishes `ControllerStatus` (at the status rate and on
-//!   every transition).
+//!   action back; a late step is counted and skipped, never caught up in a burst.
+//! - The I/O thread logs transitions and publishes `ControllerStatus`.
+//! - The supervisor ([`NodeHandle::run`], on the caller's thread) turns a signal or the end of
+//!   the duration into a stop, and a dead thread into damping: a dead policy or I/O thread makes
+//!   the control loop damp and stop; a dead control thread makes the supervisor publish the
+//!   damping frames itself. Either way the report names the thread and the caller exits non-zero.
 //!
 //! The `LowCmd` carries this session's zenoh id as an attachment, so the controller can tell its
 //! own frames on `rt/lowcmd` from another writer's.
 
-use std::collections::VecDeque;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
+use std::sync::mpsc::sync_channel;
+use std::sync::{Arc, Mutex, Once};
 use std::time::{Duration, Instant};
 
-use vigor_msgs::project::{
-    Command, ControllerCommand, ControllerState, ControllerStatus, FaultCounters,
-};
+use vigor_msgs::project::{Command, ControllerCommand, ControllerState, FaultCounters};
 use vigor_msgs::topics;
 use vigor_msgs::unitree_hg::{LowCmd, LowState};
-use vigor_policy::{ObservationLayout, Policy};
+use vigor_policy::Policy;
 use zenoh::Wait;
 
 use crate::bus::{BusConfig, BusError};
 use crate::config::ControllerParams;
-use crate::core::{Controller, JointSpec, TickInput, Transition};
-use crate::timing::bin;
+use crate::control_loop::CommandQueue;
+use crate::core::{JointSpec, JointTableError, check_joint_table};
+use crate::realtime::{RealtimeReport, lock_memory};
 pub use crate::timing::{
     HISTOGRAM_BINS, LoopStats, PHASE_GAIN, PHASE_LEAD_S, PHASE_MAX_STEP_S, SPIN_S, sleep_until,
 };
 
-/// Operator commands queued at most; more are dropped (an e-stop always gets in first).
-pub const COMMAND_QUEUE: usize = 16;
-/// A foreign `rt/lowcmd` frame within this long keeps arming refused, s.
-pub const OTHER_WRITER_HOLD_S: f64 = 0.5;
+mod control_thread;
+mod inject;
+mod policy_thread;
+mod supervisor;
+
+pub use inject::FaultInjection;
 
 /// Everything the daemon needs.
 pub struct NodeOptions {
@@ -51,14 +55,18 @@ pub struct NodeOptions {
     pub bus: BusConfig,
     /// Checked controller parameters.
     pub params: ControllerParams,
-    /// The driven joints, by motor slot.
+    /// The driven joints, each at its motor slot.
     pub joints: Vec<JointSpec>,
+    /// The robot description's `mode_machine` (checked against the config's).
+    pub robot_mode_machine: u8,
     /// The policy artifact.
     pub policy: Policy,
     /// Key scope (the DDS bridge's `--scope`), if any.
     pub scope: Option<String>,
-    /// Stop after this long (benchmarks, tests); `None` runs until [`NodeHandle::stop`].
+    /// Stop after this long (benchmarks, tests); `None` runs until a signal or [`NodeHandle::stop`].
     pub duration: Option<Duration>,
+    /// A fault to inject, for the system tests that check each fault ends in damping.
+    pub inject: Option<FaultInjection>,
 }
 
 /// Why the daemon could not start.
@@ -75,6 +83,9 @@ pub enum NodeError {
         /// What does not fit.
         message: String,
     },
+    /// The robot description does not fit the configuration.
+    #[error("robot description: {0}")]
+    Joints(#[from] JointTableError),
     /// A thread could not be started.
     #[error("cannot start the {0} thread: {1}")]
     Thread(&'static str, std::io::Error),
@@ -89,73 +100,108 @@ pub struct NodeReport {
     pub faults: FaultCounters,
     /// Loop timing.
     pub stats: LoopStats,
+    /// What the kernel granted.
+    pub realtime: RealtimeReport,
+    /// The thread that died, if one did (the caller should exit non-zero).
+    pub died: Option<&'static str>,
+}
+
+/// Everything the threads share.
+struct Shared {
+    epoch: Instant,
+    /// Asked to stop (signal, duration, [`NodeHandle::stop`]).
+    stop: AtomicBool,
+    /// A thread died: the control loop damps and stops.
+    thread_died: AtomicBool,
+    /// The control loop finished its shutdown damping and returned.
+    control_done: AtomicBool,
+    bad_frames: AtomicU32,
+    wrong_mode: AtomicU32,
+    policy_overruns: AtomicU32,
+    other_writer_ns: AtomicU64,
+    depth_ns: AtomicU64,
+    heartbeat_ns: AtomicU64,
+    /// Newest LowState, its sequence number and arrival time (ns).
+    state: Mutex<(LowState, u64, u64)>,
+    commands: Mutex<CommandQueue>,
+    /// The policy thread's input: newest state, and whether the loop is Active.
+    policy_in: Mutex<(LowState, bool)>,
+    /// The policy thread's output: newest action and its sequence number.
+    policy_out: Mutex<(Vec<f32>, u64)>,
+}
+
+impl Shared {
+    /// Now on the daemon's clock, ns (never 0, which means "never" in the stamps).
+    fn now_ns(&self) -> u64 {
+        (self.epoch.elapsed().as_nanos() as u64).max(1)
+    }
+}
+
+/// Set by the panic hook: some thread of this process panicked.
+static PANICKED: AtomicBool = AtomicBool::new(false);
+
+/// Chains a hook in front of the current panic hook that flags the panic for the supervisor,
+/// which then damps without waiting for the thread to finish unwinding.
+fn install_panic_hook() {
+    static ONCE: Once = Once::new();
+    ONCE.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            PANICKED.store(true, Ordering::SeqCst);
+            previous(info);
+        }));
+    });
+}
+
+/// Registers SIGINT and SIGTERM to set the returned flag, which [`NodeHandle::run`] turns into a
+/// stop with damping frames.
+///
+/// # Errors
+/// If a handler cannot be registered.
+pub fn stop_on_signals() -> std::io::Result<Arc<AtomicBool>> {
+    let flag = Arc::new(AtomicBool::new(false));
+    for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+        signal_hook::flag::register(signal, Arc::clone(&flag))?;
+    }
+    Ok(flag)
 }
 
 /// A running daemon.
 pub struct NodeHandle {
-    stop: Arc<AtomicBool>,
-    threads: Vec<std::thread::JoinHandle<()>>,
+    shared: Arc<Shared>,
+    threads: Vec<(&'static str, std::thread::JoinHandle<()>)>,
     result: Arc<Mutex<Option<NodeReport>>>,
     policy_stats: Arc<Mutex<Option<LoopStats>>>,
+    realtime: RealtimeReport,
+    duration: Option<Duration>,
+    lowcmd_pub: Arc<zenoh::pubsub::Publisher<'static>>,
+    damping: LowCmd,
+    params: ControllerParams,
+    zid: Vec<u8>,
     _session: zenoh::Session,
 }
 
 impl NodeHandle {
-    /// Asks every thread to stop.
+    /// Asks the daemon to stop (it damps for the exit time first).
     pub fn stop(&self) {
-        self.stop.store(true, Ordering::SeqCst);
+        self.shared.stop.store(true, Ordering::SeqCst);
     }
 
-    /// Whether the daemon has stopped (its duration ran out, or it was asked to).
+    /// What the kernel granted of the real-time requests.
     #[must_use]
-    pub fn stopped(&self) -> bool {
-        self.stop.load(Ordering::SeqCst)
+    pub fn realtime(&self) -> &RealtimeReport {
+        &self.realtime
     }
-
-    /// Waits for the threads and returns the report.
-    #[must_use]
-    pub fn join(mut self) -> Option<NodeReport> {
-        for t in self.threads.drain(..) {
-            let _ = t.join();
-        }
-        let mut report = self.result.lock().ok().and_then(|mut r| r.take())?;
-        if let Some(p) = self.policy_stats.lock().ok().and_then(|mut p| p.take()) {
-            report.stats.policy_steps = p.policy_steps;
-            report.stats.policy_us = p.policy_us;
-            report.stats.max_policy_us = p.max_policy_us;
-        }
-        Some(report)
-    }
-}
-
-/// Newest LowState, its sequence number and arrival time.
-struct StateSlot {
-    slot: Mutex<(LowState, u64, Option<Instant>)>,
-}
-
-/// What the policy thread needs from the control thread.
-struct PolicySlot {
-    state: Mutex<(LowState, bool)>,
-    action: Mutex<(Vec<f32>, u64)>,
-}
-
-enum IoEvent {
-    Transition(Transition),
-    Status(ControllerStatus),
-}
-
-fn now_ns(epoch: Instant) -> u64 {
-    epoch.elapsed().as_nanos() as u64
 }
 
 /// Starts the daemon.
 ///
 /// # Errors
-/// A policy that does not fit (observation blocks this build cannot fill, action size), or a
-/// bus that cannot be opened.
+/// A policy or robot description that does not fit, or a bus that cannot be opened.
 pub fn start(opts: NodeOptions) -> Result<NodeHandle, NodeError> {
     let manifest = opts.policy.manifest().clone();
     let n = opts.joints.len();
+    check_joint_table(&opts.params, opts.robot_mode_machine, &opts.joints)?;
     if let Some(message) = manifest.observation.unbuildable_block(n) {
         return Err(NodeError::Policy {
             name: manifest.name,
@@ -171,51 +217,52 @@ pub fn start(opts: NodeOptions) -> Result<NodeHandle, NodeError> {
             ),
         });
     }
+    install_panic_hook();
+    let memory = lock_memory(opts.params.lock_memory);
     let session = opts.bus.open()?;
-    let zid = session.zid().to_string();
+    let zid = session.zid().to_string().into_bytes();
     let scope = opts.scope.as_deref();
     let key = |t: &topics::Topic| t.scoped(scope);
-
-    let epoch = Instant::now();
-    let stop = Arc::new(AtomicBool::new(false));
-    let bad_frames = Arc::new(AtomicU64::new(0));
-    let wrong_mode = Arc::new(AtomicU64::new(0));
-    let other_writer_ns = Arc::new(AtomicU64::new(0));
-    let last_depth_ns = Arc::new(AtomicU64::new(0));
-    // Operator commands, in order (an e-stop jumps the queue); one is taken per tick.
-    let pending_command: Arc<Mutex<VecDeque<Command>>> =
-        Arc::new(Mutex::new(VecDeque::with_capacity(COMMAND_QUEUE)));
-    let states = Arc::new(StateSlot {
-        slot: Mutex::new((LowState::default(), 0, None)),
-    });
-    let policy_slot = Arc::new(PolicySlot {
-        state: Mutex::new((LowState::default(), false)),
-        action: Mutex::new((vec![0.0; n], 0)),
-    });
     let zerr = |e: zenoh::Error| NodeError::Bus(BusError::Zenoh(e.to_string()));
+
+    let shared = Arc::new(Shared {
+        epoch: Instant::now(),
+        stop: AtomicBool::new(false),
+        thread_died: AtomicBool::new(false),
+        control_done: AtomicBool::new(false),
+        bad_frames: AtomicU32::new(0),
+        wrong_mode: AtomicU32::new(0),
+        policy_overruns: AtomicU32::new(0),
+        other_writer_ns: AtomicU64::new(0),
+        depth_ns: AtomicU64::new(0),
+        heartbeat_ns: AtomicU64::new(0),
+        state: Mutex::new((LowState::default(), 0, 0)),
+        commands: Mutex::new(CommandQueue::new()),
+        policy_in: Mutex::new((LowState::default(), false)),
+        policy_out: Mutex::new((vec![0.0; n], 0)),
+    });
 
     let mode_machine = opts.params.mode_machine;
     let sub_state = {
-        let states = Arc::clone(&states);
-        let bad = Arc::clone(&bad_frames);
-        let wrong = Arc::clone(&wrong_mode);
+        let sh = Arc::clone(&shared);
         session
             .declare_subscriber(key(&topics::LOWSTATE))
             .callback(move |sample| {
                 let bytes = sample.payload().to_bytes();
                 match LowState::decode(&bytes) {
                     Ok(s) if s.mode_machine == mode_machine => {
-                        if let Ok(mut slot) = states.slot.lock() {
+                        let at = sh.now_ns();
+                        if let Ok(mut slot) = sh.state.lock() {
                             slot.0 = s;
                             slot.1 += 1;
-                            slot.2 = Some(Instant::now());
+                            slot.2 = at;
                         }
                     }
                     Ok(_) => {
-                        wrong.fetch_add(1, Ordering::Relaxed);
+                        sh.wrong_mode.fetch_add(1, Ordering::Relaxed);
                     }
                     Err(_) => {
-                        bad.fetch_add(1, Ordering::Relaxed);
+                        sh.bad_frames.fetch_add(1, Ordering::Relaxed);
                     }
                 }
             })
@@ -223,53 +270,54 @@ pub fn start(opts: NodeOptions) -> Result<NodeHandle, NodeError> {
             .map_err(zerr)?
     };
     let sub_lowcmd = {
-        let other = Arc::clone(&other_writer_ns);
+        let sh = Arc::clone(&shared);
         let me = zid.clone();
         session
             .declare_subscriber(key(&topics::LOWCMD))
             .callback(move |sample| {
                 let mine = sample
                     .attachment()
-                    .is_some_and(|a| a.to_bytes().as_ref() == me.as_bytes());
+                    .is_some_and(|a| a.to_bytes().as_ref() == me.as_slice());
                 if !mine {
-                    other.store(now_ns(epoch).max(1), Ordering::Relaxed);
+                    sh.other_writer_ns.store(sh.now_ns(), Ordering::Relaxed);
                 }
             })
             .wait()
             .map_err(zerr)?
     };
     let sub_command = {
-        let pending = Arc::clone(&pending_command);
+        let sh = Arc::clone(&shared);
         session
             .declare_subscriber(key(&topics::CONTROLLER_COMMAND))
             .callback(move |sample| {
-                if let Ok(c) = ControllerCommand::decode(&sample.payload().to_bytes())
-                    && let Ok(mut p) = pending.lock()
-                {
-                    if c.command == Command::EStop {
-                        p.push_front(c.command);
-                    } else if p.len() < COMMAND_QUEUE {
-                        p.push_back(c.command);
-                    }
+                let Ok(c) = ControllerCommand::decode(&sample.payload().to_bytes()) else {
+                    return;
+                };
+                if c.command == Command::Heartbeat {
+                    sh.heartbeat_ns.store(sh.now_ns(), Ordering::Relaxed);
+                } else if let Ok(mut q) = sh.commands.lock() {
+                    q.push(c.command);
                 }
             })
             .wait()
             .map_err(zerr)?
     };
     let sub_depth = {
-        let last = Arc::clone(&last_depth_ns);
+        let sh = Arc::clone(&shared);
         session
             .declare_subscriber(key(&topics::DEPTH))
-            .callback(move |_| last.store(now_ns(epoch).max(1), Ordering::Relaxed))
+            .callback(move |_| sh.depth_ns.store(sh.now_ns(), Ordering::Relaxed))
             .wait()
             .map_err(zerr)?
     };
-    let lowcmd_pub = session
-        .declare_publisher(key(&topics::LOWCMD))
-        .congestion_control(zenoh::qos::CongestionControl::Drop)
-        .express(true)
-        .wait()
-        .map_err(zerr)?;
+    let lowcmd_pub = Arc::new(
+        session
+            .declare_publisher(key(&topics::LOWCMD))
+            .congestion_control(zenoh::qos::CongestionControl::Drop)
+            .express(true)
+            .wait()
+            .map_err(zerr)?,
+    );
     let status_pub = session
         .declare_publisher(key(&topics::CONTROLLER_STATUS))
         .wait()
@@ -283,217 +331,93 @@ pub fn start(opts: NodeOptions) -> Result<NodeHandle, NodeError> {
         .blocks
         .iter()
         .any(|b| b.name.starts_with("depth"));
-    let (io_tx, io_rx): (SyncSender<IoEvent>, Receiver<IoEvent>) = sync_channel(256);
+    let (io_tx, io_rx) = sync_channel(256);
+    let (grant_tx, grant_rx) = sync_channel(2);
     let mut threads = Vec::new();
+    let spawn = |name: &'static str, f: Box<dyn FnOnce() + Send>| {
+        std::thread::Builder::new()
+            .name(format!("vigor-{name}"))
+            .spawn(f)
+            .map(|h| (name, h))
+            .map_err(|e| NodeError::Thread(name, e))
+    };
 
-    // I/O thread: transitions to stderr, status on the bus.
-    {
-        let stop = Arc::clone(&stop);
-        threads.push(
-            std::thread::Builder::new()
-                .name("vigor-io".into())
-                .spawn(move || {
-                    let _keep = (sub_state, sub_lowcmd, sub_command, sub_depth);
-                    while !stop.load(Ordering::SeqCst) {
-                        match io_rx.recv_timeout(Duration::from_millis(50)) {
-                            Ok(IoEvent::Transition(t)) => eprintln!(
-                                "[{:9.3} s] {:?} -> {:?} ({:?})",
-                                t.at_s, t.from, t.to, t.reason
-                            ),
-                            Ok(IoEvent::Status(s)) => {
-                                let _ = status_pub.put(s.encode()).wait();
-                            }
-                            Err(_) => {}
-                        }
-                    }
-                })
-                .map_err(|e| NodeError::Thread("I/O", e))?,
-        );
+    threads.push(spawn(
+        "io",
+        Box::new(move || {
+            let _keep = (sub_state, sub_lowcmd, sub_command, sub_depth);
+            control_thread::io_loop(&io_rx, &status_pub);
+        }),
+    )?);
+    threads.push(spawn(
+        "policy",
+        Box::new({
+            let ctx = policy_thread::PolicyThread {
+                policy: opts.policy,
+                layout: manifest.observation.clone(),
+                joints: opts.joints.clone(),
+                period: Duration::from_secs_f64(
+                    opts.params.control_dt_s * f64::from(opts.params.policy_decimation),
+                ),
+                priority: opts.params.policy_priority,
+                inject: opts.inject,
+            };
+            let sh = Arc::clone(&shared);
+            let stats = Arc::clone(&policy_stats);
+            let grants = grant_tx.clone();
+            move || ctx.run(&sh, &stats, &grants)
+        }),
+    )?);
+    threads.push(spawn(
+        "control",
+        Box::new({
+            let ctx = control_thread::ControlThread {
+                params: opts.params.clone(),
+                joints: opts.joints.clone(),
+                action_mode: manifest.action.mode,
+                action_scale: manifest.action.scale,
+                reads_depth,
+                inject: opts.inject,
+                zid: zid.clone(),
+            };
+            let sh = Arc::clone(&shared);
+            let publisher = Arc::clone(&lowcmd_pub);
+            let result = Arc::clone(&result);
+            move || ctx.run(&sh, &publisher, &io_tx, &grant_tx, &result)
+        }),
+    )?);
+
+    // Both loop threads say what the kernel granted them before their loops start.
+    let mut realtime = RealtimeReport {
+        memory,
+        ..RealtimeReport::default()
+    };
+    for _ in 0..2 {
+        match grant_rx.recv_timeout(Duration::from_secs(2)) {
+            Ok(control_thread::GrantMsg::Control(fifo, cpu)) => {
+                realtime.control_fifo = fifo;
+                realtime.control_cpu = cpu;
+            }
+            Ok(control_thread::GrantMsg::Policy(fifo)) => realtime.policy_fifo = fifo,
+            Err(_) => break,
+        }
     }
-
-    // Policy thread.
-    {
-        let stop = Arc::clone(&stop);
-        let slot = Arc::clone(&policy_slot);
-        let policy = opts.policy;
-        let layout: ObservationLayout = manifest.observation.clone();
-        let default_q: Vec<f32> = opts.joints.iter().map(|j| j.default).collect();
-        let period = Duration::from_secs_f64(
-            opts.params.control_dt_s * f64::from(opts.params.policy_decimation),
-        );
-        let stats_slot = Arc::clone(&policy_stats);
-        threads.push(
-            std::thread::Builder::new()
-                .name("vigor-policy".into())
-                .spawn(move || {
-                    policy_loop(
-                        &policy,
-                        &layout,
-                        &default_q,
-                        &slot,
-                        &stop,
-                        period,
-                        &stats_slot,
-                    );
-                })
-                .map_err(|e| NodeError::Thread("policy", e))?,
-        );
-    }
-
-    // Control thread.
-    {
-        let stop = Arc::clone(&stop);
-        let params = opts.params.clone();
-        let joints = opts.joints.clone();
-        let duration = opts.duration;
-        let action_mode = manifest.action.mode;
-        let action_scale = manifest.action.scale;
-        let result = Arc::clone(&result);
-        let zid_bytes = zid.into_bytes();
-        threads.push(
-            std::thread::Builder::new()
-                .name("vigor-control".into())
-                .spawn(move || {
-                    let mut core = Controller::new(params.clone(), joints);
-                    let mut stats = LoopStats::new();
-                    let mut buf = [0u8; LowCmd::WIRE_LEN];
-                    let period = Duration::from_secs_f64(params.control_dt_s);
-                    let mut last_tick: Option<Instant> = None;
-                    let mut seen_seq = 0u64;
-                    let mut seen_action = 0u64;
-                    let mut local = LowState::default();
-                    let mut status_seq = 0u64;
-                    let mut tick_no = 0u64;
-                    let mut action = vec![0.0f32; n];
-                    let mut deadline = Instant::now() + period;
-                    let mut last_arrival: Option<Instant> = None;
-                    while !stop.load(Ordering::SeqCst) {
-                        if duration.is_some_and(|d| epoch.elapsed() >= d) {
-                            stop.store(true, Ordering::SeqCst);
-                            break;
-                        }
-                        sleep_until(deadline);
-                        let tick_at = Instant::now();
-                        let mut arrived = None;
-                        if let Ok(slot) = states.slot.lock()
-                            && slot.1 != seen_seq
-                        {
-                            seen_seq = slot.1;
-                            local.clone_from(&slot.0);
-                            arrived = slot.2;
-                        }
-                        if arrived.is_some() {
-                            last_arrival = arrived;
-                        }
-                        if let Some(prev) = last_tick {
-                            let interval = tick_at.duration_since(prev).as_secs_f64();
-                            let err_us = ((interval - params.control_dt_s).abs() * 1e6) as u64;
-                            bin(&mut stats.period_error_us, err_us);
-                            stats.max_period_error_us = stats.max_period_error_us.max(err_us);
-                            if interval > 1.5 * params.control_dt_s {
-                                core.faults_mut().deadline_misses += 1;
-                            }
-                        }
-                        last_tick = Some(tick_at);
-                        // Phase lock: steer the next tick toward PHASE_LEAD after the newest
-                        // LowState, a little per tick, so commands follow states closely while
-                        // the period stays steady.
-                        let mut next = deadline + period;
-                        if let Some(a) = last_arrival {
-                            let phase = tick_at.saturating_duration_since(a).as_secs_f64();
-                            if phase < params.control_dt_s {
-                                let err = phase - PHASE_LEAD_S;
-                                let step =
-                                    (PHASE_GAIN * err).clamp(-PHASE_MAX_STEP_S, PHASE_MAX_STEP_S);
-                                next = if step >= 0.0 {
-                                    next - Duration::from_secs_f64(step)
-                                } else {
-                                    next + Duration::from_secs_f64(-step)
-                                };
-                            }
-                        }
-                        // After a stall, resume on schedule rather than bursting to catch up.
-                        deadline = next.max(Instant::now());
-                        let now_s = epoch.elapsed().as_secs_f64();
-                        let now = now_ns(epoch);
-                        let command = pending_command.lock().ok().and_then(|mut c| c.pop_front());
-                        let other = other_writer_ns.load(Ordering::Relaxed);
-                        let other_writer = other > 0
-                            && (now.saturating_sub(other) as f64) < OTHER_WRITER_HOLD_S * 1e9;
-                        let depth = last_depth_ns.load(Ordering::Relaxed);
-                        let depth_stale = depth == 0
-                            || (now.saturating_sub(depth) as f64) > params.depth_timeout_s * 1e9;
-                        // The newest action, if the policy posted one.
-                        if let Ok(a) = policy_slot.action.try_lock()
-                            && a.1 != seen_action
-                        {
-                            seen_action = a.1;
-                            action.copy_from_slice(&a.0);
-                            if core.state() == ControllerState::Active {
-                                core.set_action(&action, action_mode, action_scale, now_s);
-                            }
-                        }
-                        {
-                            let f = core.faults_mut();
-                            f.bad_frames = bad_frames.load(Ordering::Relaxed) as u32;
-                            f.wrong_mode_machine = wrong_mode.load(Ordering::Relaxed) as u32;
-                        }
-                        let input = TickInput {
-                            now_s,
-                            lowstate: arrived.is_some().then_some(&local),
-                            command,
-                            other_writer,
-                            // Depth matters only to policies that read it.
-                            depth_stale: reads_depth && depth_stale,
-                        };
-                        let sent = core.tick(&input).map(|cmd| cmd.encode_into(&mut buf));
-                        if sent.is_some() {
-                            let _ = lowcmd_pub.put(&buf[..]).attachment(&zid_bytes[..]).wait();
-                            if let Some(t) = arrived {
-                                let us = t.elapsed().as_micros() as u64;
-                                bin(&mut stats.reaction_us, us);
-                                stats.max_reaction_us = stats.max_reaction_us.max(us);
-                            }
-                        }
-                        stats.ticks += 1;
-                        tick_no += 1;
-                        if let Ok(mut p) = policy_slot.state.try_lock() {
-                            p.0.clone_from(&local);
-                            p.1 = core.state() == ControllerState::Active;
-                        }
-                        let transition = core.take_transition();
-                        if let Some(t) = transition {
-                            let _ = io_tx.try_send(IoEvent::Transition(t));
-                        }
-                        if transition.is_some()
-                            || tick_no.is_multiple_of(u64::from(params.status_decimation))
-                        {
-                            let status = core.status(status_seq, now);
-                            status_seq += 1;
-                            // A full channel drops this status; the next one follows.
-                            let _ = io_tx.try_send(IoEvent::Status(status));
-                        }
-                    }
-                    if let Ok(mut r) = result.lock() {
-                        *r = Some(NodeReport {
-                            state: core.state(),
-                            faults: *core.faults(),
-                            stats,
-                        });
-                    }
-                })
-                .map_err(|e| NodeError::Thread("control", e))?,
-        );
-    }
-
+    let damping = crate::commands::damping_slots(
+        opts.params.mode_machine,
+        opts.params.damping_kd,
+        opts.joints.iter().map(|j| j.slot),
+    );
     Ok(NodeHandle {
-        stop,
+        shared,
         threads,
         result,
         policy_stats,
+        realtime,
+        duration: opts.duration,
+        lowcmd_pub,
+        damping,
+        params: opts.params,
+        zid,
         _session: session,
     })
 }
-
-mod policy_thread;
-use policy_thread::policy_loop;

@@ -13,11 +13,46 @@ use serde::ser::{SerializeSeq, Serializer};
 use serde::{Deserialize, Serialize};
 
 /// A float as JSON sees it.
-#[derive(Serialize, Deserialize)]
+#[derive(Serialize)]
 #[serde(untagged)]
 enum JsonFloat {
     Number(f64),
     Text(String),
+}
+
+/// Read by hand rather than derived with `#[serde(untagged)]`: untagged buffers whatever value it
+/// is given (an array or object of any size, over 20 bytes per byte of text) before finding that
+/// no variant matches; this visitor rejects anything but a number or a string at its first token.
+impl<'de> Deserialize<'de> for JsonFloat {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(JsonFloatVisitor)
+    }
+}
+
+struct JsonFloatVisitor;
+
+impl Visitor<'_> for JsonFloatVisitor {
+    type Value = JsonFloat;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str(r#"a number, "NaN", "inf" or "-inf""#)
+    }
+
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<JsonFloat, E> {
+        Ok(JsonFloat::Number(v))
+    }
+
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<JsonFloat, E> {
+        Ok(JsonFloat::Number(v as f64))
+    }
+
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<JsonFloat, E> {
+        Ok(JsonFloat::Number(v as f64))
+    }
+
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<JsonFloat, E> {
+        Ok(JsonFloat::Text(v.to_owned()))
+    }
 }
 
 fn to_json(v: f32) -> JsonFloat {
@@ -94,6 +129,37 @@ pub mod f32_array {
         seq.end()
     }
 
+    /// Fills the array item by item: collecting the items first allocated over 20 bytes per byte
+    /// of text for an over-long list. Items past the N-th are skipped unparsed (serde's
+    /// `IgnoredAny` allocates nothing) and only counted, for the error message.
+    struct ExactVisitor<const N: usize>;
+
+    impl<'de, const N: usize> Visitor<'de> for ExactVisitor<N> {
+        type Value = [::core::primitive::f32; N];
+
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            write!(f, "{N} numbers")
+        }
+
+        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+            let mut out = [0.0; N];
+            for (i, o) in out.iter_mut().enumerate() {
+                match seq.next_element::<JsonFloat>()? {
+                    Some(item) => *o = from_json(item)?,
+                    None => return Err(de::Error::invalid_length(i, &self)),
+                }
+            }
+            let mut len = N;
+            while seq.next_element::<de::IgnoredAny>()?.is_some() {
+                len += 1;
+            }
+            if len != N {
+                return Err(de::Error::invalid_length(len, &self));
+            }
+            Ok(out)
+        }
+    }
+
     /// Deserialises exactly N floats.
     ///
     /// # Errors
@@ -101,18 +167,7 @@ pub mod f32_array {
     pub fn deserialize<'de, D: Deserializer<'de>, const N: usize>(
         d: D,
     ) -> Result<[::core::primitive::f32; N], D::Error> {
-        let items = Vec::<JsonFloat>::deserialize(d)?;
-        if items.len() != N {
-            return Err(de::Error::invalid_length(
-                items.len(),
-                &format!("{N} numbers").as_str(),
-            ));
-        }
-        let mut out = [0.0; N];
-        for (o, item) in out.iter_mut().zip(items) {
-            *o = from_json(item)?;
-        }
-        Ok(out)
+        d.deserialize_seq(ExactVisitor::<N>)
     }
 }
 

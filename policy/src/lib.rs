@@ -26,3 +26,10 @@ pub use net::{Activation, Mlp, MlpSpec};
 pub use obs::{ObsBlock, ObservationLayout, Proprioception, projected_gravity};
 pub use student::{StudentManifest, StudentPolicy, StudentSpec};
 pub use student_runtime::{StudentInputs, StudentOutput, StudentRuntime};
+
+/// Runs libtorch's operators on the calling thread only (no intra-op worker pool). The robot's
+/// policy is small: a pool would add wake-up latency, and its workers would inherit the policy
+/// thread's real-time priority and spin on a core the control loop may need.
+pub fn run_single_threaded() {
+    tch::set_num_threads(1);
+}

@@ -40,12 +40,19 @@ impl ObservationLayout {
     /// (29, rad/s), last action (29).
     #[must_use]
     pub fn g1_proprioception() -> Self {
+        Self::proprioception(29)
+    }
+
+    /// One proprioceptive frame of a robot with `joints` driven joints (the G1 23-DoF has 23),
+    /// laid out like [`ObservationLayout::g1_proprioception`].
+    #[must_use]
+    pub fn proprioception(joints: usize) -> Self {
         Self::new(&[
             ("base_ang_vel", 3),
             ("projected_gravity", 3),
-            ("joint_pos_rel", 29),
-            ("joint_vel", 29),
-            ("last_action", 29),
+            ("joint_pos_rel", joints),
+            ("joint_vel", joints),
+            ("last_action", joints),
         ])
     }
 

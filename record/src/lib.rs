@@ -16,10 +16,25 @@
 
 use std::path::Path;
 
-use rerun::{RecordingStream, RecordingStreamBuilder};
+use rapier3d::na;
+use rr::{RecordingStream, RecordingStreamBuilder};
 use vigor_sim::rapier::Contact;
 use vigor_sim::robot::{Robot, Shape};
 use vigor_sim::terrain::Terrain;
+
+mod rr;
+
+/// The rotation that takes +z onto `dir` (a capsule's axis): identity for a zero axis, a half turn
+/// about x for -z.
+fn capsule_rotation(dir: na::Vector3<f32>) -> na::UnitQuaternion<f32> {
+    let n = dir.norm();
+    if n < 1e-9 {
+        return na::UnitQuaternion::identity();
+    }
+    na::UnitQuaternion::rotation_between(&na::Vector3::z(), &(dir / n)).unwrap_or_else(|| {
+        na::UnitQuaternion::from_axis_angle(&na::Vector3::x_axis(), std::f32::consts::PI)
+    })
+}
 
 /// Newtons per metre of drawn force arrow.
 pub const FORCE_SCALE_N_PER_M: f32 = 500.0;
@@ -69,8 +84,8 @@ pub struct EpisodeRecorder {
     camera: String,
 }
 
-fn quat(q: [f32; 4]) -> rerun::Quaternion {
-    rerun::Quaternion::from_wxyz(q)
+fn quat(q: [f32; 4]) -> rr::Quaternion {
+    rr::Quaternion::from_wxyz(q)
 }
 
 fn rr_err(path: &str, e: impl std::fmt::Display) -> RecordError {
@@ -117,13 +132,13 @@ impl EpisodeRecorder {
         terrain: Option<&Terrain>,
         episode: &str,
     ) -> Result<(), RecordError> {
-        let e = |r: Result<(), rerun::RecordingStreamError>| r.map_err(|e| rr_err(&self.path, e));
+        let e = |r: Result<(), rr::RecordingStreamError>| r.map_err(|e| rr_err(&self.path, e));
         e(self
             .rec
-            .log_static("world", &rerun::ViewCoordinates::RIGHT_HAND_Z_UP()))?;
+            .log_static("world", &rr::ViewCoordinates::RIGHT_HAND_Z_UP()))?;
         e(self
             .rec
-            .log_static("episode", &rerun::TextLog::new(episode.to_owned())))?;
+            .log_static("episode", &rr::TextLog::new(episode.to_owned())))?;
         for (link, entity) in robot.links.iter().zip(&self.links) {
             let mut caps = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
             let mut balls = (Vec::new(), Vec::new());
@@ -133,15 +148,13 @@ impl EpisodeRecorder {
                     Shape::Capsule { a, b, radius } => {
                         let d = b - a;
                         let len = d.norm();
-                        let rot = rerun::external::glam::Quat::from_rotation_arc(
-                            rerun::external::glam::Vec3::Z,
-                            rerun::external::glam::Vec3::new(d.x as f32, d.y as f32, d.z as f32)
-                                .normalize_or(rerun::external::glam::Vec3::Z),
-                        );
+                        let rot =
+                            capsule_rotation(na::Vector3::new(d.x as f32, d.y as f32, d.z as f32));
                         caps.0.push(len as f32);
                         caps.1.push(*radius as f32);
                         caps.2.push([a.x as f32, a.y as f32, a.z as f32]);
-                        caps.3.push(rerun::Quaternion::from_xyzw(rot.to_array()));
+                        caps.3
+                            .push(rr::Quaternion::from_xyzw([rot.i, rot.j, rot.k, rot.w]));
                     }
                     Shape::Sphere { centre, radius } => {
                         balls
@@ -163,7 +176,7 @@ impl EpisodeRecorder {
             if !caps.0.is_empty() {
                 e(self.rec.log_static(
                     format!("{entity}/geometry/capsules"),
-                    &rerun::Capsules3D::from_lengths_and_radii(caps.0, caps.1)
+                    &rr::Capsules3D::from_lengths_and_radii(caps.0, caps.1)
                         .with_translations(caps.2)
                         .with_quaternions(caps.3),
                 ))?;
@@ -171,13 +184,13 @@ impl EpisodeRecorder {
             if !balls.0.is_empty() {
                 e(self.rec.log_static(
                     format!("{entity}/geometry/spheres"),
-                    &rerun::Ellipsoids3D::from_centers_and_radii(balls.0, balls.1),
+                    &rr::Ellipsoids3D::from_centers_and_radii(balls.0, balls.1),
                 ))?;
             }
             if !boxes.0.is_empty() {
                 e(self.rec.log_static(
                     format!("{entity}/geometry/boxes"),
-                    &rerun::Boxes3D::from_centers_and_half_sizes(boxes.0, boxes.1),
+                    &rr::Boxes3D::from_centers_and_half_sizes(boxes.0, boxes.1),
                 ))?;
             }
         }
@@ -186,7 +199,7 @@ impl EpisodeRecorder {
         let r = cam.rotation;
         e(self.rec.log_static(
             self.camera.as_str(),
-            &rerun::Transform3D::from_translation_rotation(
+            &rr::Transform3D::from_translation_rotation(
                 [t.x as f32, t.y as f32, t.z as f32],
                 quat([r.w as f32, r.i as f32, r.j as f32, r.k as f32]),
             ),
@@ -198,7 +211,7 @@ impl EpisodeRecorder {
                 .fold((f32::INFINITY, f32::NEG_INFINITY), |(lo, hi), v| {
                     (lo.min(v[2]), hi.max(v[2]))
                 });
-            let colours: Vec<rerun::Color> = vertices
+            let colours: Vec<rr::Color> = vertices
                 .iter()
                 .map(|v| {
                     let t = if hi > lo {
@@ -206,7 +219,7 @@ impl EpisodeRecorder {
                     } else {
                         0.5
                     };
-                    rerun::Color::from_rgb(
+                    rr::Color::from_rgb(
                         (90.0 + 140.0 * t) as u8,
                         (110.0 + 100.0 * t) as u8,
                         (140.0 - 40.0 * t) as u8,
@@ -215,8 +228,8 @@ impl EpisodeRecorder {
                 .collect();
             e(self.rec.log_static(
                 "world/terrain",
-                &rerun::Mesh3D::new(vertices)
-                    .with_triangle_indices(triangles.into_iter().map(rerun::TriangleIndices::from))
+                &rr::Mesh3D::new(vertices)
+                    .with_triangle_indices(triangles.into_iter().map(rr::TriangleIndices::from))
                     .with_vertex_colors(colours),
             ))?;
         }
@@ -235,12 +248,12 @@ impl EpisodeRecorder {
         base_height_m: f32,
         tilt_deg: f32,
     ) -> Result<(), RecordError> {
-        let e = |r: Result<(), rerun::RecordingStreamError>| r.map_err(|e| rr_err(&self.path, e));
+        let e = |r: Result<(), rr::RecordingStreamError>| r.map_err(|e| rr_err(&self.path, e));
         self.rec.set_duration_secs("sim_time", time_s);
         for (entity, p) in self.links.iter().zip(link_poses) {
             e(self.rec.log(
                 entity.as_str(),
-                &rerun::Transform3D::from_translation_rotation(p.pos, quat(p.quat_wxyz)),
+                &rr::Transform3D::from_translation_rotation(p.pos, quat(p.quat_wxyz)),
             ))?;
         }
         let points: Vec<[f32; 3]> = contacts.iter().map(|c| c.point).collect();
@@ -250,20 +263,19 @@ impl EpisodeRecorder {
             .collect();
         e(self.rec.log(
             "world/contacts",
-            &rerun::Points3D::new(points.clone()).with_radii([0.01]),
+            &rr::Points3D::new(points.clone()).with_radii([0.01]),
         ))?;
         e(self.rec.log(
             "world/contacts/forces",
-            &rerun::Arrows3D::from_vectors(arrows).with_origins(points),
+            &rr::Arrows3D::from_vectors(arrows).with_origins(points),
         ))?;
         e(self.rec.log(
             "plots/base_height_m",
-            &rerun::Scalars::single(f64::from(base_height_m)),
+            &rr::Scalars::single(f64::from(base_height_m)),
         ))?;
-        e(self.rec.log(
-            "plots/tilt_deg",
-            &rerun::Scalars::single(f64::from(tilt_deg)),
-        ))?;
+        e(self
+            .rec
+            .log("plots/tilt_deg", &rr::Scalars::single(f64::from(tilt_deg))))?;
         Ok(())
     }
 
@@ -272,23 +284,23 @@ impl EpisodeRecorder {
     /// # Errors
     /// The stream failed.
     pub fn log_depth(&self, time_s: f64, depth: DepthView<'_>) -> Result<(), RecordError> {
-        let e = |r: Result<(), rerun::RecordingStreamError>| r.map_err(|e| rr_err(&self.path, e));
+        let e = |r: Result<(), rr::RecordingStreamError>| r.map_err(|e| rr_err(&self.path, e));
         self.rec.set_duration_secs("sim_time", time_s);
         e(self.rec.log(
             self.camera.as_str(),
-            &rerun::Pinhole::from_focal_length_and_resolution(
+            &rr::Pinhole::from_focal_length_and_resolution(
                 [depth.fx_px, depth.fy_px],
                 [depth.width as f32, depth.height as f32],
             )
-            .with_camera_xyz(rerun::components::ViewCoordinates::FLU),
+            .with_camera_xyz(rr::components::ViewCoordinates::FLU),
         ))?;
         let bytes: Vec<u8> = depth.metres.iter().flat_map(|d| d.to_le_bytes()).collect();
         e(self.rec.log(
             format!("{}/depth", self.camera),
-            &rerun::DepthImage::from_data_type_and_bytes(
+            &rr::DepthImage::from_data_type_and_bytes(
                 bytes,
                 [depth.width, depth.height],
-                rerun::ChannelDatatype::F32,
+                rr::ChannelDatatype::F32,
             )
             .with_meter(1.0),
         ))?;
@@ -313,11 +325,11 @@ impl EpisodeRecorder {
             .filter(|[a, b]| *a < points.len() && *b < points.len())
             .map(|[a, b]| vec![points[*a], points[*b]])
             .collect();
-        let colour = rerun::Color::from_rgb(rgb[0], rgb[1], rgb[2]);
-        let lines = rerun::LineStrips3D::new(strips)
+        let colour = rr::Color::from_rgb(rgb[0], rgb[1], rgb[2]);
+        let lines = rr::LineStrips3D::new(strips)
             .with_colors([colour])
             .with_radii([0.008]);
-        let dots = rerun::Points3D::new(points.to_vec())
+        let dots = rr::Points3D::new(points.to_vec())
             .with_colors([colour])
             .with_radii([0.015]);
         let r = match time_s {
@@ -342,7 +354,7 @@ impl EpisodeRecorder {
     pub fn log_scalar(&self, time_s: f64, entity: &str, value: f64) -> Result<(), RecordError> {
         self.rec.set_duration_secs("sim_time", time_s);
         self.rec
-            .log(entity, &rerun::Scalars::single(value))
+            .log(entity, &rr::Scalars::single(value))
             .map_err(|e| rr_err(&self.path, e))
     }
 
@@ -353,7 +365,7 @@ impl EpisodeRecorder {
     pub fn log_text(&self, time_s: f64, entity: &str, text: &str) -> Result<(), RecordError> {
         self.rec.set_duration_secs("sim_time", time_s);
         self.rec
-            .log(entity, &rerun::TextLog::new(text.to_owned()))
+            .log(entity, &rr::TextLog::new(text.to_owned()))
             .map_err(|e| rr_err(&self.path, e))
     }
 
@@ -384,7 +396,7 @@ pub fn write_series(
     for (t, values) in rows {
         rec.set_time_sequence(timeline, *t);
         for (name, v) in values {
-            rec.log(format!("metrics/{name}"), &rerun::Scalars::single(*v))
+            rec.log(format!("metrics/{name}"), &rr::Scalars::single(*v))
                 .map_err(|e| rr_err(&shown, e))?;
         }
     }

@@ -26,3 +26,42 @@ pub fn vigor_bin() -> PathBuf {
     );
     bin
 }
+
+/// The rerun CLI that `scripts/setup.sh` installs into the project environment (rerun-sdk, the
+/// same version as the crate), which the tests use to read recordings back.
+///
+/// # Panics
+/// If it is not installed, naming the set-up script.
+#[must_use]
+pub fn rerun_cli() -> PathBuf {
+    let rerun = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../.venv/bin/rerun"));
+    assert!(
+        rerun.is_file(),
+        "{} not found: run scripts/setup.sh",
+        rerun.display()
+    );
+    rerun
+}
+
+/// A free TCP port on loopback, for a test's own zenoh endpoint.
+///
+/// # Panics
+/// If no port can be bound.
+#[must_use]
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("bind a loopback port")
+}
+
+static REAL_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+/// Holds the machine for one test that runs real-time processes (a 500 Hz controller, the
+/// simulated robot): such tests run one at a time, since on a two-core machine two of them would
+/// starve each other's loops. The other system tests run beside them.
+pub fn real_time() -> std::sync::MutexGuard<'static, ()> {
+    REAL_TIME
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}

@@ -268,3 +268,54 @@ fn bench_sim_json_reports_both_engines() {
             .is_some_and(|x| x > 0.0)
     );
 }
+
+/// Features of every package `cargo tree` resolves for `args`, as `name version` -> features.
+fn resolved_features(args: &[&str]) -> std::collections::BTreeMap<String, Vec<String>> {
+    let out = Command::new(env!("CARGO"))
+        .arg("tree")
+        .args(args)
+        .args(["--offline", "--prefix", "none", "--format", "{p} [{f}]"])
+        .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
+        .output()
+        .expect("run cargo tree");
+    assert!(out.status.success(), "cargo tree: {}", text(&out.stderr));
+    let mut map = std::collections::BTreeMap::new();
+    for line in text(&out.stdout).lines() {
+        let Some((pkg, rest)) = line.split_once(" [") else {
+            continue;
+        };
+        // `name vX.Y.Z` (drop a path or `(proc-macro)` after it).
+        let pkg: Vec<&str> = pkg.split_whitespace().take(2).collect();
+        let feats = rest.split(']').next().unwrap_or("");
+        let mut feats: Vec<String> = feats
+            .split(',')
+            .filter(|f| !f.is_empty())
+            .map(str::to_owned)
+            .collect();
+        feats.sort();
+        map.insert(pkg.join(" "), feats);
+    }
+    map
+}
+
+/// The README's two commands share one build: the `vigor` binary (`cargo run --release`) and the
+/// test build (`cargo test --workspace --release`) must resolve the same features for every
+/// dependency they share, or the second rebuilds large parts of the first (the pins in
+/// tools/Cargo.toml keep them equal).
+#[test]
+fn the_binary_and_the_test_build_resolve_the_same_features() {
+    let binary = resolved_features(&["-p", "vigor-tools", "-e", "normal,build"]);
+    let tests = resolved_features(&["--workspace", "-e", "normal,build,dev"]);
+    let differ: Vec<String> = tests
+        .iter()
+        .filter_map(|(pkg, f)| {
+            let b = binary.get(pkg)?;
+            (b != f).then(|| format!("{pkg}: binary {b:?}, tests {f:?}"))
+        })
+        .collect();
+    assert!(
+        binary.len() > 100 && differ.is_empty(),
+        "pin these features in tools/Cargo.toml:\n{}",
+        differ.join("\n")
+    );
+}

@@ -3,15 +3,16 @@
 use super::*;
 use crate::ControllerConfig;
 
-const DT: f64 = 0.002;
+pub(super) const DT: f64 = 0.002;
 
-fn params() -> ControllerParams {
+pub(super) fn params() -> ControllerParams {
     ControllerConfig::embedded().unwrap()
 }
 
-fn joints() -> Vec<JointSpec> {
+pub(super) fn joints() -> Vec<JointSpec> {
     (0..29)
         .map(|i| JointSpec {
+            slot: i,
             default: 0.1 * (i % 3) as f32,
             lower: -1.0,
             upper: 1.0,
@@ -26,7 +27,7 @@ fn joints() -> Vec<JointSpec> {
 }
 
 /// A LowState with all joints at `q`, tilted by `tilt` rad about x.
-fn state(q: f32, tilt: f32) -> LowState {
+pub(super) fn state(q: f32, tilt: f32) -> LowState {
     let mut s = LowState {
         mode_machine: 5,
         ..LowState::default()
@@ -38,24 +39,29 @@ fn state(q: f32, tilt: f32) -> LowState {
     s
 }
 
-struct Rig {
-    c: Controller,
-    t: f64,
-    s: LowState,
+pub(super) struct Rig {
+    pub(super) c: Controller,
+    pub(super) t: f64,
+    pub(super) s: LowState,
+    /// The robot's tick counter: advanced on every fresh state, whatever `s` is set to.
+    pub(super) n: u32,
 }
 
 impl Rig {
-    fn new() -> Self {
+    pub(super) fn new() -> Self {
         Self {
             c: Controller::new(params(), joints()),
             t: 0.0,
             s: state(0.3, 0.0),
+            n: 0,
         }
     }
 
-    /// One tick with the current state fresh, and `command`.
-    fn tick(&mut self, command: Option<Command>) -> LowCmd {
+    /// One tick with the current state fresh (its `tick` advanced), and `command`.
+    pub(super) fn tick(&mut self, command: Option<Command>) -> LowCmd {
         self.t += DT;
+        self.n += 1;
+        self.s.tick = self.n;
         let s = self.s.clone();
         let input = TickInput {
             now_s: self.t,
@@ -66,7 +72,13 @@ impl Rig {
         self.c.tick(&input).unwrap().clone()
     }
 
-    fn run(&mut self, seconds: f64) -> LowCmd {
+    /// Posts an all-`a` action now, as the policy thread does every policy period.
+    pub(super) fn act(&mut self, a: f32) {
+        self.c
+            .set_action(&[a; 29], ActionMode::DefaultOffset, 0.25, self.t);
+    }
+
+    pub(super) fn run(&mut self, seconds: f64) -> LowCmd {
         let mut last = self.tick(None);
         for _ in 1..(seconds / DT).round() as usize {
             last = self.tick(None);
@@ -74,7 +86,17 @@ impl Rig {
         last
     }
 
-    fn armed() -> Self {
+    /// Like [`Rig::run`], with a zero action posted every policy period (10 ticks).
+    pub(super) fn run_acting(&mut self, seconds: f64) {
+        for k in 0..(seconds / DT).round() as usize {
+            if k % 10 == 0 {
+                self.act(0.0);
+            }
+            self.tick(None);
+        }
+    }
+
+    pub(super) fn armed() -> Self {
         let mut r = Self::new();
         r.tick(Some(Command::Arm));
         r.run(f64::from(params().ramp_duration_s) + 0.01);
@@ -167,7 +189,7 @@ fn tilt_engages_the_policy_and_recovery_hands_back() {
     );
     // Upright and still but sitting (knees far from the stand pose): not recovered.
     r.s = state(1.5, 5f32.to_radians());
-    r.run(f64::from(params().recovered_hold_s) + 0.1);
+    r.run_acting(f64::from(params().recovered_hold_s) + 0.1);
     assert_eq!(
         r.c.state(),
         ControllerState::Active,
@@ -175,9 +197,9 @@ fn tilt_engages_the_policy_and_recovery_hands_back() {
     );
     // Upright and still for less than the hold time: still Active; then Armed.
     r.s = state(0.3, 5f32.to_radians());
-    r.run(f64::from(params().recovered_hold_s) * 0.5);
+    r.run_acting(f64::from(params().recovered_hold_s) * 0.5);
     assert_eq!(r.c.state(), ControllerState::Active);
-    r.run(f64::from(params().recovered_hold_s) * 0.5 + 0.01);
+    r.run_acting(f64::from(params().recovered_hold_s) * 0.5 + 0.01);
     assert_eq!(r.c.state(), ControllerState::Armed);
     assert_eq!(r.c.status(0, 0).reason, TransitionReason::Recovered);
 }
@@ -316,10 +338,11 @@ fn stale_depth_follows_the_configured_action() {
         let mut p = params();
         p.depth_stale_action = action;
         let mut c = Controller::new(p, joints());
-        let s = state(0.3, 0.0);
+        let mut s = state(0.3, 0.0);
         let mut t = 0.0;
         let mut tick = |c: &mut Controller, command, depth_stale| {
             t += DT;
+            s.tick += 1;
             c.tick(&TickInput {
                 now_s: t,
                 lowstate: Some(&s),

@@ -81,6 +81,16 @@ coded_enum! {
         OtherWriter = 10,
         /// A motor reported an error or an over-temperature.
         MotorFault = 11,
+        /// The policy's newest action is older than the policy watchdog while Active.
+        PolicyStale = 12,
+        /// The operator's heartbeat (deadman) stopped while Ramp, Armed or Active.
+        OperatorLost = 13,
+        /// The daemon is stopping (a signal, the end of `--duration-s`): damping before exit.
+        Shutdown = 14,
+        /// The e-stop button of the Unitree remote (`select`) is pressed (latched until cleared).
+        RemoteEStop = 15,
+        /// A thread of the daemon died (a panic): damping, then the process exits non-zero.
+        ThreadDied = 16,
     }
 }
 
@@ -97,6 +107,9 @@ coded_enum! {
         EStop = 3,
         /// Clear a latched fault or e-stop (-> Passive).
         Clear = 4,
+        /// The operator is there (deadman): when the controller is configured with an operator
+        /// heartbeat, Ramp, Armed and Active need one at least every `operator_heartbeat_ms`.
+        Heartbeat = 5,
     }
 }
 
@@ -116,12 +129,27 @@ pub struct FaultCounters {
     pub nonfinite_actions: u32,
     /// Control ticks that missed their deadline.
     pub deadline_misses: u32,
-    /// Times another `rt/lowcmd` writer was seen.
+    /// Times another `rt/lowcmd` writer was seen (each appearance after a quiet spell).
     pub other_writers: u32,
+    /// LowState frames dropped for NaN or Inf in the IMU or a driven joint's position or velocity.
+    pub nonfinite_states: u32,
+    /// LowState frames dropped because their `tick` did not advance (a frozen or replayed stream).
+    pub repeated_states: u32,
+    /// Policy watchdog expiries while Active.
+    pub policy_stale: u32,
+    /// Policy steps that started more than one period late (the thread skips, never bursts).
+    pub policy_overruns: u32,
+    /// Motor error codes (`motorstate` != 0) seen on a driven motor.
+    pub motor_errors: u32,
+    /// Operator heartbeat expiries.
+    pub operator_lost: u32,
 }
 
 impl FaultCounters {
-    fn fields(&self) -> [u32; 7] {
+    /// Number of counters on the wire.
+    pub const COUNT: usize = 13;
+
+    fn fields(&self) -> [u32; Self::COUNT] {
         [
             self.bad_frames,
             self.wrong_mode_machine,
@@ -130,6 +158,12 @@ impl FaultCounters {
             self.nonfinite_actions,
             self.deadline_misses,
             self.other_writers,
+            self.nonfinite_states,
+            self.repeated_states,
+            self.policy_stale,
+            self.policy_overruns,
+            self.motor_errors,
+            self.operator_lost,
         ]
     }
 }
@@ -162,7 +196,7 @@ impl ControllerStatus {
     /// Encodes the status.
     #[must_use]
     pub fn encode(&self) -> Vec<u8> {
-        let mut e = Enc::new(Kind::ControllerStatus, 64);
+        let mut e = Enc::new(Kind::ControllerStatus, 31 + 4 * FaultCounters::COUNT);
         e.u64(self.seq);
         e.u64(self.stamp_ns);
         e.u8(self.state.code());
@@ -199,6 +233,12 @@ impl ControllerStatus {
             nonfinite_actions: d.u32("faults")?,
             deadline_misses: d.u32("faults")?,
             other_writers: d.u32("faults")?,
+            nonfinite_states: d.u32("faults")?,
+            repeated_states: d.u32("faults")?,
+            policy_stale: d.u32("faults")?,
+            policy_overruns: d.u32("faults")?,
+            motor_errors: d.u32("faults")?,
+            operator_lost: d.u32("faults")?,
         };
         d.finish()?;
         Ok(Self {

@@ -18,7 +18,9 @@ pub use sim_robot::{MAX_NAME_LEN, SimRequest, SimRequestKind};
 use crate::DecodeError;
 
 /// Schema version of every message in this module; bump it when a layout changes.
-pub const SCHEMA_VERSION: u8 = 1;
+/// Version 2: `ControllerStatus` carries 13 fault counters (was 7); new transition reasons and
+/// the `Heartbeat` command.
+pub const SCHEMA_VERSION: u8 = 2;
 
 /// Magic bytes that open every vigor message.
 pub const MAGIC: [u8; 2] = *b"VG";

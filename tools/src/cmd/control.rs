@@ -49,6 +49,7 @@ impl BusArgs {
             } else {
                 self.listen.clone()
             },
+            mode: None,
         }
     }
 }
@@ -72,6 +73,10 @@ pub struct ControlArgs {
     /// this rerun file (replay it with `vigor replay`).
     #[arg(long)]
     record: Option<PathBuf>,
+    /// For the fault tests: inject KIND@SECONDS, KIND one of control-panic, policy-panic (while
+    /// Active) or policy-stall (while Active). The daemon must damp and exit non-zero.
+    #[arg(long, hide = true)]
+    inject_fault: Option<vigor_controller::node::FaultInjection>,
     #[command(flatten)]
     bus: BusArgs,
 }
@@ -97,11 +102,15 @@ pub struct SimRobotArgs {
     /// Stop after this many seconds (default: run until killed).
     #[arg(long)]
     duration_s: Option<f64>,
+    /// Robot description: a shipped name (g1_29dof, g1_23dof) or a file.
+    #[arg(long, default_value = "g1_29dof")]
+    robot: String,
     #[command(flatten)]
     bus: BusArgs,
 }
 
-fn robot_named(name: &str) -> Result<Robot> {
+/// A robot description: a shipped name or a file.
+pub fn robot_named(name: &str) -> Result<Robot> {
     let path = std::path::Path::new(name);
     Ok(if path.is_file() {
         Robot::load(path)?
@@ -125,6 +134,7 @@ pub fn joint_specs(robot: &Robot, params: &vigor_controller::ControllerParams) -
         .map(|j| {
             let legs = j.slot < LEG_WAIST_SLOTS;
             JointSpec {
+                slot: j.slot,
                 default: j.default as f32,
                 lower: j.lower as f32,
                 upper: j.upper as f32,
@@ -173,7 +183,12 @@ pub fn control(a: &ControlArgs) -> Result<()> {
     let robot = robot_named(&a.robot)?;
     let policy = vigor_policy::Policy::load(&a.policy)
         .with_context(|| format!("loading the policy artifact {}", a.policy.display()))?;
-    let bus = a.bus.bus(&[DEFAULT_ENDPOINT], &[]);
+    let mut bus = a.bus.bus(&[DEFAULT_ENDPOINT], &[]);
+    // A client of the robot's router (or the simulated robot) unless asked to listen: see
+    // vigor_controller::bus.
+    if bus.listen.is_empty() {
+        bus.mode = Some(vigor_controller::bus::Mode::Client);
+    }
     eprintln!(
         "vigor control: policy `{}`, {} joints, {:.0} Hz control, {:.0} Hz policy, bus {:?} {:?}",
         policy.manifest().name,
@@ -203,23 +218,35 @@ pub fn control(a: &ControlArgs) -> Result<()> {
         }
         None => None,
     };
+    let exit_ms = params.exit_damping_s * 1e3;
+    let signal = vigor_controller::node::stop_on_signals()
+        .context("registering the SIGINT and SIGTERM handlers")?;
     let handle = vigor_controller::node::start(NodeOptions {
         bus,
         params,
         joints,
+        robot_mode_machine: robot.mode_machine,
         policy,
         scope: a.bus.scope.clone(),
         duration: duration(a.duration_s)?,
+        inject: a.inject_fault,
     })?;
-    while !handle.stopped() {
-        std::thread::sleep(Duration::from_millis(50));
+    let rt = handle.realtime();
+    if rt.degraded() {
+        eprintln!(
+            "vigor control: warning: real-time scheduling not fully granted ({rt}); the loop runs, \
+             with more jitter on a busy computer (README, \"On the robot\", says how to grant it)"
+        );
+    } else {
+        eprintln!("vigor control: real-time: {rt}");
     }
-    let report = handle.join().context("the control thread did not report")?;
+    let report = handle.run(&signal);
     if let (Some(r), Some(out)) = (recorder, &a.record) {
         let n = r.finish()?;
         println!("recorded {n} states to {}", out.display());
     }
     println!("final state {:?}, faults {:?}", report.state, report.faults);
+    println!("real-time: {}", report.realtime);
     let s = &report.stats;
     println!("control ticks: {}", s.ticks);
     print_quantiles(
@@ -233,6 +260,11 @@ pub fn control(a: &ControlArgs) -> Result<()> {
         s.max_reaction_us,
     );
     print_quantiles("policy inference", &s.policy_us, s.max_policy_us);
+    if let Some(thread) = report.died {
+        anyhow::bail!(
+            "the {thread} thread died; the daemon sent damping frames for {exit_ms:.0} ms and stopped"
+        );
+    }
     Ok(())
 }
 
@@ -269,8 +301,13 @@ pub fn sim_robot(a: &SimRobotArgs) -> Result<()> {
         params.loss = p;
     }
     let sim = vigor_sim::SimConfig::embedded()?;
-    let robot = Robot::embedded("g1_29dof")?;
-    let bus = a.bus.bus(&[], &[DEFAULT_ENDPOINT]);
+    let robot = robot_named(&a.robot)?;
+    let mut bus = a.bus.bus(&[], &[DEFAULT_ENDPOINT]);
+    // The robot's side of the bus is a router (the DDS bridge on the G1): route between the
+    // controller (a client) and every other session, unless a config file says otherwise.
+    if bus.config_file.is_none() {
+        bus.mode = Some(vigor_controller::bus::Mode::Router);
+    }
     eprintln!(
         "vigor sim-robot: {} on {} ({}), LowState at {} Hz, depth at {} Hz, bus {:?} {:?}",
         robot.name,

@@ -96,7 +96,13 @@ fn write(out: &Path, name: &str, bytes: &[u8]) -> Result<()> {
 /// default pose scaled by 0.25 rad.
 #[must_use]
 pub fn untrained_manifest(name: &str, seed: u64) -> Manifest {
-    let layout = ObservationLayout::g1_proprioception();
+    untrained_manifest_for(name, seed, NUM_G1_29DOF_MOTORS)
+}
+
+/// [`untrained_manifest`] for a robot with `joints` driven joints.
+#[must_use]
+pub fn untrained_manifest_for(name: &str, seed: u64, joints: usize) -> Manifest {
+    let layout = ObservationLayout::proprioception(joints);
     let n = layout.len();
     Manifest {
         schema_version: vigor_policy::artifact::SCHEMA_VERSION,
@@ -104,14 +110,14 @@ pub fn untrained_manifest(name: &str, seed: u64) -> Manifest {
         observation: layout,
         normaliser: Normaliser::identity(n),
         action: ActionSpec {
-            dim: NUM_G1_29DOF_MOTORS,
+            dim: joints,
             mode: ActionMode::DefaultOffset,
             scale: 0.25,
         },
         actor: MlpSpec {
             input: n,
             hidden: vec![256, 128, 64],
-            output: NUM_G1_29DOF_MOTORS,
+            output: joints,
             activation: Activation::Elu,
         },
         weights_sha256: String::new(),

@@ -131,6 +131,13 @@ pub fn run(policy: &Path, record: &Path) -> Result<LiveOutcome> {
     if !wait(&|_| true, 30) {
         bail!("the controller never published a status");
     }
+    if !vigor_controller::bus::wait_for_subscriber(
+        &bus,
+        topics::CONTROLLER_COMMAND.key,
+        Duration::from_secs(10),
+    )? {
+        bail!("the controller's command subscription never reached this session");
+    }
     let put = |key: &str, bytes: Vec<u8>| {
         bus.put(key, bytes)
             .wait()

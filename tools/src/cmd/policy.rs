@@ -10,7 +10,7 @@ use vigor_policy::Policy;
 /// `vigor policy ...`.
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Write a seeded, untrained G1 29-DoF policy artifact (manifest.json + weights.safetensors),
+    /// Write a seeded, untrained policy artifact for a G1 (29-DoF unless --robot says otherwise) (manifest.json + weights.safetensors),
     /// or with --teacher an untrained teacher.
     Init {
         /// Output folder.
@@ -19,6 +19,9 @@ pub enum Command {
         /// Weight initialisation seed.
         #[arg(long, default_value_t = 0)]
         seed: u64,
+        /// Robot description (a shipped name or a file): the policy drives its joints.
+        #[arg(long, default_value = "g1_29dof")]
+        robot: String,
         /// Fault injection for controller tests: make every action NaN (the actor's output bias
         /// is set to NaN). Never deploy such an artifact; the controller must refuse it at run
         /// time by damping.
@@ -105,6 +108,7 @@ pub fn run(c: &Command) -> Result<()> {
             out,
             seed,
             nan_actions,
+            robot,
             ..
         } => {
             let name = if *nan_actions {
@@ -112,7 +116,10 @@ pub fn run(c: &Command) -> Result<()> {
             } else {
                 format!("untrained-seed{seed}")
             };
-            let mut p = Policy::init(crate::cmd::demo::untrained_manifest(&name, *seed))?;
+            let joints = crate::cmd::control::robot_named(robot)?.joints.len();
+            let mut p = Policy::init(crate::cmd::demo::untrained_manifest_for(
+                &name, *seed, joints,
+            ))?;
             if *nan_actions {
                 let vars = p.var_store().variables();
                 let last = vars

@@ -164,8 +164,12 @@ pub fn run(cmd: &Command) -> Result<()> {
                 .declare_publisher(full.as_str())
                 .wait()
                 .map_err(|e| anyhow::anyhow!("zenoh: {e}"))?;
-            // Let the session meet its peers before the first put.
-            std::thread::sleep(Duration::from_millis(300));
+            // A put goes only toward subscribers the session has heard of: wait for one (a key
+            // nobody subscribes to is still published, after the wait).
+            if !vigor_controller::bus::wait_for_subscriber(&session, &full, Duration::from_secs(2))?
+            {
+                eprintln!("no subscriber to {full} seen in 2 s; publishing anyway");
+            }
             for i in 0..*repeat {
                 if i > 0 {
                     std::thread::sleep(Duration::from_millis(*interval_ms));

@@ -161,7 +161,7 @@ fn curves_are_a_png_with_the_lines_drawn() {
     let bytes = super::curves::render(&rows);
     let decoder = png::Decoder::new(std::io::Cursor::new(bytes));
     let mut reader = decoder.read_info().unwrap();
-    let mut buf = vec![0; reader.output_buffer_size()];
+    let mut buf = vec![0; reader.output_buffer_size().unwrap()];
     let info = reader.next_frame(&mut buf).unwrap();
     // Eight panels, two per row.
     assert_eq!((info.width, info.height), (840, 960));

@@ -6,6 +6,7 @@ use vigor_msgs::unitree_hg::{LowCmd, LowState};
 
 #[test]
 fn demo_writes_frames_policy_and_summary_that_read_back() {
+    let _g = vigor_system_tests::real_time();
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("demo");
     let run = Command::new(vigor_system_tests::vigor_bin())

@@ -220,14 +220,16 @@ proptest! {
     fn statuses_round_trip(
         seq in any::<u64>(), stamp in any::<u64>(), since in any::<u64>(),
         state in prop::sample::select(ControllerState::ALL), reason in prop::sample::select(TransitionReason::ALL),
-        latched in any::<bool>(), tilt in finite(), counters in any::<[u32; 7]>(),
+        latched in any::<bool>(), tilt in finite(), counters in any::<[u32; 13]>(),
     ) {
         let s = ControllerStatus {
             seq, stamp_ns: stamp, state, reason, since_ns: since, latched, tilt_rad: tilt,
             faults: FaultCounters {
                 bad_frames: counters[0], wrong_mode_machine: counters[1], lowstate_stale: counters[2],
                 depth_stale: counters[3], nonfinite_actions: counters[4], deadline_misses: counters[5],
-                other_writers: counters[6],
+                other_writers: counters[6], nonfinite_states: counters[7], repeated_states: counters[8],
+                policy_stale: counters[9], policy_overruns: counters[10], motor_errors: counters[11],
+                operator_lost: counters[12],
             },
         };
         prop_assert_eq!(ControllerStatus::decode(&s.encode()).unwrap(), s);

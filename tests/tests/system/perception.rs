@@ -11,15 +11,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use vigor_msgs::project::{DepthData, DepthFrame};
+use vigor_system_tests::free_port;
 use zenoh::Wait;
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 fn read_recording(path: &Path) -> Vec<DepthFrame> {
     let bytes = std::fs::read(path).unwrap();

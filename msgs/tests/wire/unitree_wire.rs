@@ -6,21 +6,7 @@ use proptest::prelude::*;
 use vigor_msgs::DecodeError;
 use vigor_msgs::unitree_hg::{ImuState, LowCmd, LowState, MotorCmd, MotorState, NUM_MOTOR_SLOTS};
 
-/// Deterministic xorshift64* for bulk random inputs (no dependency, same bytes every run).
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-    fn fill(&mut self, buf: &mut [u8]) {
-        for b in buf {
-            *b = self.next() as u8;
-        }
-    }
-}
+use crate::rng::Rng;
 
 fn put_f32(buf: &mut [u8], at: usize, v: f32) {
     buf[at..at + 4].copy_from_slice(&v.to_le_bytes());

@@ -1,6 +1,6 @@
 //! `vigor demos import | list | show` on a synthetic take written here, and on the shipped set.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output};
 
 fn vigor(args: &[&str], paths: &[&Path]) -> Output {
@@ -58,12 +58,7 @@ fn synthetic_take() -> String {
 }
 
 fn rerun_stats(rrd: &Path) -> String {
-    let rerun = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../.venv/bin/rerun"));
-    assert!(
-        rerun.is_file(),
-        "{} not found: run scripts/setup.sh",
-        rerun.display()
-    );
+    let rerun = vigor_system_tests::rerun_cli();
     let verify = Command::new(&rerun)
         .args(["rrd", "verify"])
         .arg(rrd)

@@ -1,18 +1,9 @@
 //! `vigor sim record` writes a rerun recording that rerun's own CLI (rerun-sdk 0.36.3, the same
 //! version as the crate, installed by scripts/setup.sh) verifies and reads back.
 
-use std::path::PathBuf;
 use std::process::Command;
 
-fn rerun_cli() -> PathBuf {
-    let rerun = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../.venv/bin/rerun"));
-    assert!(
-        rerun.is_file(),
-        "{} not found: run scripts/setup.sh",
-        rerun.display()
-    );
-    rerun
-}
+use vigor_system_tests::rerun_cli;
 
 #[test]
 fn sim_record_writes_a_recording_rerun_reads_back() {

@@ -1,0 +1,325 @@
+//! Valid messages of every type, built with the crate's encoders: the starting points of mutation.
+//! Each comes with the offsets of its floats and of its length, size and code fields (taken from
+//! ../shared/reference/unitree_hg.md and the project encoding), where edge values do most harm.
+
+use vigor_msgs::project::{
+    Command, ControllerCommand, ControllerState, ControllerStatus, DepthData, DepthFrame,
+    FaultCounters, Intrinsics, SimRequest, SimRequestKind, TransitionReason,
+};
+use vigor_msgs::unitree_hg::{LowCmd, LowState, MOTOR_MODE_ENABLE, NUM_MOTOR_SLOTS};
+
+use crate::rng::Rng;
+
+/// A valid encoding and where its interesting fields sit.
+pub(crate) struct Seed {
+    /// The wire bytes.
+    pub(crate) bytes: Vec<u8>,
+    /// Offsets of `f32` fields (little-endian, 4 bytes).
+    pub(crate) floats: Vec<usize>,
+    /// `(offset, width)` of length, size, enum-code and CRC fields.
+    pub(crate) fields: Vec<(usize, usize)>,
+}
+
+/// A float from every class: ordinary, zero, subnormal, huge, infinite, NaN with any payload.
+fn any_f32(rng: &mut Rng) -> f32 {
+    match rng.below(4) {
+        0 => *rng.pick(&super::bytes::SPECIAL_F32),
+        1 => f32::from_bits(rng.next() as u32),
+        _ => (rng.below(2001) as f32 - 1000.0) * 0.01,
+    }
+}
+
+/// Zeros, Unitree's damping command, and frames with random fields (special floats included).
+pub(crate) fn lowcmds(rng: &mut Rng) -> Vec<LowCmd> {
+    let mut damping = LowCmd {
+        mode_machine: 5,
+        ..LowCmd::default()
+    };
+    for m in &mut damping.motor_cmd {
+        m.mode = MOTOR_MODE_ENABLE;
+        m.kd = 8.0;
+    }
+    let mut out = vec![LowCmd::default(), damping];
+    for _ in 0..6 {
+        let mut cmd = LowCmd {
+            mode_pr: rng.next() as u8,
+            mode_machine: rng.next() as u8,
+            reserve: [rng.next() as u32, 0, u32::MAX, rng.next() as u32],
+            ..LowCmd::default()
+        };
+        for m in &mut cmd.motor_cmd {
+            m.mode = rng.next() as u8;
+            for v in [&mut m.q, &mut m.dq, &mut m.tau, &mut m.kp, &mut m.kd] {
+                *v = any_f32(rng);
+            }
+            m.reserve = rng.next() as u32;
+        }
+        out.push(cmd);
+    }
+    out
+}
+
+/// The wire offset of motor `k`'s first float (`q`) in a LowCmd (header included).
+fn lowcmd_q_at(k: usize) -> usize {
+    4 + 28 * k + 4
+}
+
+pub(crate) fn lowcmd_seeds(rng: &mut Rng) -> Vec<Seed> {
+    let floats: Vec<usize> = (0..NUM_MOTOR_SLOTS)
+        .flat_map(|k| (0..5).map(move |j| lowcmd_q_at(k) + 4 * j))
+        .collect();
+    let mut fields = vec![(4, 1), (5, 1), (6, 1), (4 + 980, 4), (4 + 996, 4)];
+    fields.extend((1..NUM_MOTOR_SLOTS).map(|k| (4 + 28 * k, 1)));
+    lowcmds(rng)
+        .iter()
+        .map(|m| Seed {
+            bytes: m.encode(),
+            floats: floats.clone(),
+            fields: fields.clone(),
+        })
+        .collect()
+}
+
+/// Zeros and frames with random fields (special floats included).
+pub(crate) fn lowstates(rng: &mut Rng) -> Vec<LowState> {
+    let mut out = vec![LowState::default()];
+    for _ in 0..6 {
+        let mut s = LowState {
+            version: [rng.next() as u32, 1],
+            mode_pr: rng.next() as u8,
+            mode_machine: rng.next() as u8,
+            tick: rng.next() as u32,
+            ..LowState::default()
+        };
+        let imu = &mut s.imu_state;
+        for v in imu
+            .quaternion
+            .iter_mut()
+            .chain(&mut imu.gyroscope)
+            .chain(&mut imu.accelerometer)
+            .chain(&mut imu.rpy)
+        {
+            *v = any_f32(rng);
+        }
+        imu.temperature = rng.next() as i16;
+        for m in &mut s.motor_state {
+            m.mode = rng.next() as u8;
+            for v in [&mut m.q, &mut m.dq, &mut m.ddq, &mut m.tau_est, &mut m.vol] {
+                *v = any_f32(rng);
+            }
+            m.temperature = [rng.next() as i16, rng.next() as i16];
+            m.motorstate = if rng.one_in(2) { 0 } else { rng.next() as u32 };
+        }
+        rng.fill(&mut s.wireless_remote);
+        out.push(s);
+    }
+    out
+}
+
+pub(crate) fn lowstate_seeds(rng: &mut Rng) -> Vec<Seed> {
+    // Body offsets: IMU floats from 16; motor 0's q at 72, motor k >= 1's at 124 + 56(k-1) + 4,
+    // with dq, ddq, tau_est following and vol at q + 20.
+    let mut floats: Vec<usize> = (0..13).map(|j| 4 + 16 + 4 * j).collect();
+    for k in 0..NUM_MOTOR_SLOTS {
+        let q_at = 4 + if k == 0 { 72 } else { 124 + 56 * (k - 1) + 4 };
+        floats.extend([q_at, q_at + 4, q_at + 8, q_at + 12, q_at + 20]);
+    }
+    let mut fields = vec![
+        (4, 4),
+        (12, 1),
+        (13, 1),
+        (16, 4),
+        (4 + 70, 1),
+        (4 + 2084, 4),
+    ];
+    fields.extend((1..NUM_MOTOR_SLOTS).map(|k| (4 + 124 + 56 * (k - 1), 1)));
+    lowstates(rng)
+        .iter()
+        .map(|s| Seed {
+            bytes: s.encode(),
+            floats: floats.clone(),
+            fields: fields.clone(),
+        })
+        .collect()
+}
+
+/// One status per state and per reason, latched or not, with edge values in the counters.
+pub(crate) fn statuses() -> Vec<ControllerStatus> {
+    let states = ControllerState::ALL.iter().cycle();
+    TransitionReason::ALL
+        .iter()
+        .zip(states)
+        .enumerate()
+        .map(|(i, (&reason, &state))| ControllerStatus {
+            seq: i as u64,
+            stamp_ns: u64::MAX - i as u64,
+            state,
+            reason,
+            since_ns: 1_000_000 * i as u64,
+            latched: i % 2 == 0,
+            tilt_rad: 0.1 * i as f32,
+            faults: FaultCounters {
+                bad_frames: i as u32,
+                other_writers: u32::MAX,
+                ..FaultCounters::default()
+            },
+        })
+        .collect()
+}
+
+pub(crate) fn status_seeds() -> Vec<Seed> {
+    // header 4, seq 8, stamp_ns 8, state @20, reason @21, since_ns 8, latched @30, tilt @31.
+    statuses()
+        .iter()
+        .map(|s| Seed {
+            bytes: s.encode(),
+            floats: vec![31],
+            fields: vec![(20, 1), (21, 1), (30, 1), (35, 4)],
+        })
+        .collect()
+}
+
+pub(crate) fn commands() -> Vec<ControllerCommand> {
+    Command::ALL
+        .iter()
+        .enumerate()
+        .map(|(i, &command)| ControllerCommand {
+            seq: i as u64,
+            stamp_ns: 7 * i as u64,
+            command,
+        })
+        .collect()
+}
+
+pub(crate) fn command_seeds() -> Vec<Seed> {
+    commands()
+        .iter()
+        .map(|c| Seed {
+            bytes: c.encode(),
+            floats: Vec::new(),
+            fields: vec![(20, 1)],
+        })
+        .collect()
+}
+
+/// Frames in both units, the smallest legal size among them and one longer than 4096 bytes.
+pub(crate) fn depth_frames() -> Vec<DepthFrame> {
+    [
+        (1, 1, false),
+        (1, 1, true),
+        (8, 6, false),
+        (8, 6, true),
+        (3, 17, true),
+        (64, 48, true),
+    ]
+    .into_iter()
+    .map(|(width, height, mm): (u16, u16, bool)| {
+        let n = usize::from(width) * usize::from(height);
+        DepthFrame {
+            seq: n as u64,
+            stamp_ns: 42,
+            width,
+            height,
+            intrinsics: Intrinsics {
+                fx_px: 40.0,
+                fy_px: 41.0,
+                cx_px: f32::from(width) / 2.0,
+                cy_px: f32::from(height) / 2.0,
+            },
+            depth: if mm {
+                DepthData::Millimetres((0..n).map(|i| (i * 37) as u16).collect())
+            } else {
+                DepthData::Metres((0..n).map(|i| i as f32 * 0.25).collect())
+            },
+        }
+    })
+    .collect()
+}
+
+pub(crate) fn depth_seeds() -> Vec<Seed> {
+    // seq, stamp_ns, width @20, height @22, intrinsics @24..40, unit @40, values from 41.
+    depth_frames()
+        .iter()
+        .filter_map(|f| {
+            let bytes = f.encode().ok()?;
+            let mut floats = vec![24, 28, 32, 36];
+            if let DepthData::Metres(v) = &f.depth {
+                floats.extend((0..v.len()).map(|i| 41 + 4 * i));
+            }
+            Some(Seed {
+                bytes,
+                floats,
+                fields: vec![(20, 2), (22, 2), (40, 1)],
+            })
+        })
+        .collect()
+}
+
+/// Every request kind, names from empty to the longest allowed, numbers at their limits.
+pub(crate) fn sim_requests() -> Vec<SimRequest> {
+    let longest = "n".repeat(64);
+    let names: [&str; 4] = ["", "pelvis", "torso_link", &longest];
+    let mut out = Vec::new();
+    for (i, name) in names.iter().enumerate() {
+        let kinds = [
+            SimRequestKind::Push {
+                link: (*name).into(),
+                force_n: [100.0, -1e30, 0.0],
+                duration_s: [10.0, 0.2, f32::MIN_POSITIVE, 1.0][i],
+            },
+            SimRequestKind::Reset {
+                scenario: (*name).into(),
+                seed: u64::MAX >> i,
+            },
+            SimRequestKind::Terrain {
+                name: (*name).into(),
+                difficulty: [0.0, 1.0, 0.5, 0.999][i],
+                seed: i as u64,
+            },
+        ];
+        out.extend(kinds.into_iter().map(|request| SimRequest {
+            seq: i as u64,
+            stamp_ns: 3,
+            request,
+        }));
+    }
+    out
+}
+
+pub(crate) fn sim_request_seeds() -> Vec<Seed> {
+    // seq, stamp_ns, request code @20, name length @21 (u32), name from 25, then the numbers.
+    sim_requests()
+        .iter()
+        .filter_map(|r| {
+            let bytes = r.encode().ok()?;
+            let after_name = match &r.request {
+                SimRequestKind::Push { link, .. } => 25 + link.len(),
+                SimRequestKind::Reset { scenario, .. } => 25 + scenario.len(),
+                SimRequestKind::Terrain { name, .. } => 25 + name.len(),
+            };
+            let floats = match &r.request {
+                SimRequestKind::Push { .. } => (0..4).map(|j| after_name + 4 * j).collect(),
+                SimRequestKind::Terrain { .. } => vec![after_name],
+                SimRequestKind::Reset { .. } => Vec::new(),
+            };
+            Some(Seed {
+                bytes,
+                floats,
+                fields: vec![(20, 1), (21, 4), (after_name, 4)],
+            })
+        })
+        .collect()
+}
+
+/// Hand-written LowCmd JSON of the kind `vigor msgs encode` documents: partial, non-finite strings.
+pub(crate) const LOWCMD_JSON: [&str; 3] = [
+    r#"{"mode_machine":5,"motor_cmd":[{"mode":1,"kd":8}]}"#,
+    r#"{"motor_cmd":[{"q":"NaN","dq":"-inf","tau":"inf"},{},{"kp":1e3}],"reserve":[1,2,3,4]}"#,
+    "{}",
+];
+
+/// Hand-written LowState JSON: partial motors and IMU, every non-finite spelling.
+pub(crate) const LOWSTATE_JSON: [&str; 2] = [
+    r#"{"tick":1,"imu_state":{"quaternion":[1,0,0,0],"rpy":["NaN","inf","-inf"]},"motor_state":[{"q":0.5,"temperature":[30,40]}]}"#,
+    r#"{"wireless_remote":[1,2,3],"imu_state":{"gyroscope":["nan","+inf","-Infinity"],"temperature":-5}}"#,
+];

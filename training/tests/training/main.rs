@@ -1,0 +1,5 @@
+//! Integration tests of vigor-training, one binary: demonstrations, the teacher and the student.
+
+mod demos;
+mod student;
+mod teacher;
