@@ -32,6 +32,9 @@ pub struct BusConfig {
     pub mode: Option<Mode>,
 }
 
+/// How long a client without a configuration file keeps trying to reach its router at start, ms.
+pub const CLIENT_CONNECT_TIMEOUT_MS: u32 = 30_000;
+
 /// How a session takes part in the bus.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Mode {
@@ -134,6 +137,15 @@ impl BusConfig {
         }
         if let Some(mode) = self.mode {
             set(&mut c, "mode", mode.json())?;
+            // zenoh's client gives up at once when the router is not up yet; a daemon started
+            // beside the robot (or the simulated robot) waits for it instead. A file says its own.
+            if mode == Mode::Client && self.config_file.is_none() {
+                set(
+                    &mut c,
+                    "connect/timeout_ms",
+                    &CLIENT_CONNECT_TIMEOUT_MS.to_string(),
+                )?;
+            }
         }
         Ok(c)
     }
@@ -150,18 +162,19 @@ impl BusConfig {
     }
 }
 
-/// Waits until this session knows a subscriber matching `key` somewhere on the bus, at most
-/// `timeout`; returns whether it does. A put before that is dropped without a trace (zenoh sends
-/// a sample only toward subscribers it has heard of), so a process that joins the bus to send one
-/// command waits here first instead of sleeping a fixed time.
+/// Declares a publisher on `key` and waits until this session knows a subscriber matching it
+/// somewhere on the bus, at most `timeout`; returns the publisher and whether one was seen. A put
+/// before that is dropped without a trace (zenoh sends a sample only toward subscribers it has
+/// heard of), so a process that joins the bus to send a command waits here instead of sleeping a
+/// fixed time, then sends through the returned publisher.
 ///
 /// # Errors
 /// zenoh failing to declare the publisher or to answer.
-pub fn wait_for_subscriber(
+pub fn matched_publisher(
     session: &zenoh::Session,
     key: &str,
     timeout: std::time::Duration,
-) -> Result<bool, BusError> {
+) -> Result<(zenoh::pubsub::Publisher<'static>, bool), BusError> {
     let zerr = |e: zenoh::Error| BusError::Zenoh(e.to_string());
     let publisher = session
         .declare_publisher(key.to_owned())
@@ -170,10 +183,10 @@ pub fn wait_for_subscriber(
     let start = std::time::Instant::now();
     loop {
         if publisher.matching_status().wait().map_err(zerr)?.matching() {
-            return Ok(true);
+            return Ok((publisher, true));
         }
         if start.elapsed() >= timeout {
-            return Ok(false);
+            return Ok((publisher, false));
         }
         std::thread::sleep(std::time::Duration::from_millis(10));
     }

@@ -62,6 +62,8 @@ struct Rig {
     statuses: Arc<Mutex<Vec<ControllerStatus>>>,
     _status_sub: zenoh::pubsub::Subscriber<()>,
     seq: u64,
+    /// The operator's command publisher (declared once, as `vigor topic pub` does).
+    commands: Option<zenoh::pubsub::Publisher<'static>>,
 }
 
 impl Rig {
@@ -100,8 +102,11 @@ impl Rig {
         ];
         args.extend(control_args);
         let control = Proc(vigor(&args).spawn().unwrap());
+        // The operator's session: a client of the simulated robot (the router), like the
+        // controller; it waits for the router to listen.
         let mut cfg = zenoh::Config::default();
-        cfg.insert_json5("mode", "\"peer\"").unwrap();
+        cfg.insert_json5("mode", "\"client\"").unwrap();
+        cfg.insert_json5("connect/timeout_ms", "30000").unwrap();
         cfg.insert_json5("scouting/multicast/enabled", "false")
             .unwrap();
         cfg.insert_json5("connect/endpoints", &format!("[\"{endpoint}\"]"))
@@ -128,6 +133,7 @@ impl Rig {
             statuses,
             _status_sub: status_sub,
             seq: 0,
+            commands: None,
         };
         rig.wait_for("the first status", Duration::from_secs(30), |_| true);
         // Commands go only toward subscribers this session has heard of: wait for the
@@ -145,6 +151,7 @@ impl Rig {
             );
             std::thread::sleep(Duration::from_millis(10));
         }
+        rig.commands = Some(p);
         rig
     }
 
@@ -194,8 +201,10 @@ impl Rig {
             stamp_ns: 0,
             command,
         };
-        self.bus
-            .put("vigor/controller/command", c.encode())
+        self.commands
+            .as_ref()
+            .unwrap()
+            .put(c.encode())
             .wait()
             .unwrap();
     }

@@ -99,7 +99,13 @@ pub fn run(policy: &Path, record: &Path) -> Result<LiveOutcome> {
     quiet(&mut ctl);
     let mut control = Proc(ctl.spawn().context("starting vigor control")?);
 
-    let bus = BusConfig::connect_to(&endpoint).open()?;
+    // A client of the simulated robot (the router), like the controller: it waits for the
+    // router to listen, and the router routes between them.
+    let bus = BusConfig {
+        mode: Some(vigor_controller::bus::Mode::Client),
+        ..BusConfig::connect_to(&endpoint)
+    }
+    .open()?;
     let seen: Arc<Mutex<Vec<ControllerStatus>>> = Arc::new(Mutex::new(Vec::new()));
     let log: Arc<Mutex<Vec<ControllerStatus>>> = Arc::new(Mutex::new(Vec::new()));
     let sink = Arc::clone(&seen);
@@ -131,11 +137,12 @@ pub fn run(policy: &Path, record: &Path) -> Result<LiveOutcome> {
     if !wait(&|_| true, 30) {
         bail!("the controller never published a status");
     }
-    if !vigor_controller::bus::wait_for_subscriber(
+    let (commands, matched) = vigor_controller::bus::matched_publisher(
         &bus,
         topics::CONTROLLER_COMMAND.key,
         Duration::from_secs(10),
-    )? {
+    )?;
+    if !matched {
         bail!("the controller's command subscription never reached this session");
     }
     let put = |key: &str, bytes: Vec<u8>| {
@@ -146,15 +153,17 @@ pub fn run(policy: &Path, record: &Path) -> Result<LiveOutcome> {
     let mut seq = 0u64;
     let mut command = |c: Op| {
         seq += 1;
-        put(
-            topics::CONTROLLER_COMMAND.key,
-            ControllerCommand {
-                seq,
-                stamp_ns: 0,
-                command: c,
-            }
-            .encode(),
-        )
+        commands
+            .put(
+                ControllerCommand {
+                    seq,
+                    stamp_ns: 0,
+                    command: c,
+                }
+                .encode(),
+            )
+            .wait()
+            .map_err(|e| anyhow::anyhow!("zenoh: {e}"))
     };
     let request = |seq: u64, r: SimRequestKind| -> Result<()> {
         put(

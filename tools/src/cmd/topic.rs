@@ -160,14 +160,11 @@ pub fn run(cmd: &Command) -> Result<()> {
                 None => key.clone(),
             };
             let session = bus.bus(&[DEFAULT_ENDPOINT], &[]).open()?;
-            let publisher = session
-                .declare_publisher(full.as_str())
-                .wait()
-                .map_err(|e| anyhow::anyhow!("zenoh: {e}"))?;
             // A put goes only toward subscribers the session has heard of: wait for one (a key
             // nobody subscribes to is still published, after the wait).
-            if !vigor_controller::bus::wait_for_subscriber(&session, &full, Duration::from_secs(2))?
-            {
+            let (publisher, matched) =
+                vigor_controller::bus::matched_publisher(&session, &full, Duration::from_secs(2))?;
+            if !matched {
                 eprintln!("no subscriber to {full} seen in 2 s; publishing anyway");
             }
             for i in 0..*repeat {
