@@ -269,8 +269,13 @@ fn bench_sim_json_reports_both_engines() {
     );
 }
 
-/// Features of every package `cargo tree` resolves for `args`, as `name version` -> features.
-fn resolved_features(args: &[&str]) -> std::collections::BTreeMap<String, Vec<String>> {
+/// Features of every dependency `cargo tree` resolves for `args`, as `name version` -> the
+/// feature sets it is built with (a crate built both for the host, as a build or proc-macro
+/// dependency, and for the target may have two). vigor's own crates are left out: their test
+/// harnesses are built anyway.
+fn resolved_features(
+    args: &[&str],
+) -> std::collections::BTreeMap<String, std::collections::BTreeSet<Vec<String>>> {
     let out = Command::new(env!("CARGO"))
         .arg("tree")
         .args(args)
@@ -279,13 +284,16 @@ fn resolved_features(args: &[&str]) -> std::collections::BTreeMap<String, Vec<St
         .output()
         .expect("run cargo tree");
     assert!(out.status.success(), "cargo tree: {}", text(&out.stderr));
-    let mut map = std::collections::BTreeMap::new();
+    let mut map = std::collections::BTreeMap::<_, std::collections::BTreeSet<_>>::new();
     for line in text(&out.stdout).lines() {
         let Some((pkg, rest)) = line.split_once(" [") else {
             continue;
         };
         // `name vX.Y.Z` (drop a path or `(proc-macro)` after it).
         let pkg: Vec<&str> = pkg.split_whitespace().take(2).collect();
+        if pkg.first().is_some_and(|n| n.starts_with("vigor-")) {
+            continue;
+        }
         let feats = rest.split(']').next().unwrap_or("");
         let mut feats: Vec<String> = feats
             .split(',')
@@ -293,7 +301,7 @@ fn resolved_features(args: &[&str]) -> std::collections::BTreeMap<String, Vec<St
             .map(str::to_owned)
             .collect();
         feats.sort();
-        map.insert(pkg.join(" "), feats);
+        map.entry(pkg.join(" ")).or_default().insert(feats);
     }
     map
 }
