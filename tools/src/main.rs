@@ -59,7 +59,9 @@ enum Command {
     /// Starts in Passive (damping). Send `arm`, `engage`, `estop`, `clear` or `disarm` with
     /// `vigor topic pub vigor/controller/command --json cmd.json`; watch it with
     /// `vigor topic echo vigor/controller/status`. Connects to tcp/127.0.0.1:7447 unless told
-    /// otherwise.
+    /// otherwise, as a zenoh client (it listens nowhere unless given --listen). SIGINT, SIGTERM
+    /// and the end of --duration-s send damping frames before it exits; a dead thread damps and
+    /// exits non-zero. Every fault and its test: docs/controller.md.
     Control(cmd::control::ControlArgs),
     /// The simulated G1 as a process on the bus, speaking the real robot's LowState/LowCmd.
     ///
