@@ -8,11 +8,14 @@
 //!   so results never depend on thread count or scheduling.
 //! - [`fsutil`]: atomic file writes (temporary file, fsync, rename), so a crash never leaves a torn
 //!   checkpoint, artifact or report.
+//! - [`robot`]: the robot's joint table (slots, limits, gains, default pose) read from the robot
+//!   description without the simulator, for the controller.
 //!
 //! Invariants: nothing here reads environment variables, the clock or global state.
 
 pub mod config;
 pub mod fsutil;
+pub mod robot;
 pub mod seed;
 
 pub use config::{ConfigError, Validate};

@@ -4,7 +4,7 @@
 //! decimation and the shutdown sequence are unit-tested without zenoh or threads.
 //!
 //! One tick: the node sleeps until [`ControlLoop::deadline_ns`], gathers what arrived (the newest
-//! LowState and its arrival time, one operator command, the newest policy action, when another
+//! LowState and its arrival time, one operator command, the newest policy targets, when another
 //! `rt/lowcmd` writer, a depth frame and an operator heartbeat were last seen, the decoder's
 //! counters), calls [`ControlLoop::step`], publishes [`ControlLoop::command`] when the step says
 //! so, and forwards the transition and status it returns.
@@ -13,7 +13,6 @@ use std::collections::VecDeque;
 
 use vigor_msgs::project::{Command, ControllerState, ControllerStatus};
 use vigor_msgs::unitree_hg::{LowCmd, LowState};
-use vigor_policy::ActionMode;
 
 use crate::config::ControllerParams;
 use crate::core::{Controller, JointSpec, TickInput, Transition};
@@ -79,8 +78,8 @@ pub struct LoopInput<'a> {
     pub lowstate: Option<(&'a LowState, u64)>,
     /// One operator command.
     pub command: Option<Command>,
-    /// The newest policy action not yet seen.
-    pub action: Option<&'a [f32]>,
+    /// The newest policy joint targets not yet seen, rad.
+    pub targets: Option<&'a [f32]>,
     /// When a foreign `rt/lowcmd` frame was last seen.
     pub other_writer_ns: u64,
     /// When the newest depth frame arrived.
@@ -124,8 +123,6 @@ pub struct ControlLoop {
     last_tick_ns: Option<u64>,
     last_arrival_ns: Option<u64>,
     reads_depth: bool,
-    action_mode: ActionMode,
-    action_scale: f32,
     tick_no: u64,
     status_seq: u64,
     stopping_since_ns: Option<u64>,
@@ -143,8 +140,6 @@ impl ControlLoop {
     pub fn new(
         params: ControllerParams,
         joints: Vec<JointSpec>,
-        action_mode: ActionMode,
-        action_scale: f32,
         reads_depth: bool,
         start_ns: u64,
     ) -> Self {
@@ -157,8 +152,6 @@ impl ControlLoop {
             last_tick_ns: None,
             last_arrival_ns: None,
             reads_depth,
-            action_mode,
-            action_scale,
             tick_no: 0,
             status_seq: 0,
             stopping_since_ns: None,
@@ -221,11 +214,10 @@ impl ControlLoop {
                 self.core.shutdown(now_s);
             }
         }
-        if let Some(a) = input.action
+        if let Some(t) = input.targets
             && self.core.state() == ControllerState::Active
         {
-            self.core
-                .set_action(a, self.action_mode, self.action_scale, now_s);
+            self.core.set_targets(t, now_s);
         }
         let other_writer =
             input.other_writer_ns > 0 && age_s(now, input.other_writer_ns) < OTHER_WRITER_HOLD_S;

@@ -276,26 +276,43 @@ impl Controller {
         self.go(ControllerState::Damping, reason, now_s);
     }
 
-    /// Hands a policy action to the controller: joint targets `q_default + scale·a`
-    /// ([`ActionMode::DefaultOffset`]) or `q + scale·a` ([`ActionMode::CurrentDelta`]), used while
-    /// Active. An action of the wrong length or with NaN or Inf latches Damping.
-    pub fn set_action(&mut self, action: &[f32], mode: ActionMode, scale: f32, now_s: f64) {
-        if action.len() != self.targets.len() || action.iter().any(|a| !a.is_finite()) {
+    /// Hands the policy's joint position targets (rad, one per joint, before the joint limits)
+    /// to the controller, used while Active. Targets of the wrong length or with NaN or Inf latch
+    /// Damping.
+    pub fn set_targets(&mut self, targets: &[f32], now_s: f64) {
+        if targets.len() != self.targets.len() || targets.iter().any(|a| !a.is_finite()) {
             self.faults.nonfinite_actions += 1;
             self.fault(TransitionReason::NonFiniteAction, true, now_s);
             return;
         }
-        for ((t, a), j) in self.targets.iter_mut().zip(action).zip(&self.joints) {
-            let base = match mode {
-                ActionMode::DefaultOffset => j.default,
-                ActionMode::CurrentDelta => {
-                    self.last.motor_state.get(j.slot).map_or(j.default, |m| m.q)
-                }
-            };
-            *t = base + scale * a;
-        }
+        self.targets.copy_from_slice(targets);
         self.have_targets = true;
         self.action_s = now_s;
+    }
+
+    /// [`Controller::set_targets`] for an action: `q_default + scale·a`
+    /// ([`ActionMode::DefaultOffset`]) or `q + scale·a` ([`ActionMode::CurrentDelta`]), as an MLP
+    /// policy's runtime computes them.
+    pub fn set_action(&mut self, action: &[f32], mode: ActionMode, scale: f32, now_s: f64) {
+        let targets: Vec<f32> = action
+            .iter()
+            .zip(&self.joints)
+            .map(|(a, j)| {
+                let base = match mode {
+                    ActionMode::DefaultOffset => j.default,
+                    ActionMode::CurrentDelta => {
+                        self.last.motor_state.get(j.slot).map_or(j.default, |m| m.q)
+                    }
+                };
+                base + scale * a
+            })
+            .collect();
+        let targets = if targets.len() == action.len() {
+            targets
+        } else {
+            action.to_vec()
+        };
+        self.set_targets(&targets, now_s);
     }
 
     /// One control tick: returns the command to send, or `None` before the first valid LowState.

@@ -12,6 +12,9 @@
 //! - [`bus`]: opening the zenoh session (config file, `--connect`, `--listen`).
 //! - [`config`]: the typed `configs/controller.toml`.
 //! - [`commands`]: safe command frames (damping).
+//! - [`robot`]: the robot description's joint table as the controller's joints.
+//! - [`cli`]: the command line of the `vigor-controller` binary and `vigor control`: flags, the
+//!   run and its timing summary.
 //!
 //! Invariants: the control path never panics (`unwrap`, `expect` and `panic!` are denied here);
 //! commands always carry the `mode_machine` read from the robot.
@@ -21,12 +24,14 @@
 )]
 
 pub mod bus;
+pub mod cli;
 pub mod commands;
 pub mod config;
 pub mod control_loop;
 pub mod core;
 pub mod node;
 pub mod realtime;
+pub mod robot;
 pub mod timing;
 
 pub use config::{ControllerConfig, ControllerParams};

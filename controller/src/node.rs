@@ -30,11 +30,11 @@ use std::time::{Duration, Instant};
 use vigor_msgs::project::{Command, ControllerCommand, ControllerState, FaultCounters};
 use vigor_msgs::topics;
 use vigor_msgs::unitree_hg::{LowCmd, LowState};
-use vigor_policy::Policy;
+use vigor_policy::Deployment;
 use zenoh::Wait;
 
 use crate::bus::{BusConfig, BusError};
-use crate::config::ControllerParams;
+use crate::config::{ControllerParams, DepthStaleAction};
 use crate::control_loop::CommandQueue;
 use crate::core::{JointSpec, JointTableError, check_joint_table};
 use crate::realtime::{RealtimeReport, lock_memory};
@@ -59,8 +59,8 @@ pub struct NodeOptions {
     pub joints: Vec<JointSpec>,
     /// The robot description's `mode_machine` (checked against the config's).
     pub robot_mode_machine: u8,
-    /// The policy artifact.
-    pub policy: Policy,
+    /// The policy (and the blind fallback of a depth student), loaded for these joints.
+    pub policy: Deployment,
     /// Key scope (the DDS bridge's `--scope`), if any.
     pub scope: Option<String>,
     /// Stop after this long (benchmarks, tests); `None` runs until a signal or [`NodeHandle::stop`].
@@ -119,14 +119,17 @@ struct Shared {
     wrong_mode: AtomicU32,
     policy_overruns: AtomicU32,
     other_writer_ns: AtomicU64,
+    /// Arrival of the newest depth frame that decoded (set by the policy thread), ns.
     depth_ns: AtomicU64,
+    /// The newest depth frame's bytes and arrival time, not yet taken by the policy thread.
+    depth_frame: Mutex<Option<(Vec<u8>, u64)>>,
     heartbeat_ns: AtomicU64,
     /// Newest LowState, its sequence number and arrival time (ns).
     state: Mutex<(LowState, u64, u64)>,
     commands: Mutex<CommandQueue>,
     /// The policy thread's input: newest state, and whether the loop is Active.
     policy_in: Mutex<(LowState, bool)>,
-    /// The policy thread's output: newest action and its sequence number.
+    /// The policy thread's output: newest joint targets and their sequence number.
     policy_out: Mutex<(Vec<f32>, u64)>,
 }
 
@@ -199,22 +202,30 @@ impl NodeHandle {
 /// # Errors
 /// A policy or robot description that does not fit, or a bus that cannot be opened.
 pub fn start(opts: NodeOptions) -> Result<NodeHandle, NodeError> {
-    let manifest = opts.policy.manifest().clone();
+    let manifest = opts.policy.primary().manifest().clone();
     let n = opts.joints.len();
     check_joint_table(&opts.params, opts.robot_mode_machine, &opts.joints)?;
-    if let Some(message) = manifest.observation.unbuildable_block(n) {
-        return Err(NodeError::Policy {
-            name: manifest.name,
-            message,
-        });
-    }
-    if manifest.action.dim != n {
+    if manifest.joints.len() != n {
         return Err(NodeError::Policy {
             name: manifest.name.clone(),
             message: format!(
-                "it outputs {} actions; the robot has {n} joints",
-                manifest.action.dim
+                "it drives {} joints; the robot has {n}",
+                manifest.joints.len()
             ),
+        });
+    }
+    // Depth matters only to policies that read it (the depth student).
+    let reads_depth = opts.policy.reads_depth();
+    if reads_depth
+        && opts.params.depth_stale_action == DepthStaleAction::Blind
+        && opts.policy.fallback().is_none()
+    {
+        return Err(NodeError::Policy {
+            name: manifest.name,
+            message: "it reads depth and `watchdog.depth_stale_action` is \"blind\", but no blind \
+                      fallback was given (the artifact's `fallback`, or --blind-policy DIR); or \
+                      set the action to \"damping\""
+                .into(),
         });
     }
     install_panic_hook();
@@ -235,6 +246,7 @@ pub fn start(opts: NodeOptions) -> Result<NodeHandle, NodeError> {
         policy_overruns: AtomicU32::new(0),
         other_writer_ns: AtomicU64::new(0),
         depth_ns: AtomicU64::new(0),
+        depth_frame: Mutex::new(None),
         heartbeat_ns: AtomicU64::new(0),
         state: Mutex::new((LowState::default(), 0, 0)),
         commands: Mutex::new(CommandQueue::new()),
@@ -306,7 +318,13 @@ pub fn start(opts: NodeOptions) -> Result<NodeHandle, NodeError> {
         let sh = Arc::clone(&shared);
         session
             .declare_subscriber(key(&topics::DEPTH))
-            .callback(move |_| sh.depth_ns.store(sh.now_ns(), Ordering::Relaxed))
+            .callback(move |sample| {
+                // The policy thread decodes the newest frame at its next tick; a frame that
+                // does not decode there is counted and does not refresh the depth age.
+                if let Ok(mut slot) = sh.depth_frame.lock() {
+                    *slot = Some((sample.payload().to_bytes().into_owned(), sh.now_ns()));
+                }
+            })
             .wait()
             .map_err(zerr)?
     };
@@ -322,15 +340,14 @@ pub fn start(opts: NodeOptions) -> Result<NodeHandle, NodeError> {
         .declare_publisher(key(&topics::CONTROLLER_STATUS))
         .wait()
         .map_err(zerr)?;
+    let trace_pub = session
+        .declare_publisher(key(&topics::CONTROLLER_POLICY))
+        .congestion_control(zenoh::qos::CongestionControl::Drop)
+        .wait()
+        .map_err(zerr)?;
 
     let result = Arc::new(Mutex::new(None));
     let policy_stats = Arc::new(Mutex::new(None));
-    // Depth matters only to policies that read it (the depth student).
-    let reads_depth = manifest
-        .observation
-        .blocks
-        .iter()
-        .any(|b| b.name.starts_with("depth"));
     let (io_tx, io_rx) = sync_channel(256);
     let (grant_tx, grant_rx) = sync_channel(2);
     let mut threads = Vec::new();
@@ -346,7 +363,7 @@ pub fn start(opts: NodeOptions) -> Result<NodeHandle, NodeError> {
         "io",
         Box::new(move || {
             let _keep = (sub_state, sub_lowcmd, sub_command, sub_depth);
-            control_thread::io_loop(&io_rx, &status_pub);
+            control_thread::io_loop(&io_rx, &status_pub, &trace_pub);
         }),
     )?);
     threads.push(spawn(
@@ -354,8 +371,8 @@ pub fn start(opts: NodeOptions) -> Result<NodeHandle, NodeError> {
         Box::new({
             let ctx = policy_thread::PolicyThread {
                 policy: opts.policy,
-                layout: manifest.observation.clone(),
                 joints: opts.joints.clone(),
+                depth_timeout: Duration::from_secs_f64(opts.params.depth_timeout_s),
                 period: Duration::from_secs_f64(
                     opts.params.control_dt_s * f64::from(opts.params.policy_decimation),
                 ),
@@ -365,7 +382,8 @@ pub fn start(opts: NodeOptions) -> Result<NodeHandle, NodeError> {
             let sh = Arc::clone(&shared);
             let stats = Arc::clone(&policy_stats);
             let grants = grant_tx.clone();
-            move || ctx.run(&sh, &stats, &grants)
+            let io = io_tx.clone();
+            move || ctx.run(&sh, &stats, &grants, &io)
         }),
     )?);
     threads.push(spawn(
@@ -374,8 +392,6 @@ pub fn start(opts: NodeOptions) -> Result<NodeHandle, NodeError> {
             let ctx = control_thread::ControlThread {
                 params: opts.params.clone(),
                 joints: opts.joints.clone(),
-                action_mode: manifest.action.mode,
-                action_scale: manifest.action.scale,
                 reads_depth,
                 inject: opts.inject,
                 zid: zid.clone(),

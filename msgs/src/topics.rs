@@ -79,6 +79,16 @@ pub const CONTROLLER_COMMAND: Topic = Topic {
     rate: "on demand",
 };
 
+/// What the policy did on each tick (which policy acted, z_hat, reference track, depth age):
+/// [`crate::project::PolicyTrace`].
+pub const CONTROLLER_POLICY: Topic = Topic {
+    key: "vigor/controller/policy",
+    payload: "vigor PolicyTrace",
+    publisher: "`vigor control`",
+    subscribers: "`vigor control --record`, operators (`vigor topic echo`)",
+    rate: "50 Hz (every policy tick)",
+};
+
 /// Pushes, scenario resets and terrain choice for the simulated robot:
 /// [`crate::project::SimRequest`].
 pub const SIM_REQUEST: Topic = Topic {
@@ -90,12 +100,13 @@ pub const SIM_REQUEST: Topic = Topic {
 };
 
 /// Every topic, for listings.
-pub const ALL: [Topic; 6] = [
+pub const ALL: [Topic; 7] = [
     LOWSTATE,
     LOWCMD,
     DEPTH,
     CONTROLLER_STATUS,
     CONTROLLER_COMMAND,
+    CONTROLLER_POLICY,
     SIM_REQUEST,
 ];
 

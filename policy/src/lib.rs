@@ -4,9 +4,12 @@
 //! - [`obs`]: named observation blocks and their order, so the controller can check at load that
 //!   it builds exactly the vector the policy was trained on.
 //! - [`net`]: the actor network (tch), with named layers so checkpoint keys stay stable.
-//! - [`artifact`]: one self-contained directory per policy: `weights.safetensors` plus
-//!   `manifest.json` (schema version, observation layout, normaliser statistics, action scaling,
-//!   network shape, weights digest, git hash, seed), written atomically and verified on load.
+//! - [`artifact`]: one self-contained directory per policy, every kind in one format:
+//!   `weights.safetensors` plus `manifest.json` (schema version, kind, robot joints, normaliser,
+//!   network, weights digest, git hash, seed), written atomically and verified on load;
+//!   [`normaliser`], the one observation normaliser of training and deployment.
+//! - [`runtime`]: the [`PolicyRuntime`] trait every robot-runnable kind implements, and the
+//!   [`Deployment`] (primary policy plus blind fallback) the controller's policy thread holds.
 //! - [`student`] and [`student_runtime`]: the depth student (CNN over depth, temporal convolution
 //!   over proprioception, latent head, actor), its artifact, and the input pipeline shared by
 //!   training and the robot; [`student_probe`], the artifact's self-check.
@@ -15,16 +18,26 @@
 //! on this crate and never on `vigor-training`.
 
 pub mod artifact;
+pub mod legacy;
 pub mod net;
+pub mod normaliser;
 pub mod obs;
+pub mod runtime;
 pub mod student;
 pub mod student_probe;
 pub mod student_runtime;
 
-pub use artifact::{ActionMode, ActionSpec, ArtifactError, Manifest, Normaliser, Policy};
+pub use artifact::{
+    ActionMode, ActionSpec, ArtifactError, Manifest, MlpNetwork, Network, Policy, PolicyKind,
+};
 pub use net::{Activation, Mlp, MlpSpec};
+pub use normaliser::Normaliser;
 pub use obs::{ObsBlock, ObservationLayout, Proprioception, projected_gravity};
-pub use student::{StudentManifest, StudentPolicy, StudentSpec};
+pub use runtime::{
+    Acting, Deployment, MlpRuntime, PolicyOutput, PolicyRuntime, RobotJoints, RobotState,
+    StudentDeployment, load_runtime,
+};
+pub use student::{StudentNetwork, StudentPolicy, StudentSpec};
 pub use student_runtime::{StudentInputs, StudentOutput, StudentRuntime};
 
 /// Runs libtorch's operators on the calling thread only (no intra-op worker pool). The robot's

@@ -1,5 +1,5 @@
 //! The deployable depth student: its networks, its manifest and its artifact directory
-//! (`student.json` + `weights.safetensors`).
+//! (a policy artifact of kind `depth_student` or `blind_student`).
 //!
 //! Networks (VIGOR's student, shapes in [`StudentSpec`]):
 //! - depth encoder: three strided 2-D convolutions over the last `frames` preprocessed depth
@@ -20,18 +20,12 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 use tch::nn::{self, Module};
 use tch::{Device, Kind, Tensor};
-use vigor_common::fsutil;
 use vigor_common::seed::{SplitMix64, derive};
 use vigor_perception::DepthPreprocessConfig;
 
-use crate::artifact::{ArtifactError, Normaliser, WEIGHTS_FILE};
+use crate::artifact::{self, ArtifactError, MANIFEST_FILE, Manifest, Network, PolicyKind};
 use crate::net::{Mlp, MlpSpec};
 use crate::obs::ObservationLayout;
-
-/// Schema version of `student.json`.
-pub const STUDENT_SCHEMA: u32 = 1;
-/// Manifest file name of a student artifact.
-pub const STUDENT_MANIFEST: &str = "student.json";
 
 /// The depth encoder's shape.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -351,18 +345,14 @@ pub fn pick_track(tracks: &[ReferenceTrack], gravity: [f32; 3]) -> usize {
         .unwrap_or(0)
 }
 
-/// `student.json`: everything the controller needs besides the weights.
+/// A student's network and inputs: everything the controller needs besides the weights and the
+/// manifest's common fields (the normaliser there covers the proprioception history,
+/// `history * frame` values, newest first).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct StudentManifest {
-    /// [`STUDENT_SCHEMA`].
-    pub schema_version: u32,
-    /// Name, e.g. `student-depth-seed1`.
-    pub name: String,
+pub struct StudentNetwork {
     /// Layout of one proprioceptive frame.
     pub observation: ObservationLayout,
-    /// Normalisation of the proprioception history (`history * frame` values, newest first).
-    pub normaliser: Normaliser,
     /// Depth preprocessing (`None` for a blind student); the same settings train and deploy.
     pub depth: Option<DepthPreprocessConfig>,
     /// Rate of the depth camera the student was trained with, Hz (frames are held between).
@@ -377,34 +367,27 @@ pub struct StudentManifest {
     pub references: Vec<ReferenceTrack>,
     /// Network shapes.
     pub spec: StudentSpec,
-    /// SHA-256 of the weights.
-    pub weights_sha256: String,
-    /// Commit of the code that trained it.
-    pub git_hash: String,
-    /// Seed of the run.
-    pub seed: u64,
     /// Teacher it was distilled from (its name).
     pub teacher: String,
+    /// For a depth student: the blind student the controller switches to when depth frames
+    /// stop, as a path relative to this artifact's directory (e.g. `../student-blind`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fallback: Option<String>,
 }
 
-impl StudentManifest {
+impl StudentNetwork {
     /// `Err` naming the first inconsistency between the fields.
     ///
     /// # Errors
     /// See the message.
-    pub fn check(&self) -> Result<(), ArtifactError> {
-        let bad = |m: String| Err(ArtifactError::Inconsistent(m));
-        self.spec.check().map_err(ArtifactError::Inconsistent)?;
+    pub fn check(&self) -> Result<(), String> {
+        self.spec.check()?;
         if self.observation.len() != self.spec.frame {
-            return bad(format!(
-                "frame of {} values, layout of {}",
+            return Err(format!(
+                "spec.frame of {} values, observation layout of {}",
                 self.spec.frame,
                 self.observation.len()
             ));
-        }
-        let n = self.spec.history * self.spec.frame;
-        if self.normaliser.mean.len() != n || self.normaliser.var.len() != n {
-            return bad(format!("normaliser must have {n} values"));
         }
         match (&self.depth, &self.spec.depth) {
             (None, None) => {}
@@ -412,10 +395,10 @@ impl StudentManifest {
                 if (usize::from(p.width_px), usize::from(p.height_px), p.frames)
                     != (d.width, d.height, d.frames)
                 {
-                    return bad("depth preprocessing and depth encoder disagree".into());
+                    return Err("depth preprocessing and spec.depth disagree".into());
                 }
             }
-            _ => return bad("depth preprocessing without depth encoder, or the reverse".into()),
+            _ => return Err("depth preprocessing without spec.depth, or the reverse".into()),
         }
         if self.references.is_empty()
             || self
@@ -423,29 +406,33 @@ impl StudentManifest {
                 .iter()
                 .any(|r| r.q.is_empty() || r.q.iter().any(|q| q.len() != self.spec.actions))
         {
-            return bad(format!(
-                "every reference track needs frames of {} joint angles",
+            return Err(format!(
+                "references: every track needs frames of {} joint angles",
                 self.spec.actions
+            ));
+        }
+        if let Some(i) = self.references.iter().position(|r| {
+            !(r.rate_hz.is_finite() && r.rate_hz > 0.0 && r.speed.is_finite() && r.speed > 0.0)
+                || r.q.iter().flatten().any(|q| !q.is_finite())
+                || r.gravity.iter().any(|g| !g.is_finite())
+        }) {
+            return Err(format!(
+                "references[{i}]: rate and speed must be finite and > 0, angles and gravity finite"
             ));
         }
         let positive = |x: f32| x.is_finite() && x > 0.0;
         if !(positive(self.action_scale)
             && positive(self.action_clip)
             && positive(self.phase_period_s)
-            && positive(self.normaliser.clip))
+            && positive(self.depth_rate_hz))
         {
-            return bad(
-                "action scale and clip, phase period and normaliser clip must be > 0".into(),
+            return Err(
+                "action_scale, action_clip, phase_period_s and depth_rate_hz must be finite and > 0"
+                    .into(),
             );
         }
-        if !self
-            .normaliser
-            .var
-            .iter()
-            .zip(&self.normaliser.mean)
-            .all(|(v, m)| positive(v + self.normaliser.epsilon) && m.is_finite())
-        {
-            return bad("normaliser statistics must be finite with var + epsilon > 0".into());
+        if self.fallback.is_some() && self.depth.is_none() {
+            return Err("fallback: only a depth student falls back (to a blind one)".into());
         }
         Ok(())
     }
@@ -454,33 +441,53 @@ impl StudentManifest {
 /// A student ready to run: manifest plus networks.
 #[derive(Debug)]
 pub struct StudentPolicy {
-    manifest: StudentManifest,
+    manifest: Manifest,
+    student: StudentNetwork,
     vs: nn::VarStore,
     net: StudentNet,
+}
+
+fn student_of(manifest: &Manifest, path: &Path) -> Result<StudentNetwork, ArtifactError> {
+    match (&manifest.network, manifest.kind) {
+        (Network::Student(s), PolicyKind::DepthStudent | PolicyKind::BlindStudent) => Ok(s.clone()),
+        _ => Err(ArtifactError::WrongKind {
+            path: path.to_path_buf(),
+            kind: manifest.kind,
+            message: "expected a student (`depth_student` or `blind_student`)".into(),
+        }),
+    }
 }
 
 impl StudentPolicy {
     /// Fresh networks for `manifest` on `device`, seeded.
     ///
     /// # Errors
-    /// An inconsistent manifest.
-    pub fn init(manifest: StudentManifest, device: Device) -> Result<Self, ArtifactError> {
-        manifest.check()?;
+    /// A manifest that is not a consistent student's.
+    pub fn init(manifest: Manifest, device: Device) -> Result<Self, ArtifactError> {
+        let path = Path::new("<new student>");
+        manifest.check(path)?;
+        let student = student_of(&manifest, path)?;
         let vs = nn::VarStore::new(device);
-        let net = StudentNet::new(&vs.root(), &manifest.spec);
+        let net = StudentNet::new(&vs.root(), &student.spec);
         init_seeded(&vs, derive(manifest.seed, "student", 0));
-        Ok(Self { manifest, vs, net })
+        Ok(Self {
+            manifest,
+            student,
+            vs,
+            net,
+        })
     }
 
     /// The manifest.
     #[must_use]
-    pub fn manifest(&self) -> &StudentManifest {
+    pub fn manifest(&self) -> &Manifest {
         &self.manifest
     }
 
-    /// Mutable manifest (training updates names and counters).
-    pub fn manifest_mut(&mut self) -> &mut StudentManifest {
-        &mut self.manifest
+    /// The student part of the manifest.
+    #[must_use]
+    pub fn student(&self) -> &StudentNetwork {
+        &self.student
     }
 
     /// The variables (for training and for copying the teacher's actor in).
@@ -509,7 +516,7 @@ impl StudentPolicy {
         let b = b as i64;
         tch::no_grad(|| {
             let d = self
-                .manifest
+                .student
                 .spec
                 .depth
                 .as_ref()
@@ -536,63 +543,29 @@ impl StudentPolicy {
     /// # Errors
     /// I/O or libtorch errors, naming the file.
     pub fn save(&mut self, dir: &Path) -> Result<(), ArtifactError> {
-        let io = |path: &Path| {
-            let path = path.to_path_buf();
-            move |source| ArtifactError::Io { path, source }
-        };
-        std::fs::create_dir_all(dir).map_err(io(dir))?;
-        let weights = dir.join(WEIGHTS_FILE);
-        let tmp = fsutil::temp_sibling(&weights);
-        self.vs.save(&tmp)?;
-        fsutil::commit(&tmp, &weights).map_err(io(&weights))?;
-        self.manifest.weights_sha256 = crate::artifact::sha256_file(&weights)?;
-        let path = dir.join(STUDENT_MANIFEST);
-        let json =
-            serde_json::to_vec_pretty(&self.manifest).map_err(|e| ArtifactError::Manifest {
-                path: path.clone(),
-                message: e.to_string(),
-            })?;
-        fsutil::write_atomic(&path, &json).map_err(io(&path))
+        artifact::save(dir, &self.vs, &mut self.manifest)
     }
 
-    /// Loads the artifact in `dir` onto `device`, checking schema, digest and shapes.
+    /// Loads the student artifact in `dir` onto `device`, checking schema, kind, digest and
+    /// shapes.
     ///
     /// # Errors
     /// Any [`ArtifactError`], naming the file.
     pub fn load(dir: &Path, device: Device) -> Result<Self, ArtifactError> {
-        let path = dir.join(STUDENT_MANIFEST);
-        let text = std::fs::read(&path).map_err(|source| ArtifactError::Io {
-            path: path.clone(),
-            source,
-        })?;
-        let manifest: StudentManifest =
-            serde_json::from_slice(&text).map_err(|e| ArtifactError::Manifest {
-                path: path.clone(),
-                message: e.to_string(),
-            })?;
-        if manifest.schema_version != STUDENT_SCHEMA {
-            return Err(ArtifactError::Schema {
-                path,
-                found: manifest.schema_version,
-            });
-        }
-        manifest.check()?;
-        let weights = dir.join(WEIGHTS_FILE);
-        let found = crate::artifact::sha256_file(&weights)?;
-        if found != manifest.weights_sha256 {
-            return Err(ArtifactError::Digest {
-                path: weights,
-                expected: manifest.weights_sha256,
-                found,
-            });
-        }
+        let manifest = artifact::read_manifest(dir)?;
+        let student = student_of(&manifest, &dir.join(MANIFEST_FILE))?;
         let mut vs = nn::VarStore::new(device);
-        let net = StudentNet::new(&vs.root(), &manifest.spec);
-        vs.load(&weights)?;
-        Ok(Self { manifest, vs, net })
+        let net = StudentNet::new(&vs.root(), &student.spec);
+        artifact::load_weights(dir, &manifest, &mut vs)?;
+        Ok(Self {
+            manifest,
+            student,
+            vs,
+            net,
+        })
     }
 }
 
 #[cfg(test)]
 #[path = "student_tests.rs"]
-mod tests;
+pub(crate) mod tests;

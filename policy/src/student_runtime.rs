@@ -13,7 +13,8 @@ use vigor_msgs::project::DepthFrame;
 use vigor_perception::{DepthPreprocessor, PerceptionError};
 
 use crate::artifact::ArtifactError;
-use crate::student::{StudentManifest, StudentPolicy, pick_track};
+use crate::normaliser::Normaliser;
+use crate::student::{StudentNetwork, StudentPolicy, pick_track};
 
 /// One robot's student inputs.
 #[derive(Debug, Clone)]
@@ -30,25 +31,26 @@ pub struct StudentInputs {
 }
 
 impl StudentInputs {
-    /// Empty inputs for a student with `manifest`.
+    /// Empty inputs for the student network `manifest` with the history `normaliser` (the
+    /// artifact's; applied in f32, as the student trained).
     ///
     /// # Errors
     /// A depth preprocessing configuration that does not validate, or a frame layout without
     /// `projected_gravity`.
-    pub fn new(manifest: &StudentManifest) -> Result<Self, ArtifactError> {
+    pub fn new(manifest: &StudentNetwork, normaliser: &Normaliser) -> Result<Self, ArtifactError> {
         let depth = manifest
             .depth
             .clone()
             .map(DepthPreprocessor::new)
             .transpose()
             .map_err(|e| ArtifactError::Inconsistent(e.to_string()))?;
-        let n = &manifest.normaliser;
+        let (mean, inv_std, clip) = normaliser.f32_parts();
         Ok(Self {
             depth,
             history: vec![0.0; manifest.spec.history * manifest.spec.frame],
-            mean: n.mean.clone(),
-            inv_std: n.var.iter().map(|v| 1.0 / (v + n.epsilon).sqrt()).collect(),
-            clip: n.clip,
+            mean,
+            inv_std,
+            clip,
             frame: manifest.spec.frame,
             gravity_at: manifest
                 .observation
@@ -70,12 +72,19 @@ impl StudentInputs {
         self.track = None;
     }
 
+    /// Starts a new engagement but keeps the depth stack: on the robot the camera streams all
+    /// the time, and its newest frames show the scene the robot is in.
+    pub fn restart(&mut self) {
+        self.history.iter_mut().for_each(|x| *x = 0.0);
+        self.track = None;
+    }
+
     /// Takes the newest proprioceptive frame. The first frame after a reset engages: the track is
     /// picked from its gravity among `manifest`'s references and fills the whole history.
     ///
     /// # Panics
     /// If `frame` is not one frame long.
-    pub fn observe(&mut self, manifest: &StudentManifest, frame: &[f32]) {
+    pub fn observe(&mut self, manifest: &StudentNetwork, frame: &[f32]) {
         assert_eq!(frame.len(), self.frame, "proprioceptive frame length");
         if self.track.is_none() {
             let g = [
@@ -178,7 +187,7 @@ impl StudentRuntime {
     /// # Errors
     /// See [`StudentInputs::new`].
     pub fn new(policy: StudentPolicy) -> Result<Self, ArtifactError> {
-        let inputs = StudentInputs::new(policy.manifest())?;
+        let inputs = StudentInputs::new(policy.student(), &policy.manifest().normaliser)?;
         let depth = vec![0.0; inputs.depth_len()];
         let history = vec![0.0; inputs.history.len()];
         Ok(Self {
@@ -199,6 +208,34 @@ impl StudentRuntime {
     /// the newest camera frame before that step, as training always has one at engagement.
     pub fn reset(&mut self) {
         self.inputs.reset();
+    }
+
+    /// Starts a new engagement, keeping the depth stack ([`StudentInputs::restart`]).
+    pub fn restart(&mut self) {
+        self.inputs.restart();
+    }
+
+    /// The reference track picked at engagement.
+    #[must_use]
+    pub fn track(&self) -> Option<usize> {
+        self.inputs.track()
+    }
+
+    /// Takes the newest proprioceptive frame without running the networks (a fallback keeps
+    /// its history current this way).
+    ///
+    /// # Errors
+    /// A frame of the wrong length.
+    pub fn observe(&mut self, frame: &[f32]) -> Result<(), ArtifactError> {
+        let m = self.policy.student();
+        if frame.len() != m.spec.frame {
+            return Err(ArtifactError::ObservationSize {
+                expected: m.spec.frame,
+                got: frame.len(),
+            });
+        }
+        self.inputs.observe(m, frame);
+        Ok(())
     }
 
     /// Takes a depth frame as it arrives.
@@ -227,7 +264,7 @@ impl StudentRuntime {
     /// # Errors
     /// A frame of the wrong length.
     pub fn step(&mut self, frame: &[f32], engaged_s: f32) -> Result<StudentOutput, ArtifactError> {
-        let m = self.policy.manifest();
+        let m = self.policy.student();
         if frame.len() != m.spec.frame {
             return Err(ArtifactError::ObservationSize {
                 expected: m.spec.frame,

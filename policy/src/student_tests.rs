@@ -14,7 +14,7 @@ fn track(posture: &str, gravity: [f32; 3], value: f32) -> ReferenceTrack {
     }
 }
 
-fn manifest(depth: bool) -> StudentManifest {
+fn network(depth: bool) -> StudentNetwork {
     let observation = ObservationLayout::g1_proprioception();
     let frame = observation.len();
     let history = 8;
@@ -23,10 +23,7 @@ fn manifest(depth: bool) -> StudentManifest {
         height_px: 12,
         ..DepthPreprocessConfig::default()
     };
-    StudentManifest {
-        schema_version: STUDENT_SCHEMA,
-        name: "test".into(),
-        normaliser: Normaliser::identity(history * frame),
+    StudentNetwork {
         observation,
         depth: depth.then(|| cfg.clone()),
         depth_rate_hz: 30.0,
@@ -56,11 +53,37 @@ fn manifest(depth: bool) -> StudentManifest {
             actor_hidden: vec![16],
             actions: 29,
         },
+        teacher: "t".into(),
+        fallback: None,
+    }
+}
+
+pub(crate) fn joint_names() -> Vec<String> {
+    (0..29).map(|i| format!("joint{i}")).collect()
+}
+
+pub(crate) fn manifest_of(network: StudentNetwork, seed: u64) -> Manifest {
+    let n = network.spec.history * network.spec.frame;
+    Manifest {
+        schema_version: artifact::SCHEMA_VERSION,
+        kind: if network.depth.is_some() {
+            PolicyKind::DepthStudent
+        } else {
+            PolicyKind::BlindStudent
+        },
+        name: "test".into(),
+        robot: "g1_29dof".into(),
+        joints: joint_names(),
+        normaliser: crate::Normaliser::identity(n),
+        network: Network::Student(network),
         weights_sha256: String::new(),
         git_hash: "test".into(),
-        seed: 5,
-        teacher: "t".into(),
+        seed,
     }
+}
+
+pub(crate) fn manifest(depth: bool) -> Manifest {
+    manifest_of(network(depth), 5)
 }
 
 fn frame(gx: f32) -> Vec<f32> {
@@ -71,7 +94,7 @@ fn frame(gx: f32) -> Vec<f32> {
 
 #[test]
 fn shapes_follow_the_convolution_arithmetic() {
-    let m = manifest(true);
+    let m = network(true);
     let d = m.spec.depth.as_ref().unwrap();
     // 12 x 16 -> 6 x 8 -> 3 x 4 -> 2 x 2, 4 channels.
     assert_eq!(d.flat(), 16);
@@ -85,7 +108,7 @@ fn shapes_follow_the_convolution_arithmetic() {
 
 #[test]
 fn the_track_is_picked_by_gravity_and_held_after_its_end() {
-    let m = manifest(false);
+    let m = network(false);
     assert_eq!(pick_track(&m.references, [-0.9, 0.1, -0.3]), 0);
     assert_eq!(pick_track(&m.references, [0.8, -0.2, -0.5]), 1);
     // A side track serves either side.
@@ -152,14 +175,30 @@ fn depth_changes_a_depth_students_action_but_not_a_blind_ones() {
 }
 
 #[test]
-fn inconsistent_manifests_are_refused() {
-    let mut m = manifest(true);
+fn inconsistent_manifests_are_refused_naming_the_field() {
+    let mut m = network(true);
     m.depth = None;
-    assert!(matches!(
-        StudentPolicy::init(m, Device::Cpu),
-        Err(ArtifactError::Inconsistent(_))
-    ));
-    let mut m = manifest(false);
+    let err = StudentPolicy::init(manifest_of(m, 1), Device::Cpu)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("`network.student`: depth preprocessing without spec.depth"),
+        "{err}"
+    );
+    let mut m = network(false);
     m.references[1].q[0].pop();
-    assert!(StudentPolicy::init(m, Device::Cpu).is_err());
+    let err = StudentPolicy::init(manifest_of(m, 1), Device::Cpu)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("references: every track needs frames of 29"),
+        "{err}"
+    );
+    let mut m = manifest(true);
+    m.kind = PolicyKind::BlindStudent;
+    let err = StudentPolicy::init(m, Device::Cpu).unwrap_err().to_string();
+    assert!(
+        err.contains("`network.student.depth`: a blind_student has no depth preprocessing"),
+        "{err}"
+    );
 }

@@ -1,7 +1,8 @@
 //! Recording what goes over the bus to a rerun file, so real fall episodes can be replayed:
 //! the robot's state (as a posed body: the IMU orientation and joint angles through forward
 //! kinematics, lowered onto the floor), the commanded and measured joint angles, the controller's
-//! status and transitions, and the depth stream. It runs in its own thread with its own zenoh
+//! status and transitions, the depth stream, and what the policy did (which policy acted, the
+//! student's z_hat and reference track, the depth age). It runs in its own thread with its own zenoh
 //! session, so the controller's control thread never waits for it.
 
 use std::path::PathBuf;
@@ -13,7 +14,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result, anyhow};
 use rapier3d::na::{Isometry3, Quaternion, UnitQuaternion};
 use vigor_controller::bus::BusConfig;
-use vigor_msgs::project::{ControllerStatus, DepthData, DepthFrame};
+use vigor_msgs::project::{ActingPolicy, ControllerStatus, DepthData, DepthFrame, PolicyTrace};
 use vigor_msgs::topics;
 use vigor_msgs::unitree_hg::{LowCmd, LowState};
 use vigor_record::{DepthView, EpisodeRecorder, Pose};
@@ -86,6 +87,8 @@ fn record(
     let cmds = sub(&topics::LOWCMD)?;
     let statuses = sub(&topics::CONTROLLER_STATUS)?;
     let depth = sub(&topics::DEPTH)?;
+    let traces = sub(&topics::CONTROLLER_POLICY)?;
+    let mut last_acting: Option<(ActingPolicy, Option<u8>)> = None;
     let start = Instant::now();
     let (mut n_state, mut n_cmd, mut recorded) = (0u64, 0u64, 0u64);
     let mut last_state: Option<(u8, u8)> = None;
@@ -141,6 +144,12 @@ fn record(
                 }
             }
         }
+        while let Ok(Some(s)) = traces.try_recv() {
+            idle = false;
+            if let Ok(tr) = PolicyTrace::decode(&s.payload().to_bytes()) {
+                log_trace(rec, t, &tr, &mut last_acting)?;
+            }
+        }
         while let Ok(Some(s)) = depth.try_recv() {
             idle = false;
             if let Ok(frame) = DepthFrame::decode(&s.payload().to_bytes()) {
@@ -190,6 +199,44 @@ fn log_state(
             t,
             &format!("joints/{name}/q"),
             f64::from(s.motor_state[j.slot].q),
+        )?;
+    }
+    Ok(())
+}
+
+/// The policy's tick: z_hat per dimension (`policy/z_hat/NN`), the reference track, the depth
+/// age, and a line whenever the acting policy or the track changes.
+fn log_trace(
+    rec: &EpisodeRecorder,
+    t: f64,
+    tr: &PolicyTrace,
+    last: &mut Option<(ActingPolicy, Option<u8>)>,
+) -> Result<()> {
+    for (k, z) in tr.latent.iter().enumerate() {
+        rec.log_scalar(t, &format!("policy/z_hat/{k:02}"), f64::from(*z))?;
+    }
+    if let Some(track) = tr.track {
+        rec.log_scalar(t, "policy/track", f64::from(track))?;
+    }
+    if let Some(age) = tr.depth_age_ms {
+        rec.log_scalar(t, "policy/depth_age_ms", f64::from(age))?;
+    }
+    let now = (tr.acting, tr.track);
+    if *last != Some(now) {
+        *last = Some(now);
+        rec.log_text(
+            t,
+            "policy",
+            &format!(
+                "{} acts{}",
+                match tr.acting {
+                    ActingPolicy::Primary => "the policy",
+                    ActingPolicy::Fallback => "the blind fallback (depth stale)",
+                },
+                tr.track
+                    .map(|k| format!(", reference track {k}"))
+                    .unwrap_or_default()
+            ),
         )?;
     }
     Ok(())

@@ -54,14 +54,8 @@ enum Command {
     /// Demonstrations: import LAFAN1-G1 takes as clips, list clips, play one back in rerun.
     #[command(subcommand)]
     Demos(cmd::demos::Command),
-    /// The on-robot controller daemon: safety state machine, 500 Hz LowCmd, the policy at 50 Hz.
-    ///
-    /// Starts in Passive (damping). Send `arm`, `engage`, `estop`, `clear` or `disarm` with
-    /// `vigor topic pub vigor/controller/command --json cmd.json`; watch it with
-    /// `vigor topic echo vigor/controller/status`. Connects to tcp/127.0.0.1:7447 unless told
-    /// otherwise, as a zenoh client (it listens nowhere unless given --listen). SIGINT, SIGTERM
-    /// and the end of --duration-s send damping frames before it exits; a dead thread damps and
-    /// exits non-zero. Every fault and its test: docs/controller.md.
+    // The same help as the robot's `vigor-controller` binary (vigor_controller::cli).
+    #[command(about = vigor_controller::cli::ABOUT, long_about = vigor_controller::cli::LONG_ABOUT)]
     Control(cmd::control::ControlArgs),
     /// The simulated G1 as a process on the bus, speaking the real robot's LowState/LowCmd.
     ///

@@ -26,7 +26,7 @@ fn joints() -> Vec<JointSpec> {
 
 fn rig() -> ControlLoop {
     let p = ControllerConfig::embedded().unwrap();
-    ControlLoop::new(p, joints(), ActionMode::DefaultOffset, 0.25, false, 0)
+    ControlLoop::new(p, joints(), false, 0)
 }
 
 fn state(tick: u32) -> LowState {
@@ -251,7 +251,7 @@ fn stale_depth_matters_only_to_policies_that_read_it() {
         (true, ControllerState::Active),
     ] {
         let p = ControllerConfig::embedded().unwrap();
-        let mut l = ControlLoop::new(p, joints(), ActionMode::DefaultOffset, 0.25, reads, 0);
+        let mut l = ControlLoop::new(p, joints(), reads, 0);
         let mut now = 0;
         for k in 0..1500u32 {
             now += PERIOD_NS;
@@ -275,7 +275,7 @@ fn stale_depth_matters_only_to_policies_that_read_it() {
         l.step(&LoopInput {
             now_ns: now,
             lowstate: Some((&s, now)),
-            action: Some(&[0.0; 29]),
+            targets: Some(&[0.0; 29]),
             depth_ns: now - 1_000_000_000,
             ..LoopInput::default()
         });

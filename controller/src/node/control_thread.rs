@@ -5,9 +5,8 @@ use std::sync::atomic::Ordering;
 use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender};
 use std::time::Duration;
 
-use vigor_msgs::project::ControllerStatus;
+use vigor_msgs::project::{ControllerStatus, PolicyTrace};
 use vigor_msgs::unitree_hg::{LowCmd, LowState};
-use vigor_policy::ActionMode;
 use zenoh::Wait;
 
 use super::{FaultInjection, NodeReport, Shared};
@@ -25,18 +24,17 @@ pub(super) enum GrantMsg {
     Policy((u8, Grant)),
 }
 
-/// What the control thread sends the I/O thread.
+/// What the control and policy threads send the I/O thread.
 pub(super) enum IoEvent {
     Transition(Transition),
     Status(ControllerStatus),
+    Trace(PolicyTrace),
 }
 
 /// The control thread's settings.
 pub(super) struct ControlThread {
     pub(super) params: ControllerParams,
     pub(super) joints: Vec<JointSpec>,
-    pub(super) action_mode: ActionMode,
-    pub(super) action_scale: f32,
     pub(super) reads_depth: bool,
     pub(super) inject: Option<FaultInjection>,
     pub(super) zid: Vec<u8>,
@@ -60,8 +58,6 @@ impl ControlThread {
         let mut l = ControlLoop::new(
             self.params.clone(),
             self.joints,
-            self.action_mode,
-            self.action_scale,
             self.reads_depth,
             sh.now_ns(),
         );
@@ -100,7 +96,7 @@ impl ControlThread {
                 now_ns: now,
                 lowstate: arrived.map(|at| (&local, at)),
                 command,
-                action: fresh_action.then_some(&action[..]),
+                targets: fresh_action.then_some(&action[..]),
                 other_writer_ns: sh.other_writer_ns.load(Ordering::Relaxed),
                 depth_ns: sh.depth_ns.load(Ordering::Relaxed),
                 heartbeat_ns: sh.heartbeat_ns.load(Ordering::Relaxed),
@@ -150,7 +146,11 @@ impl ControlThread {
 
 /// The I/O thread: transitions to stderr, status on the bus, until the control thread is gone
 /// (it holds the only sender).
-pub(super) fn io_loop(rx: &Receiver<IoEvent>, status_pub: &zenoh::pubsub::Publisher<'static>) {
+pub(super) fn io_loop(
+    rx: &Receiver<IoEvent>,
+    status_pub: &zenoh::pubsub::Publisher<'static>,
+    trace_pub: &zenoh::pubsub::Publisher<'static>,
+) {
     loop {
         match rx.recv_timeout(Duration::from_millis(50)) {
             Ok(IoEvent::Transition(t)) => eprintln!(
@@ -159,6 +159,11 @@ pub(super) fn io_loop(rx: &Receiver<IoEvent>, status_pub: &zenoh::pubsub::Publis
             ),
             Ok(IoEvent::Status(s)) => {
                 let _ = status_pub.put(s.encode()).wait();
+            }
+            Ok(IoEvent::Trace(t)) => {
+                if let Ok(bytes) = t.encode() {
+                    let _ = trace_pub.put(bytes).wait();
+                }
             }
             Err(RecvTimeoutError::Timeout) => {}
             Err(RecvTimeoutError::Disconnected) => return,

@@ -7,12 +7,14 @@
 
 mod controller;
 mod depth;
+mod policy;
 mod sim_robot;
 
 pub use controller::{
     Command, ControllerCommand, ControllerState, ControllerStatus, FaultCounters, TransitionReason,
 };
 pub use depth::{DepthData, DepthFrame, Intrinsics, MAX_DEPTH_SIDE_PX};
+pub use policy::{ActingPolicy, MAX_LATENT, PolicyTrace};
 pub use sim_robot::{MAX_NAME_LEN, SimRequest, SimRequestKind};
 
 use crate::DecodeError;
@@ -37,6 +39,8 @@ pub enum Kind {
     ControllerCommand = 3,
     /// [`SimRequest`].
     SimRequest = 4,
+    /// [`PolicyTrace`].
+    PolicyTrace = 5,
 }
 
 /// Little-endian encoder into a growable buffer.

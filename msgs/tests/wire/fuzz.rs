@@ -21,8 +21,8 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use vigor_msgs::DecodeError;
 use vigor_msgs::project::{
-    ControllerCommand, ControllerStatus, DepthFrame, Kind, MAGIC, MAX_NAME_LEN, SCHEMA_VERSION,
-    SimRequest,
+    ControllerCommand, ControllerStatus, DepthFrame, Kind, MAGIC, MAX_NAME_LEN, PolicyTrace,
+    SCHEMA_VERSION, SimRequest,
 };
 use vigor_msgs::unitree_hg::{LowCmd, LowState};
 
@@ -91,6 +91,7 @@ message!(ControllerStatus, infallible);
 message!(ControllerCommand, infallible);
 message!(DepthFrame, fallible);
 message!(SimRequest, fallible);
+message!(PolicyTrace, fallible);
 
 /// Valid encodings of every message type, by type name.
 fn every_seed() -> Vec<(&'static str, Vec<Seed>)> {
@@ -102,6 +103,7 @@ fn every_seed() -> Vec<(&'static str, Vec<Seed>)> {
         (ControllerCommand::TYPE_NAME, seeds::command_seeds()),
         (DepthFrame::TYPE_NAME, seeds::depth_seeds()),
         (SimRequest::TYPE_NAME, seeds::sim_request_seeds()),
+        (PolicyTrace::TYPE_NAME, seeds::policy_trace_seeds()),
     ]
 }
 
@@ -198,6 +200,16 @@ fn sim_request_decode() {
         fixed: MAX_NAME_LEN,
     };
     fuzz_binary::<SimRequest>(0xF0_06, &project_header(Kind::SimRequest), false, bound);
+}
+
+#[test]
+fn policy_trace_decode() {
+    // The latent, never more than the bytes that carry it.
+    let bound = AllocBound {
+        per_input_byte: 1,
+        fixed: 0,
+    };
+    fuzz_binary::<PolicyTrace>(0xF0_07, &project_header(Kind::PolicyTrace), false, bound);
 }
 
 /// Compact JSON of each value, and pretty JSON of the first (whitespace the CLI may be given).

@@ -3,8 +3,9 @@
 use proptest::prelude::*;
 use vigor_msgs::DecodeError;
 use vigor_msgs::project::{
-    Command, ControllerCommand, ControllerState, ControllerStatus, DepthData, DepthFrame,
-    FaultCounters, Intrinsics, SCHEMA_VERSION, SimRequest, SimRequestKind, TransitionReason,
+    ActingPolicy, Command, ControllerCommand, ControllerState, ControllerStatus, DepthData,
+    DepthFrame, FaultCounters, Intrinsics, MAX_LATENT, PolicyTrace, SCHEMA_VERSION, SimRequest,
+    SimRequestKind, TransitionReason,
 };
 
 fn status() -> ControllerStatus {
@@ -247,4 +248,46 @@ proptest! {
         let cmd = ControllerCommand { seq, stamp_ns: stamp, command: c };
         prop_assert_eq!(ControllerCommand::decode(&cmd.encode()).unwrap(), cmd);
     }
+
+    #[test]
+    fn policy_traces_round_trip(
+        seq in any::<u64>(), stamp in any::<u64>(), engaged in any::<bool>(), engaged_s in finite(),
+        fallback in any::<bool>(), track in prop::option::of(any::<u8>()),
+        age in prop::option::of(finite()), latent in prop::collection::vec(finite(), 0..=64),
+    ) {
+        let t = PolicyTrace {
+            seq, stamp_ns: stamp, engaged, engaged_s,
+            acting: if fallback { ActingPolicy::Fallback } else { ActingPolicy::Primary },
+            track, depth_age_ms: age, latent,
+        };
+        let bytes = t.encode().unwrap();
+        prop_assert_eq!(PolicyTrace::decode(&bytes).unwrap(), t.clone());
+        for cut in [0, 4, 20, 33, bytes.len() - 1] {
+            prop_assert!(PolicyTrace::decode(&bytes[..cut]).is_err());
+        }
+        let json = serde_json::to_string(&t).unwrap();
+        prop_assert_eq!(serde_json::from_str::<PolicyTrace>(&json).unwrap(), t);
+    }
+}
+
+#[test]
+fn a_policy_trace_longer_than_allowed_is_refused_both_ways() {
+    let t = PolicyTrace {
+        seq: 0,
+        stamp_ns: 0,
+        engaged: true,
+        engaged_s: 0.0,
+        acting: ActingPolicy::Primary,
+        track: None,
+        depth_age_ms: None,
+        latent: vec![0.0; MAX_LATENT + 1],
+    };
+    assert!(t.encode().is_err());
+    let mut ok = t.clone();
+    ok.latent.truncate(MAX_LATENT);
+    let mut bytes = ok.encode().unwrap();
+    // Claim one more value than allowed.
+    bytes[33..35].copy_from_slice(&((MAX_LATENT + 1) as u16).to_le_bytes());
+    let err = PolicyTrace::decode(&bytes).unwrap_err().to_string();
+    assert!(err.contains("latent"), "{err}");
 }

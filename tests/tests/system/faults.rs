@@ -333,7 +333,7 @@ fn a_23_dof_robot_is_commanded_on_its_own_motor_slots() {
     }
     let mut robot = Robot::listen_as(&endpoint, base);
     // The shipped config expects a 29-DoF robot: refused at start, naming the mismatch.
-    let mut wrong = Controller::start(&endpoint, &[], &["--robot", "g1_23dof"]);
+    let mut wrong = Controller::start_for(&endpoint, "g1_23dof", &[], &["--robot", "g1_23dof"]);
     let status = wrong.wait_exit(Duration::from_secs(30));
     assert!(!status.success());
     assert!(wrong.log().contains("mode_machine"), "{}", wrong.log());

@@ -60,7 +60,7 @@ fn train_resume_and_evaluate_from_the_command_line() {
         "metrics.rrd",
         "curves.png",
         "latest",
-        "best/teacher.json",
+        "best/manifest.json",
         "checkpoints/iter_000001/optimizer.safetensors",
     ] {
         assert!(run.join(f).is_file(), "{f}");
@@ -156,7 +156,7 @@ fn train_resume_and_evaluate_from_the_command_line() {
         &out.display().to_string(),
     ]);
     assert!(
-        !o.status.success() && text(&o).contains("teacher.json"),
+        !o.status.success() && text(&o).contains("manifest.json"),
         "{}",
         text(&o)
     );

@@ -66,7 +66,8 @@ pub fn run(a: &StudentBenchArgs) -> Result<()> {
             init_student(student_manifest(&cfg, &teacher, &refs, "bench")?, &teacher)?
         }
     };
-    let m = policy.manifest().clone();
+    let m = policy.student().clone();
+    let name = policy.manifest().name.clone();
     let mut rt = StudentRuntime::new(policy)?;
     let frame: Vec<f32> = (0..m.spec.frame)
         .map(|i| (i as f32 * 0.37).sin() * 0.3)
@@ -122,7 +123,7 @@ pub fn run(a: &StudentBenchArgs) -> Result<()> {
     } else {
         println!(
             "{kind} student `{}`, one core, {} ticks (a new 424x240 depth frame on 3 of 5 ticks):",
-            m.name, a.ticks
+            name, a.ticks
         );
         println!(
             "  tick:          p50 {p50:.0} us   p99 {p99:.0} us   max {max:.0} us   (target p99 <= 1000 us)"

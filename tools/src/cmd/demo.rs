@@ -91,35 +91,35 @@ fn write(out: &Path, name: &str, bytes: &[u8]) -> Result<()> {
     write_atomic(&out.join(name), bytes).with_context(|| format!("writing {name}"))
 }
 
-/// The manifest of a freshly initialised G1 29-DoF proprioceptive policy (the shape the teacher
-/// and student will fill): 93 observations, 256-128-64 ELU actor, 29 actions as offsets from the
-/// default pose scaled by 0.25 rad.
+/// The manifest of a freshly initialised proprioceptive policy for `robot` (the shape the
+/// teacher and student fill): for the G1 29-DoF 93 observations, a 256-128-64 ELU actor and 29
+/// actions as offsets from the default pose scaled by 0.25 rad.
 #[must_use]
-pub fn untrained_manifest(name: &str, seed: u64) -> Manifest {
-    untrained_manifest_for(name, seed, NUM_G1_29DOF_MOTORS)
-}
-
-/// [`untrained_manifest`] for a robot with `joints` driven joints.
-#[must_use]
-pub fn untrained_manifest_for(name: &str, seed: u64, joints: usize) -> Manifest {
+pub fn untrained_manifest_for(name: &str, seed: u64, robot: &vigor_sim::robot::Robot) -> Manifest {
+    let joints = robot.joints.len();
     let layout = ObservationLayout::proprioception(joints);
     let n = layout.len();
     Manifest {
         schema_version: vigor_policy::artifact::SCHEMA_VERSION,
+        kind: vigor_policy::PolicyKind::Mlp,
         name: name.to_owned(),
-        observation: layout,
+        robot: robot.name.clone(),
+        joints: robot.joints.iter().map(|j| j.name.clone()).collect(),
         normaliser: Normaliser::identity(n),
-        action: ActionSpec {
-            dim: joints,
-            mode: ActionMode::DefaultOffset,
-            scale: 0.25,
-        },
-        actor: MlpSpec {
-            input: n,
-            hidden: vec![256, 128, 64],
-            output: joints,
-            activation: Activation::Elu,
-        },
+        network: vigor_policy::Network::Mlp(vigor_policy::MlpNetwork {
+            observation: layout,
+            action: ActionSpec {
+                dim: joints,
+                mode: ActionMode::DefaultOffset,
+                scale: 0.25,
+            },
+            actor: MlpSpec {
+                input: n,
+                hidden: vec![256, 128, 64],
+                output: joints,
+                activation: Activation::Elu,
+            },
+        }),
         weights_sha256: String::new(),
         git_hash: env!("VIGOR_GIT_HASH").to_owned(),
         seed,
@@ -170,14 +170,15 @@ pub fn run(args: &Args) -> Result<()> {
         3,
         "initialising a seeded policy, acting on the LowState, saving and reloading the artifact",
     );
-    let mut policy = Policy::init(untrained_manifest(
+    let robot = vigor_sim::robot::Robot::embedded("g1_29dof")?;
+    let mut policy = Policy::init(untrained_manifest_for(
         &format!("demo-untrained-seed{}", args.seed),
         args.seed,
+        &robot,
     ))?;
-    let robot = vigor_sim::robot::Robot::embedded("g1_29dof")?;
     let default_q: Vec<f32> = robot.joints.iter().map(|j| j.default as f32).collect();
     let obs = observation(
-        &policy.manifest().observation,
+        &policy.network().observation,
         &default_q,
         &state,
         &[0.0; NUM_G1_29DOF_MOTORS],
@@ -191,7 +192,7 @@ pub fn run(args: &Args) -> Result<()> {
         "reloaded policy acts differently"
     );
     let max = action.iter().fold(0f32, |m, a| m.max(a.abs()));
-    let n = policy.manifest().observation.len();
+    let n = policy.network().observation.len();
     writeln!(
         summary,
         "Policy: untrained actor {n} -> 256 -> 128 -> 64 -> 29 (seed {}), saved to `policy/` and reloaded \
@@ -258,16 +259,20 @@ pub fn run(args: &Args) -> Result<()> {
 
     step(
         8,
-        "running vigor sim-robot and vigor control on a loopback bus: two pushes, flat then rough ground (controller.rrd)",
+        "running vigor sim-robot and vigor control with the depth student on a loopback bus: pushes on flat, rough and stairs, then supine and prone starts (controller.rrd)",
     );
-    let outcome = crate::cmd::demo_live::run(&out.join("policy"), &out.join("controller.rrd"))?;
+    let student = crate::cmd::demo_live::write_students(out)?;
+    let outcome = crate::cmd::demo_live::run(&student, &out.join("controller.rrd"))?;
     let story = outcome.describe();
     print!("{story}");
     writeln!(
         summary,
-        "Controller: `vigor sim-robot` (MuJoCo, 500 Hz LowState over zenoh) and `vigor control` \
-         with the untrained policy above: armed, stood up and pushed with 450 N on the torso, on flat \
-         then on rough ground. Recorded to `controller.rrd`. Transitions:\n\n{story}"
+        "Controller: `vigor sim-robot` (MuJoCo, 500 Hz LowState and 30 Hz head depth over zenoh) \
+         and `vigor control` running the shipped depth student (`student-depth/`, with \
+         `student-blind/` as its fallback when depth stops): armed, stood up and pushed with 450 N \
+         on the torso on flat ground, rough ground and toward stairs, then armed lying on its back \
+         and on its front. Recorded to `controller.rrd` (the robot, the depth stream, z_hat and \
+         the reference track under `policy/`, every transition). Transitions:\n\n{story}"
     )?;
 
     step(

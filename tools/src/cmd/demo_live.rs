@@ -1,5 +1,7 @@
-//! The live part of `vigor demo`: `vigor sim-robot` and `vigor control` as real processes on a
-//! loopback bus, armed, stood up and pushed over while the controller records the run.
+//! The live part of `vigor demo`: `vigor sim-robot` (which streams the head depth camera) and
+//! `vigor control` running the shipped depth student as real processes on a loopback bus: pushes
+//! on flat ground, rough ground and toward stairs, then lying starts, while the controller records
+//! the run (robot, depth stream, z_hat, transitions).
 
 use std::fmt::Write as _;
 use std::path::Path;
@@ -25,15 +27,117 @@ impl Drop for Proc {
     }
 }
 
-/// One scripted fall: the terrain to switch to first (kind, difficulty), if any, and the push.
-type Fall = (Option<(&'static str, f32)>, [f32; 3]);
+/// An embedded artifact: its folder name and its files' names and bytes.
+type Embedded = (&'static str, [(&'static str, &'static [u8]); 2]);
+
+/// The shipped students (`policies/student-depth`, `policies/student-blind`), embedded so the
+/// demo runs from anywhere.
+const STUDENTS: [Embedded; 2] = [
+    (
+        "student-depth",
+        [
+            (
+                "manifest.json",
+                include_bytes!("../../../policies/student-depth/manifest.json"),
+            ),
+            (
+                "weights.safetensors",
+                include_bytes!("../../../policies/student-depth/weights.safetensors"),
+            ),
+        ],
+    ),
+    (
+        "student-blind",
+        [
+            (
+                "manifest.json",
+                include_bytes!("../../../policies/student-blind/manifest.json"),
+            ),
+            (
+                "weights.safetensors",
+                include_bytes!("../../../policies/student-blind/weights.safetensors"),
+            ),
+        ],
+    ),
+];
+
+/// Writes the shipped depth student and its blind fallback under `dir` and returns the depth
+/// student's folder.
+///
+/// # Errors
+/// File errors.
+pub fn write_students(dir: &Path) -> Result<std::path::PathBuf> {
+    for (folder, files) in STUDENTS {
+        let d = dir.join(folder);
+        std::fs::create_dir_all(&d).with_context(|| format!("creating {}", d.display()))?;
+        for (name, bytes) in files {
+            let path = d.join(name);
+            vigor_common::fsutil::write_atomic(&path, bytes)
+                .with_context(|| format!("writing {}", path.display()))?;
+        }
+    }
+    Ok(dir.join("student-depth"))
+}
+
+/// One scripted episode.
+#[derive(Debug, Clone, Copy)]
+enum Episode {
+    /// Standing on a fresh tile of `terrain` (kind, difficulty), pushed on the torso.
+    Push {
+        terrain: (&'static str, f32),
+        force_n: [f32; 3],
+    },
+    /// Lying on flat ground in `scenario` (settled under damping), armed and left to get up.
+    Lying { scenario: &'static str },
+}
+
+impl Episode {
+    fn describe(&self) -> String {
+        match self {
+            Self::Push { terrain, force_n } => format!(
+                "{:.0} N push on {}",
+                force_n.iter().map(|f| f * f).sum::<f32>().sqrt(),
+                if terrain.0 == "flat" {
+                    "flat ground".to_owned()
+                } else {
+                    format!("{} (difficulty {})", terrain.0, terrain.1)
+                }
+            ),
+            Self::Lying { scenario } => format!("{scenario} start on flat ground"),
+        }
+    }
+}
+
+/// The demo's episodes: three pushes, then two lying starts.
+const PLAN: [Episode; 5] = [
+    Episode::Push {
+        terrain: ("flat", 0.0),
+        force_n: [450.0, 0.0, 0.0],
+    },
+    Episode::Push {
+        terrain: ("rough", 0.6),
+        force_n: [0.0, 450.0, 0.0],
+    },
+    Episode::Push {
+        terrain: ("stairs_down", 0.6),
+        force_n: [450.0, 0.0, 0.0],
+    },
+    Episode::Lying { scenario: "supine" },
+    Episode::Lying { scenario: "prone" },
+];
+
+/// How long an engaged episode is watched for a recovery, s.
+const WATCH_S: u64 = 9;
 
 /// What happened, as the status stream told it.
 pub struct LiveOutcome {
     /// Transitions `(state, reason)` in order.
     pub transitions: Vec<(ControllerState, TransitionReason)>,
-    /// One line per fall: terrain, push, whether the policy engaged, the largest tilt.
+    /// One line per episode: the start, whether the policy engaged and recovered, the largest
+    /// tilt.
     pub episodes: Vec<String>,
+    /// Episodes that ended in a recovery.
+    pub recovered: usize,
 }
 
 impl LiveOutcome {
@@ -47,27 +151,19 @@ impl LiveOutcome {
         for e in &self.episodes {
             let _ = writeln!(s, "{e}");
         }
-        let recovered = self
-            .transitions
-            .iter()
-            .filter(|t| t.1 == TransitionReason::Recovered)
-            .count();
         let _ = writeln!(
             s,
-            "Outcome: {} of {} falls recovered{}.",
-            recovered,
+            "Outcome: {} of {} episodes recovered (stood still and upright, legs at the stand pose, \
+             for the configured hold).",
+            self.recovered,
             self.episodes.len(),
-            if recovered == 0 {
-                " (expected of an untrained policy)"
-            } else {
-                ""
-            }
         );
         s
     }
 }
 
-/// Runs the live demo with the artifact in `policy`, recording to `record`.
+/// Runs the live demo with the artifact in `policy` (the depth student, whose blind fallback its
+/// manifest names), recording to `record`.
 ///
 /// # Errors
 /// A process failed to start, or the controller never reported.
@@ -81,7 +177,7 @@ pub fn run(policy: &Path, record: &Path) -> Result<LiveOutcome> {
         c.stdout(Stdio::null()).stderr(Stdio::null());
     };
     let mut sim = Command::new(&exe);
-    sim.args(["sim-robot", "--listen", &endpoint, "--duration-s", "32"]);
+    sim.args(["sim-robot", "--listen", &endpoint, "--duration-s", "200"]);
     quiet(&mut sim);
     let _sim = Proc(sim.spawn().context("starting vigor sim-robot")?);
     let mut ctl = Command::new(&exe);
@@ -90,7 +186,7 @@ pub fn run(policy: &Path, record: &Path) -> Result<LiveOutcome> {
         "--connect",
         &endpoint,
         "--duration-s",
-        "20",
+        "180",
         "--policy",
     ])
     .arg(policy)
@@ -177,25 +273,49 @@ pub fn run(policy: &Path, record: &Path) -> Result<LiveOutcome> {
         )
     };
     let mut episodes = Vec::new();
-    // Two falls: pushed forward on flat ground, then pushed sideways on rough ground.
-    let plan: [Fall; 2] = [
-        (None, [450.0, 0.0, 0.0]),
-        (Some(("rough", 0.6)), [0.0, 450.0, 0.0]),
-    ];
-    for (k, (terrain, force)) in plan.into_iter().enumerate() {
-        if let Some((name, difficulty)) = terrain {
-            command(Op::Disarm)?;
-            command(Op::Clear)?;
-            request(
-                100 + k as u64,
-                SimRequestKind::Terrain {
-                    name: name.to_owned(),
-                    difficulty,
-                    seed: 1,
-                },
-            )?;
-            // The new tile is built and the robot stands in the gantry again; give the
-            // controller's watchdog time to see LowState flow again.
+    let mut recovered = 0;
+    let mut terrain = ("flat", 0.0f32);
+    for (k, episode) in PLAN.iter().enumerate() {
+        // Every episode starts from Passive on a freshly placed robot.
+        command(Op::Disarm)?;
+        command(Op::Clear)?;
+        match *episode {
+            Episode::Push { terrain: t, .. } if t != terrain || k > 0 => {
+                terrain = t;
+                request(
+                    100 + k as u64,
+                    SimRequestKind::Terrain {
+                        name: t.0.to_owned(),
+                        difficulty: t.1,
+                        seed: 1,
+                    },
+                )?;
+            }
+            Episode::Lying { scenario } => {
+                if terrain.0 != "flat" {
+                    terrain = ("flat", 0.0);
+                    request(
+                        200 + k as u64,
+                        SimRequestKind::Terrain {
+                            name: "flat".into(),
+                            difficulty: 0.0,
+                            seed: 1,
+                        },
+                    )?;
+                }
+                request(
+                    300 + k as u64,
+                    SimRequestKind::Reset {
+                        scenario: scenario.into(),
+                        seed: k as u64,
+                    },
+                )?;
+            }
+            Episode::Push { .. } => {}
+        }
+        if k > 0 {
+            // The new tile is built and the robot placed; give the controller's watchdog time
+            // to see LowState flow again.
             std::thread::sleep(Duration::from_millis(1500));
             if let Ok(mut v) = seen.lock() {
                 v.clear();
@@ -206,26 +326,49 @@ pub fn run(policy: &Path, record: &Path) -> Result<LiveOutcome> {
             v.clear();
         }
         command(Op::Arm)?;
-        if !wait(&|s| s.state == ControllerState::Armed, 15) {
+        if !wait(
+            &|s| s.state == ControllerState::Armed || s.state == ControllerState::Active,
+            15,
+        ) {
             episodes.push(format!(
-                "fall {}: the controller did not reach Armed",
-                k + 1
+                "{}. {}: the controller did not arm",
+                k + 1,
+                episode.describe()
             ));
             continue;
         }
-        // The simulated robot's gantry lowers 3.5-4.5 s after the ramp began.
-        std::thread::sleep(Duration::from_millis(2500));
+        if let Episode::Push { force_n, .. } = *episode {
+            // The simulated robot's gantry lowers 3.5-4.5 s after the ramp began.
+            std::thread::sleep(Duration::from_millis(2500));
+            request(
+                k as u64,
+                SimRequestKind::Push {
+                    link: "torso_link".into(),
+                    force_n,
+                    duration_s: 0.25,
+                },
+            )?;
+        }
         let from = seen.lock().map_or(0, |v| v.len());
-        request(
-            k as u64,
-            SimRequestKind::Push {
-                link: "torso_link".into(),
-                force_n: force,
-                duration_s: 0.25,
-            },
-        )?;
         let engaged = wait(&|s| s.state == ControllerState::Active, 5);
-        std::thread::sleep(Duration::from_millis(2500));
+        let started = Instant::now();
+        let mut outcome = "still down";
+        if engaged {
+            while started.elapsed() < Duration::from_secs(WATCH_S) {
+                let last = seen.lock().ok().and_then(|v| v.last().cloned());
+                match last {
+                    Some(s) if s.reason == TransitionReason::Recovered => {
+                        outcome = "recovered";
+                        break;
+                    }
+                    Some(s) if s.state == ControllerState::Damping => {
+                        outcome = "damped";
+                        break;
+                    }
+                    _ => std::thread::sleep(Duration::from_millis(50)),
+                }
+            }
+        }
         let tilt = seen
             .lock()
             .map(|v| {
@@ -235,17 +378,35 @@ pub fn run(policy: &Path, record: &Path) -> Result<LiveOutcome> {
                     .fold(0.0, f32::max)
             })
             .unwrap_or(0.0);
+        if outcome == "recovered" {
+            recovered += 1;
+        }
+        let last_tilt = seen
+            .lock()
+            .ok()
+            .and_then(|v| v.last().map(|s| s.tilt_rad))
+            .unwrap_or(0.0);
         episodes.push(format!(
-            "fall {}: {} N push on {}: the policy {}; largest tilt {:.0}°",
+            "{}. {}: the policy {}; {}{}; largest tilt {:.0}°, final tilt {:.0}°",
             k + 1,
-            force.iter().map(|f| f * f).sum::<f32>().sqrt(),
-            terrain.map_or("flat ground".to_owned(), |(n, d)| format!(
-                "{n} ground (difficulty {d})"
-            )),
+            episode.describe(),
             if engaged { "engaged" } else { "did not engage" },
-            tilt.to_degrees()
+            outcome,
+            if outcome == "recovered" {
+                format!(" after {:.1} s", started.elapsed().as_secs_f64())
+            } else if engaged {
+                format!(" after {WATCH_S} s")
+            } else {
+                String::new()
+            },
+            tilt.to_degrees(),
+            last_tilt.to_degrees()
         ));
     }
+    // Stop the controller as an operator would (SIGTERM: damping frames, the recording flushed).
+    let _ = Command::new("kill")
+        .args(["-TERM", &control.0.id().to_string()])
+        .status();
     let start = Instant::now();
     while control.0.try_wait()?.is_none() && start.elapsed() < Duration::from_secs(40) {
         std::thread::sleep(Duration::from_millis(100));
@@ -260,5 +421,6 @@ pub fn run(policy: &Path, record: &Path) -> Result<LiveOutcome> {
     Ok(LiveOutcome {
         transitions,
         episodes,
+        recovered,
     })
 }

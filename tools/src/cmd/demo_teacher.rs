@@ -14,7 +14,7 @@ use vigor_training::teacher::eval::{self, EvalPlan};
 use vigor_training::teacher::load_artifact;
 
 /// The shipped teacher's manifest.
-pub const TEACHER_JSON: &[u8] = include_bytes!("../../../policies/teacher/teacher.json");
+pub const TEACHER_JSON: &[u8] = include_bytes!("../../../policies/teacher/manifest.json");
 /// The shipped teacher's weights.
 pub const TEACHER_WEIGHTS: &[u8] = include_bytes!("../../../policies/teacher/weights.safetensors");
 

@@ -18,9 +18,9 @@ use vigor_training::teacher::{Teacher, load_artifact};
 /// Flags of `vigor eval`.
 #[derive(Debug, Args)]
 pub struct EvalArgs {
-    /// Policy artifact folder: a teacher (`teacher.json` + `weights.safetensors`, e.g. a run's
-    /// `best/` or `policies/teacher/`) or a student (`student.json` + `task.json`, e.g. a student
-    /// run's `student/` or `policies/student-depth/`).
+    /// Policy artifact folder (`manifest.json` + `weights.safetensors`): a teacher (e.g. a run's
+    /// `best/` or `policies/teacher/`) or a student with its `task.json` (e.g. a student run's
+    /// `student/` or `policies/student-depth/`).
     #[arg(long)]
     pub policy: PathBuf,
     /// Seeded trials per scenario x terrain cell (1..=10000).
@@ -72,12 +72,13 @@ struct Loaded {
 }
 
 impl Loaded {
-    /// A teacher (`teacher.json`) or a student (`student.json` + `task.json`) in `dir`.
+    /// A teacher or a student (with its `task.json`) in `dir`.
     fn open(dir: &std::path::Path) -> Result<Self> {
         let what = || format!("loading policy {}", dir.display());
-        if dir.join(vigor_policy::student::STUDENT_MANIFEST).exists() {
+        let manifest = vigor_policy::artifact::read_manifest(dir).with_context(what)?;
+        if manifest.student().is_some() {
             let (s, task) = load_student(dir).with_context(what)?;
-            let kind = if s.manifest().depth.is_some() {
+            let kind = if s.student().depth.is_some() {
                 "depth student"
             } else {
                 "blind student"
@@ -85,7 +86,7 @@ impl Loaded {
             return Ok(Self {
                 name: s.manifest().name.clone(),
                 kind,
-                trained: format!("distilled from {}", s.manifest().teacher),
+                trained: format!("distilled from {}", s.student().teacher),
                 robot: task.robot.clone(),
                 teacher: None,
                 student: Some((s, task)),

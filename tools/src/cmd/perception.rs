@@ -8,14 +8,13 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, anyhow, bail};
 use clap::{Args, Subcommand};
+use vigor_controller::cli::BusArgs;
 use vigor_msgs::topics;
 use vigor_perception::{DepthSource, FrameWriter, RecordedSource, SimDepthSource};
 use vigor_sim::env::EpisodeSpec;
 use vigor_sim::scenario::Scenario;
 use vigor_sim::terrain::TerrainKind;
 use zenoh::Wait;
-
-use super::control::BusArgs;
 
 /// `vigor perception ...`.
 #[derive(Debug, Subcommand)]

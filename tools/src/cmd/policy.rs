@@ -1,9 +1,10 @@
 //! `vigor policy init`: a freshly initialised policy artifact, for trying the controller before
-//! a trained one exists; `vigor policy check`: a student artifact's self-check.
+//! a trained one exists; `vigor policy check`: a student artifact's self-check; `vigor policy
+//! migrate`: artifacts of schema 1 converted to the current one.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 use clap::Subcommand;
 use vigor_policy::Policy;
 
@@ -27,7 +28,7 @@ pub enum Command {
         /// time by damping.
         #[arg(long)]
         nan_actions: bool,
-        /// Write an untrained goal-in-context teacher (`teacher.json` + `weights.safetensors`)
+        /// Write an untrained goal-in-context teacher (`manifest.json` + `weights.safetensors`)
         /// for the teacher config instead: the baseline `vigor eval` compares trained teachers
         /// with.
         #[arg(long)]
@@ -36,11 +37,27 @@ pub enum Command {
         #[arg(long, requires = "teacher")]
         config: Option<PathBuf>,
     },
+    /// Convert a policy artifact of schema 1 (`teacher.json`, `student.json`, or a
+    /// `manifest.json` of version 1) into the current format, in place: the weights stay as they
+    /// are (so the policy acts exactly as before; `vigor policy check` replays a student's probe),
+    /// a `manifest.json` of schema 2 replaces the old manifest, and every other file is kept.
+    Migrate {
+        /// The artifact folder.
+        dir: PathBuf,
+        /// Robot description the policy drives (a shipped name or a file): its joint names, by
+        /// motor slot, go into the manifest.
+        #[arg(long, default_value = "g1_29dof")]
+        robot: String,
+        /// For a depth student: its blind fallback, a folder relative to DIR (e.g.
+        /// `../student-blind`), which the controller loads when depth frames stop.
+        #[arg(long)]
+        fallback: Option<String>,
+    },
     /// Check a student artifact on this machine: load it as the controller does, replay its probe
     /// (a recorded episode's raw depth frames and proprioception) one tick at a time, and compare
     /// every action with the one training computed. Exits non-zero above the tolerance.
     Check {
-        /// The student artifact folder (`student.json`, `weights.safetensors`,
+        /// The student artifact folder (`manifest.json`, `weights.safetensors`,
         /// `probe.safetensors`).
         policy: PathBuf,
         /// Largest allowed difference per action value.
@@ -55,6 +72,11 @@ pub enum Command {
 /// The artifact cannot be written.
 pub fn run(c: &Command) -> Result<()> {
     match c {
+        Command::Migrate {
+            dir,
+            robot,
+            fallback,
+        } => migrate(dir, robot, fallback.clone()),
         Command::Check { policy, tolerance } => {
             let r = vigor_policy::student_probe::replay_probe(policy)
                 .map_err(|e| anyhow::anyhow!("{}: {e}", policy.display()))?;
@@ -116,9 +138,9 @@ pub fn run(c: &Command) -> Result<()> {
             } else {
                 format!("untrained-seed{seed}")
             };
-            let joints = crate::cmd::control::robot_named(robot)?.joints.len();
+            let robot = crate::cmd::control::robot_named(robot)?;
             let mut p = Policy::init(crate::cmd::demo::untrained_manifest_for(
-                &name, *seed, joints,
+                &name, *seed, &robot,
             ))?;
             if *nan_actions {
                 let vars = p.var_store().variables();
@@ -137,4 +159,47 @@ pub fn run(c: &Command) -> Result<()> {
             Ok(())
         }
     }
+}
+
+fn migrate(dir: &Path, robot: &str, fallback: Option<String>) -> Result<()> {
+    let robot = crate::cmd::control::robot_named(robot)?;
+    let names: Vec<String> = robot.joints.iter().map(|j| j.name.clone()).collect();
+    let teacher = dir.join(vigor_training::teacher::artifact::LEGACY_TEACHER_MANIFEST);
+    let student = dir.join(vigor_policy::legacy::LEGACY_STUDENT_MANIFEST);
+    let m = if teacher.exists() {
+        vigor_training::teacher::artifact::migrate_legacy(dir, dir, &names)?
+    } else if vigor_policy::legacy::is_legacy(dir) {
+        vigor_policy::legacy::migrate(dir, dir, &robot.name, &names, fallback)?
+    } else {
+        let m = vigor_policy::artifact::read_manifest(dir)?;
+        println!(
+            "{}: already schema {} (`{}`, {}); nothing to do",
+            dir.display(),
+            m.schema_version,
+            m.name,
+            m.kind
+        );
+        return Ok(());
+    };
+    for old in [teacher, student] {
+        if old.exists() {
+            std::fs::remove_file(&old).with_context(|| format!("removing {}", old.display()))?;
+        }
+    }
+    // Read back through the one load path.
+    let back = vigor_policy::artifact::read_manifest(dir)?;
+    anyhow::ensure!(
+        back == m,
+        "{}: the manifest did not read back",
+        dir.display()
+    );
+    println!(
+        "{}: `{}` ({}) converted to schema {}; weights unchanged (SHA-256 {})",
+        dir.display(),
+        m.name,
+        m.kind,
+        m.schema_version,
+        &m.weights_sha256[..12]
+    );
+    Ok(())
 }

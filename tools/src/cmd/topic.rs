@@ -7,10 +7,10 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result, bail};
 use clap::Subcommand;
 use vigor_controller::bus::DEFAULT_ENDPOINT;
+use vigor_controller::cli::BusArgs;
 use vigor_msgs::topics;
 use zenoh::Wait;
 
-use crate::cmd::control::BusArgs;
 use crate::cmd::msgs::{MsgType, decode, encode};
 
 /// `vigor topic ...`.

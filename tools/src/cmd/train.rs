@@ -34,7 +34,7 @@ pub enum Command {
     /// `||z_hat - z||^2 + ||a - a_teacher||^2`. Depth comes from the simulated head camera at
     /// 30 Hz through the robot's own preprocessing, randomised. The run directory gets
     /// `metrics.jsonl`, `metrics.rrd`, `curves.png`, `checkpoints/`, `latest` (resume with
-    /// `--resume`) and `student/`, the deployable artifact (`student.json`, weights, `task.json`,
+    /// `--resume`) and `student/`, the deployable artifact (`manifest.json`, weights, `task.json`,
     /// and `probe.safetensors`: recorded inputs with the outputs training computed for them).
     Student(StudentArgs),
     /// Redraw a run's `curves.png` and `metrics.rrd` from its `metrics.jsonl` (a teacher or a

@@ -21,7 +21,7 @@ use super::sensor::StudentSensor;
 use crate::rl::Adam;
 use crate::teacher::runner::{METRICS, TrainError};
 
-/// Writes the deployable artifact into `dir`: `student.json`, `weights.safetensors`,
+/// Writes the deployable artifact into `dir`: `manifest.json`, `weights.safetensors`,
 /// `task.json`, and a probe (a short evaluation episode's recorded inputs with the actions the
 /// batched training path computed for them).
 ///

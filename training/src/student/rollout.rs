@@ -9,7 +9,7 @@
 use std::time::Instant;
 
 use vigor_common::seed::{SplitMix64, derive};
-use vigor_policy::{StudentManifest, StudentPolicy};
+use vigor_policy::StudentPolicy;
 
 use super::sensor::StudentSensor;
 use crate::teacher::Teacher;
@@ -108,7 +108,7 @@ pub fn run_student<F>(
 where
     F: FnMut(usize, &[TaskEnv]),
 {
-    let m: &StudentManifest = student.manifest();
+    let m = student.student();
     let n = envs.len();
     let act = m.spec.actions;
     let dl = sensors.first().map_or(0, |s| s.inputs.depth_len());

@@ -11,8 +11,11 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, json};
 use tch::{Device, Kind, Tensor};
 use vigor_common::seed::{SplitMix64, derive};
-use vigor_policy::student::{DepthEncoderSpec, ReferenceTrack, STUDENT_SCHEMA};
-use vigor_policy::{Normaliser, ObservationLayout, StudentManifest, StudentPolicy, StudentSpec};
+use vigor_policy::student::{DepthEncoderSpec, ReferenceTrack};
+use vigor_policy::{
+    Manifest, Network, Normaliser, ObservationLayout, PolicyKind, StudentNetwork, StudentPolicy,
+    StudentSpec,
+};
 use vigor_sim::SimParams;
 use vigor_sim::env::EpisodeSpec;
 use vigor_sim::robot::Robot;
@@ -35,7 +38,7 @@ use crate::teacher::{TaskEnv, Teacher};
 
 /// The deployable artifact inside a run directory.
 pub const STUDENT_DIR: &str = "student";
-/// Beside `student.json`: the task the student was trained and is evaluated in (training only).
+/// Beside `manifest.json`: the task the student was trained and is evaluated in (training only).
 pub const TASK_FILE: &str = "task.json";
 pub use vigor_policy::student_probe::PROBE_FILE;
 pub(super) const OPTIMIZER: &str = "optimizer.safetensors";
@@ -100,7 +103,7 @@ pub fn student_manifest(
     teacher: &Teacher,
     refs: &ReferenceSet,
     git_hash: &str,
-) -> Result<StudentManifest, TrainError> {
+) -> Result<Manifest, TrainError> {
     let t = &teacher.manifest;
     if t.config.task.action_mode != TeacherActionMode::ReferenceResidual {
         return Err(TrainError::Invalid(format!(
@@ -134,8 +137,8 @@ pub fn student_manifest(
     for k in 0..spec.history {
         let f = if k < actor_history { k } else { 0 };
         for j in 0..frame {
-            mean.push(t.normaliser.mean[start + f * frame + j] as f32);
-            var.push(t.normaliser.var[start + f * frame + j] as f32);
+            mean.push(t.normaliser.mean[start + f * frame + j]);
+            var.push(t.normaliser.var[start + f * frame + j]);
         }
     }
     let speed_of = |d: f64| d / f64::from(t.config.task.reference_duration_s);
@@ -150,29 +153,42 @@ pub fn student_manifest(
             q: r.frames.iter().map(|f| f.q.clone()).collect(),
         })
         .collect();
-    let m = StudentManifest {
-        schema_version: STUDENT_SCHEMA,
+    let depth = cfg.kind == StudentKind::Depth;
+    let m = Manifest {
+        schema_version: vigor_policy::artifact::SCHEMA_VERSION,
+        kind: if depth {
+            PolicyKind::DepthStudent
+        } else {
+            PolicyKind::BlindStudent
+        },
         name: format!("{}-seed{}", cfg.name, cfg.seed),
-        observation: ObservationLayout::g1_proprioception(),
+        robot: t.robot.clone(),
+        joints: t.joints.clone(),
+        // The student applies it in f32, as the f32 statistics it always had.
         normaliser: Normaliser {
             mean,
             var,
-            epsilon: t.normaliser.epsilon as f32,
-            clip: t.normaliser.clip as f32,
+            count: 0.0,
+            epsilon: f64::from(t.normaliser.epsilon as f32),
+            clip: f64::from(t.normaliser.clip as f32),
         },
-        depth: (cfg.kind == StudentKind::Depth).then(|| cfg.depth.clone()),
-        depth_rate_hz: cfg.depth_rate_hz,
-        phase_period_s: t.config.task.reference_duration_s,
-        action_clip: ACTION_CLIP,
-        action_scale: t.config.task.action_scale,
-        references,
-        spec,
+        network: Network::Student(StudentNetwork {
+            observation: ObservationLayout::g1_proprioception(),
+            depth: depth.then(|| cfg.depth.clone()),
+            depth_rate_hz: cfg.depth_rate_hz,
+            phase_period_s: t.config.task.reference_duration_s,
+            action_clip: ACTION_CLIP,
+            action_scale: t.config.task.action_scale,
+            references,
+            spec,
+            teacher: t.name.clone(),
+            fallback: None,
+        }),
         weights_sha256: String::new(),
         git_hash: git_hash.to_owned(),
         seed: cfg.seed,
-        teacher: t.name.clone(),
     };
-    m.check().map_err(invalid)?;
+    m.check(Path::new("<new student>")).map_err(invalid)?;
     Ok(m)
 }
 
@@ -181,10 +197,7 @@ pub fn student_manifest(
 ///
 /// # Errors
 /// See [`student_manifest`].
-pub fn init_student(
-    manifest: StudentManifest,
-    teacher: &Teacher,
-) -> Result<StudentPolicy, TrainError> {
+pub fn init_student(manifest: Manifest, teacher: &Teacher) -> Result<StudentPolicy, TrainError> {
     let student = StudentPolicy::init(manifest, Device::Cpu).map_err(invalid)?;
     let from = teacher.net.vs.variables();
     let mut to = student.var_store().variables();
@@ -315,7 +328,7 @@ pub(super) fn named_params(student: &StudentPolicy) -> Vec<(String, Tensor)> {
 #[allow(clippy::type_complexity)]
 pub fn build_envs(
     task: &StudentTask,
-    manifest: &StudentManifest,
+    manifest: &Manifest,
     robot: &Robot,
     sim: &SimParams,
     specs: &[EpisodeSpec],
@@ -393,7 +406,7 @@ pub fn train_student<F>(
     sim: &SimParams,
     opts: &StudentRunOptions,
     mut on_iteration: F,
-) -> Result<StudentManifest, TrainError>
+) -> Result<Manifest, TrainError>
 where
     F: FnMut(&IterationReport),
 {

@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use vigor_perception::{DepthAugmentConfig, DepthAugmenter, PoseJitter};
-use vigor_policy::{StudentInputs, StudentManifest};
+use vigor_policy::{Manifest, StudentInputs, StudentNetwork};
 use vigor_sim::sensors::{
     DepthCamera, DepthCameraConfig, LinkPose, RobotGeometry, camera_pose, link_pose_from_rapier,
 };
@@ -36,15 +36,19 @@ impl StudentSensor {
     /// # Errors
     /// A camera or preprocessing configuration that does not validate.
     pub fn new(
-        manifest: &StudentManifest,
+        manifest: &Manifest,
         camera: DepthCameraConfig,
         geometry: Arc<RobotGeometry>,
         rate_hz: f32,
         augment: Option<DepthAugmentConfig>,
         keep_pushed: bool,
     ) -> Result<Self, String> {
-        let inputs = StudentInputs::new(manifest).map_err(|e| e.to_string())?;
-        let camera = if manifest.depth.is_some() {
+        let network = manifest
+            .student()
+            .ok_or_else(|| format!("`{}` is a {}, not a student", manifest.name, manifest.kind))?;
+        let inputs =
+            StudentInputs::new(network, &manifest.normaliser).map_err(|e| e.to_string())?;
+        let camera = if network.depth.is_some() {
             Some(DepthCamera::new(camera).map_err(|e| e.to_string())?)
         } else {
             None
@@ -85,7 +89,7 @@ impl StudentSensor {
 
     /// Reads `env` at the start of a policy tick: a new depth image when the camera has ticked
     /// since the last one, then the newest proprioceptive frame.
-    pub fn sense(&mut self, env: &TaskEnv, manifest: &StudentManifest) {
+    pub fn sense(&mut self, env: &TaskEnv, manifest: &StudentNetwork) {
         self.pushed = None;
         if let Some(camera) = self.camera.as_ref() {
             let tick = (env.since_engaged_s() * self.rate_hz + 1e-4).floor() as u64;

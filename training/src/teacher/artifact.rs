@@ -1,5 +1,6 @@
-//! The teacher artifact (`teacher.json` + `weights.safetensors`) and the training checkpoint
-//! around it (plus `optimizer.safetensors` and `state.json`). Every file is written to a temporary
+//! The teacher artifact (the policy artifact of `vigor-policy`, kind `teacher`: `manifest.json`
+//! and `weights.safetensors`) and the training checkpoint around it (plus `optimizer.safetensors`
+//! and `state.json`). Every file is written to a temporary
 //! name, synced and renamed; a checkpoint directory is assembled under a temporary name and renamed
 //! into place, and `latest` is rewritten last, so a run killed at any moment resumes from the last
 //! complete checkpoint.
@@ -7,36 +8,37 @@
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 use tch::Tensor;
 use vigor_common::fsutil;
+use vigor_policy::{Network, PolicyKind};
 
 use super::config::TeacherConfig;
 use super::curriculum::Curriculum;
 use super::model::{TeacherNet, TeacherSpec};
 use crate::rl::{Adam, RunningNorm};
 
-/// Manifest schema version.
-pub const TEACHER_SCHEMA: u32 = 1;
-/// The manifest's file name.
-pub const TEACHER_MANIFEST: &str = "teacher.json";
+/// The manifest's file name (the one every policy artifact has).
+pub const TEACHER_MANIFEST: &str = vigor_policy::artifact::MANIFEST_FILE;
+/// The manifest's file name in artifacts of schema 1 (`vigor policy migrate` converts them).
+pub const LEGACY_TEACHER_MANIFEST: &str = "teacher.json";
 /// The weights' file name.
-pub const WEIGHTS: &str = "weights.safetensors";
+pub const WEIGHTS: &str = vigor_policy::artifact::WEIGHTS_FILE;
 const OPTIMIZER: &str = "optimizer.safetensors";
 const STATE: &str = "state.json";
 /// The file in a run directory naming the newest complete checkpoint.
 pub const LATEST: &str = "latest";
 
-/// `teacher.json`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+/// The teacher's manifest as training uses it. On disk it is a policy artifact of kind `teacher`
+/// ([`vigor_policy::Manifest`]): the common fields there, and `config`, `spec`, `iteration` and
+/// `env_steps` in its `network.teacher` ([`TeacherBody`]).
+#[derive(Debug, Clone, PartialEq)]
 pub struct TeacherManifest {
-    /// [`TEACHER_SCHEMA`].
-    pub schema_version: u32,
     /// Name.
     pub name: String,
     /// Robot description name.
     pub robot: String,
+    /// The joints its actions drive, by motor slot.
+    pub joints: Vec<String>,
     /// The training configuration (task, observation and action settings come from it).
     pub config: TeacherConfig,
     /// Network shapes.
@@ -51,6 +53,156 @@ pub struct TeacherManifest {
     pub iteration: u64,
     /// Environment steps trained on.
     pub env_steps: u64,
+}
+
+/// The teacher's part of the policy manifest (`network.teacher`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TeacherBody {
+    /// The training configuration.
+    pub config: TeacherConfig,
+    /// Network shapes.
+    pub spec: TeacherSpec,
+    /// Iteration it was saved at.
+    pub iteration: u64,
+    /// Environment steps trained on.
+    pub env_steps: u64,
+}
+
+/// `teacher.json` of schema 1, read only by [`migrate_legacy`].
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LegacyTeacherManifest {
+    schema_version: u32,
+    name: String,
+    robot: String,
+    config: TeacherConfig,
+    spec: TeacherSpec,
+    normaliser: RunningNorm,
+    weights_sha256: String,
+    git_hash: String,
+    iteration: u64,
+    env_steps: u64,
+}
+
+impl TeacherManifest {
+    /// The policy manifest written to disk.
+    ///
+    /// # Errors
+    /// A configuration that does not serialise.
+    pub fn to_policy(&self) -> Result<vigor_policy::Manifest, String> {
+        let body = TeacherBody {
+            config: self.config.clone(),
+            spec: self.spec.clone(),
+            iteration: self.iteration,
+            env_steps: self.env_steps,
+        };
+        Ok(vigor_policy::Manifest {
+            schema_version: vigor_policy::artifact::SCHEMA_VERSION,
+            kind: PolicyKind::Teacher,
+            name: self.name.clone(),
+            robot: self.robot.clone(),
+            joints: self.joints.clone(),
+            normaliser: self.normaliser.clone(),
+            network: Network::Teacher(serde_json::to_value(body).map_err(|e| e.to_string())?),
+            weights_sha256: self.weights_sha256.clone(),
+            git_hash: self.git_hash.clone(),
+            seed: self.config.seed,
+        })
+    }
+
+    /// The training view of a policy manifest of kind `teacher`; `path` names the file in errors.
+    ///
+    /// # Errors
+    /// Another kind, or a `network.teacher` this build cannot read.
+    pub fn from_policy(m: vigor_policy::Manifest, path: &Path) -> Result<Self, ArtifactError> {
+        let invalid = |message: String| ArtifactError::Invalid {
+            path: path.to_path_buf(),
+            message,
+        };
+        let Network::Teacher(body) = m.network else {
+            return Err(invalid(format!(
+                "a policy of kind `{}`, not a teacher",
+                m.kind
+            )));
+        };
+        let body: TeacherBody =
+            serde_json::from_value(body).map_err(|e| invalid(format!("`network.teacher`: {e}")))?;
+        Ok(Self {
+            name: m.name,
+            robot: m.robot,
+            joints: m.joints,
+            config: body.config,
+            spec: body.spec,
+            normaliser: m.normaliser,
+            weights_sha256: m.weights_sha256,
+            git_hash: m.git_hash,
+            iteration: body.iteration,
+            env_steps: body.env_steps,
+        })
+    }
+}
+
+/// Converts the schema-1 teacher artifact in `dir` (`teacher.json` + weights) into the policy
+/// artifact in `out` (the weights copied unchanged), with `joints` the robot's joint names by
+/// slot. Returns the new manifest.
+///
+/// # Errors
+/// Unreadable or inconsistent files, naming them.
+pub fn migrate_legacy(
+    dir: &Path,
+    out: &Path,
+    joints: &[String],
+) -> Result<vigor_policy::Manifest, ArtifactError> {
+    let path = dir.join(LEGACY_TEACHER_MANIFEST);
+    let old: LegacyTeacherManifest = read_json(&path)?;
+    if old.schema_version != 1 {
+        return Err(ArtifactError::Invalid {
+            path,
+            message: format!("`schema_version` is {}, expected 1", old.schema_version),
+        });
+    }
+    if old.spec.actor.output != joints.len() {
+        return Err(ArtifactError::Invalid {
+            path,
+            message: format!(
+                "`spec.actor.output` is {}; the robot `{}` has {} joints",
+                old.spec.actor.output,
+                old.robot,
+                joints.len()
+            ),
+        });
+    }
+    let manifest = TeacherManifest {
+        name: old.name,
+        robot: old.robot,
+        joints: joints.to_vec(),
+        config: old.config,
+        spec: old.spec,
+        normaliser: old.normaliser,
+        weights_sha256: old.weights_sha256,
+        git_hash: old.git_hash,
+        iteration: old.iteration,
+        env_steps: old.env_steps,
+    };
+    vigor_policy::artifact::migrate_weights(
+        dir,
+        out,
+        manifest
+            .to_policy()
+            .map_err(|message| ArtifactError::Invalid {
+                path: path.clone(),
+                message,
+            })?,
+    )
+    .map_err(policy_error(&path))
+}
+
+fn policy_error(path: &Path) -> impl FnOnce(vigor_policy::ArtifactError) -> ArtifactError + '_ {
+    move |e| ArtifactError::Invalid {
+        path: path.to_path_buf(),
+        message: e.to_string(),
+    }
 }
 
 /// Training state besides the networks.
@@ -118,14 +270,6 @@ fn torch(path: &Path) -> impl FnOnce(tch::TchError) -> ArtifactError + '_ {
     }
 }
 
-fn sha256(path: &Path) -> Result<String, ArtifactError> {
-    let bytes = std::fs::read(path).map_err(io(path))?;
-    Ok(Sha256::digest(&bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect())
-}
-
 fn write_json<T: Serialize>(path: &Path, value: &T) -> Result<(), ArtifactError> {
     let json = serde_json::to_vec_pretty(value).map_err(|e| ArtifactError::Invalid {
         path: path.to_path_buf(),
@@ -151,13 +295,16 @@ pub fn save_artifact(
     net: &TeacherNet,
     manifest: &mut TeacherManifest,
 ) -> Result<(), ArtifactError> {
-    std::fs::create_dir_all(dir).map_err(io(dir))?;
-    let weights = dir.join(WEIGHTS);
-    let tmp = dir.join(".weights.tmp.safetensors");
-    net.vs.save(&tmp).map_err(torch(&tmp))?;
-    fsutil::commit(&tmp, &weights).map_err(io(&weights))?;
-    manifest.weights_sha256 = sha256(&weights)?;
-    write_json(&dir.join(TEACHER_MANIFEST), manifest)
+    let path = dir.join(TEACHER_MANIFEST);
+    let mut m = manifest
+        .to_policy()
+        .map_err(|message| ArtifactError::Invalid {
+            path: path.clone(),
+            message,
+        })?;
+    vigor_policy::artifact::save(dir, &net.vs, &mut m).map_err(policy_error(&path))?;
+    manifest.weights_sha256 = m.weights_sha256;
+    Ok(())
 }
 
 /// A loaded teacher: manifest and networks.
@@ -183,30 +330,19 @@ pub fn load_artifact(dir: &Path) -> Result<Teacher, ArtifactError> {
 /// Missing or mismatched files, naming them.
 pub fn load_artifact_on(dir: &Path, device: tch::Device) -> Result<Teacher, ArtifactError> {
     let path = dir.join(TEACHER_MANIFEST);
-    let manifest: TeacherManifest = read_json(&path)?;
-    if manifest.schema_version != TEACHER_SCHEMA {
-        return Err(ArtifactError::Invalid {
-            path,
-            message: format!(
-                "schema version {}, this build reads {TEACHER_SCHEMA}",
-                manifest.schema_version
-            ),
-        });
-    }
-    let weights = dir.join(WEIGHTS);
-    let found = sha256(&weights)?;
-    if found != manifest.weights_sha256 {
-        return Err(ArtifactError::Invalid {
-            path: weights,
-            message: format!(
-                "SHA-256 {found} does not match the manifest's {}",
-                manifest.weights_sha256
-            ),
-        });
-    }
-    let mut net = TeacherNet::on(manifest.spec.clone(), 1.0, 0, device);
-    net.vs.load(&weights).map_err(torch(&weights))?;
-    Ok(Teacher { manifest, net })
+    let policy = vigor_policy::artifact::read_manifest(dir).map_err(policy_error(&path))?;
+    let mut net = TeacherNet::on(
+        TeacherManifest::from_policy(policy.clone(), &path)?.spec,
+        1.0,
+        0,
+        device,
+    );
+    vigor_policy::artifact::load_weights(dir, &policy, &mut net.vs)
+        .map_err(policy_error(&dir.join(WEIGHTS)))?;
+    Ok(Teacher {
+        manifest: TeacherManifest::from_policy(policy, &path)?,
+        net,
+    })
 }
 
 /// Writes checkpoint `name` under `run/checkpoints/` and points `run/latest` at it; keeps the

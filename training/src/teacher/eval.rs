@@ -136,13 +136,13 @@ impl Evaluee<'_> {
         match self {
             Self::Teacher(t) => check_fits(t, robot, p),
             Self::Student(s, _) => {
-                if s.manifest().spec.actions == robot.joints.len() {
+                if s.student().spec.actions == robot.joints.len() {
                     Ok(())
                 } else {
                     Err(TrainError::Invalid(format!(
                         "student `{}` drives {} joints, {} has {}",
                         s.manifest().name,
-                        s.manifest().spec.actions,
+                        s.student().spec.actions,
                         robot.name,
                         robot.joints.len()
                     )))
@@ -211,7 +211,7 @@ fn cell_seed(plan_seed: u64, scenario: Scenario, terrain: TerrainKind, trial: us
 /// The stored configuration no longer validates.
 pub fn params_for(config: &TeacherConfig, engine: EngineKind) -> Result<TeacherParams, TrainError> {
     let mut p = config
-        .validate("<artifact teacher.json config>")
+        .validate("<artifact manifest.json network.teacher.config>")
         .map_err(|e| TrainError::Invalid(e.to_string()))?;
     p.engine = engine;
     Ok(p)

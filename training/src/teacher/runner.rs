@@ -143,9 +143,9 @@ pub fn untrained(
         derive(seed, "weights", 0),
     );
     let manifest = TeacherManifest {
-        schema_version: artifact::TEACHER_SCHEMA,
         name: format!("{}-untrained-seed{seed}", params.raw.name),
         robot: robot.name.clone(),
+        joints: robot.joints.iter().map(|j| j.name.clone()).collect(),
         config: params.raw.clone(),
         normaliser: RunningNorm::new(spec.row()),
         spec,
@@ -268,9 +268,9 @@ where
     let mut envs: Vec<Option<TaskEnv>> = (0..n).map(|_| None).collect();
     let metrics_path = opts.run_dir.join(METRICS);
     let mut manifest = TeacherManifest {
-        schema_version: artifact::TEACHER_SCHEMA,
         name: params.raw.name.clone(),
         robot: robot.name.clone(),
+        joints: robot.joints.iter().map(|j| j.name.clone()).collect(),
         config: params.raw.clone(),
         spec: spec.clone(),
         normaliser: norm.clone(),

@@ -145,8 +145,8 @@ fn blind_student_trains_and_students_evaluate_on_terrain() {
     // the environment's own reference track.
     assert_eq!(m[0]["track_match"], serde_json::json!(1.0));
     let (student, task) = load_student(&run.path().join(STUDENT_DIR)).unwrap();
-    assert!(student.manifest().depth.is_none());
-    assert!(student.manifest().spec.depth.is_none());
+    assert!(student.student().depth.is_none());
+    assert!(student.student().spec.depth.is_none());
     let robot = Robot::embedded("g1_29dof").unwrap();
     let sim = vigor_sim::SimConfig::embedded().unwrap();
     let plan = EvalPlan {

@@ -113,7 +113,7 @@ fn a_resumed_run_continues_exactly_and_threads_do_not_matter() {
     for key in ["mean_return", "ppo/kl", "reward/body_pos", "success"] {
         assert_eq!(ma[1][key], mb[1][key], "{key}");
     }
-    for f in ["curves.png", "metrics.rrd", "best/teacher.json", "latest"] {
+    for f in ["curves.png", "metrics.rrd", "best/manifest.json", "latest"] {
         assert!(a.path().join(f).is_file(), "{f}");
     }
     // Resuming with another configuration, or starting over an existing run, is refused.

@@ -3,8 +3,9 @@
 //! ../shared/reference/unitree_hg.md and the project encoding), where edge values do most harm.
 
 use vigor_msgs::project::{
-    Command, ControllerCommand, ControllerState, ControllerStatus, DepthData, DepthFrame,
-    FaultCounters, Intrinsics, SimRequest, SimRequestKind, TransitionReason,
+    ActingPolicy, Command, ControllerCommand, ControllerState, ControllerStatus, DepthData,
+    DepthFrame, FaultCounters, Intrinsics, PolicyTrace, SimRequest, SimRequestKind,
+    TransitionReason,
 };
 use vigor_msgs::unitree_hg::{LowCmd, LowState, MOTOR_MODE_ENABLE, NUM_MOTOR_SLOTS};
 
@@ -306,6 +307,46 @@ pub(crate) fn sim_request_seeds() -> Vec<Seed> {
                 bytes,
                 floats,
                 fields: vec![(20, 1), (21, 4), (after_name, 4)],
+            })
+        })
+        .collect()
+}
+
+/// Traces with and without a latent, track and depth age, at the latent's longest.
+pub(crate) fn policy_traces() -> Vec<PolicyTrace> {
+    [0usize, 1, 32, vigor_msgs::project::MAX_LATENT]
+        .iter()
+        .enumerate()
+        .map(|(i, &n)| PolicyTrace {
+            seq: i as u64,
+            stamp_ns: u64::MAX >> i,
+            engaged: i % 2 == 1,
+            engaged_s: [0.0, 1.5, f32::MAX, -0.0][i],
+            acting: if i == 2 {
+                ActingPolicy::Fallback
+            } else {
+                ActingPolicy::Primary
+            },
+            track: (i > 0).then_some([0, 1, 2, 255][i]),
+            depth_age_ms: (i % 2 == 0).then_some([33.0, 0.0, 1e9, 0.5][i]),
+            latent: (0..n).map(|k| k as f32 * 0.25 - 3.0).collect(),
+        })
+        .collect()
+}
+
+pub(crate) fn policy_trace_seeds() -> Vec<Seed> {
+    // seq @4, stamp_ns @12, engaged @20, engaged_s @21, acting @25, track flag and value @26,
+    // depth age flag @28 and value @29, latent length @33 (u16), then the latent.
+    policy_traces()
+        .iter()
+        .filter_map(|t| {
+            let bytes = t.encode().ok()?;
+            let mut floats = vec![21, 29];
+            floats.extend((0..t.latent.len().min(8)).map(|k| 35 + 4 * k));
+            Some(Seed {
+                bytes,
+                floats,
+                fields: vec![(20, 1), (25, 1), (26, 1), (27, 1), (28, 1), (33, 2)],
             })
         })
         .collect()

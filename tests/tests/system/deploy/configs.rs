@@ -12,11 +12,12 @@ use super::site::repo;
 
 /// For each key, the common name of the certificate its publisher holds (the registry's
 /// `publisher`, msgs/src/topics.rs): the only identity the robot may let put on it.
-const PUBLISHERS: [(Topic, &str); 6] = [
+const PUBLISHERS: [(Topic, &str); 7] = [
     (topics::LOWSTATE, "vigor-robot"),
     (topics::LOWCMD, "vigor-controller"),
     (topics::DEPTH, "vigor-perception"),
     (topics::CONTROLLER_STATUS, "vigor-controller"),
+    (topics::CONTROLLER_POLICY, "vigor-controller"),
     (topics::CONTROLLER_COMMAND, "vigor-operator"),
     (topics::SIM_REQUEST, "vigor-operator"),
 ];
