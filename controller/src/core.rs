@@ -440,6 +440,10 @@ impl Controller {
                     self.go(S::Passive, TransitionReason::OtherWriter, now);
                 } else if !operator {
                     self.go(S::Passive, TransitionReason::OperatorLost, now);
+                } else if self.tilt_rad > self.params.engage_tilt_rad {
+                    // Already down: the policy takes over from the pose the robot lies in, as it
+                    // trained; ramping a lying robot toward the stand pose would only fold it.
+                    self.go(S::Active, TransitionReason::TiltEngaged, now);
                 } else {
                     self.go(S::Ramp, TransitionReason::Commanded, now);
                 }

@@ -134,6 +134,38 @@ fn no_command_before_the_first_lowstate_then_damping_around_the_measured_pose() 
 }
 
 #[test]
+fn arming_a_robot_that_is_already_down_engages_the_policy_without_a_ramp() {
+    let mut r = Rig::new();
+    r.s = state(0.3, 80f32.to_radians());
+    r.tick(None);
+    r.tick(Some(Command::Arm));
+    assert_eq!(r.c.state(), ControllerState::Active);
+    let t = r.c.take_transition().unwrap();
+    assert_eq!(
+        (t.from, t.to, t.reason),
+        (
+            ControllerState::Passive,
+            ControllerState::Active,
+            TransitionReason::TiltEngaged
+        )
+    );
+    // The policy's targets drive it from its first step, with the policy's gains.
+    r.act(0.0);
+    let cmd = r.tick(None);
+    for (i, j) in joints().iter().enumerate() {
+        assert_eq!(
+            (cmd.motor_cmd[i].kp, cmd.motor_cmd[i].kd),
+            (j.kp, j.kd),
+            "joint {i}"
+        );
+    }
+    // Upright, the same command ramps as before.
+    let mut r = Rig::new();
+    r.tick(Some(Command::Arm));
+    assert_eq!(r.c.state(), ControllerState::Ramp);
+}
+
+#[test]
 fn arm_ramps_linearly_from_the_measured_pose_then_holds_the_stand() {
     let mut r = Rig::new();
     r.tick(Some(Command::Arm));

@@ -138,6 +138,8 @@ pub struct LiveOutcome {
     pub episodes: Vec<String>,
     /// Episodes that ended in a recovery.
     pub recovered: usize,
+    /// Episodes that ended upright under the policy, without the controller's recovery.
+    pub upright: usize,
 }
 
 impl LiveOutcome {
@@ -154,9 +156,10 @@ impl LiveOutcome {
         let _ = writeln!(
             s,
             "Outcome: {} of {} episodes recovered (stood still and upright, legs at the stand pose, \
-             for the configured hold).",
+             for the configured hold); {} more ended upright under the policy.",
             self.recovered,
             self.episodes.len(),
+            self.upright,
         );
         s
     }
@@ -274,6 +277,7 @@ pub fn run(policy: &Path, record: &Path) -> Result<LiveOutcome> {
     };
     let mut episodes = Vec::new();
     let mut recovered = 0;
+    let mut upright = 0;
     let mut terrain = ("flat", 0.0f32);
     for (k, episode) in PLAN.iter().enumerate() {
         // Every episode starts from Passive on a freshly placed robot.
@@ -386,6 +390,11 @@ pub fn run(policy: &Path, record: &Path) -> Result<LiveOutcome> {
             .ok()
             .and_then(|v| v.last().map(|s| s.tilt_rad))
             .unwrap_or(0.0);
+        if engaged && outcome == "still down" && last_tilt < 20f32.to_radians() {
+            upright += 1;
+            outcome = "upright under the policy (not handed back to the stand: the controller's \
+                       recovery check wants it still, legs within 0.5 rad of the stand pose, for 1 s)";
+        }
         episodes.push(format!(
             "{}. {}: the policy {}; {}{}; largest tilt {:.0}°, final tilt {:.0}°",
             k + 1,
@@ -422,5 +431,6 @@ pub fn run(policy: &Path, record: &Path) -> Result<LiveOutcome> {
         transitions,
         episodes,
         recovered,
+        upright,
     })
 }
