@@ -619,3 +619,52 @@ fn a_teacher_artifact_is_refused_at_start_with_the_reason() {
     assert!(err.contains("a policy of kind `teacher`"), "{err}");
     assert!(err.contains("cannot run on the robot"), "{err}");
 }
+
+#[test]
+fn eval_via_bus_runs_the_student_in_the_controller_and_judges_each_start() {
+    let _g = real_time();
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("bus");
+    let run = Command::new(vigor_system_tests::vigor_bin())
+        .args(["eval", "--policy"])
+        .arg(shipped("student-depth"))
+        .args([
+            "--via-bus",
+            "--trials",
+            "1",
+            "--scenarios",
+            "supine",
+            "--out",
+        ])
+        .arg(&out)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&run.stdout);
+    assert!(
+        run.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    assert!(stdout.contains("| bus | supine | flat | 1 |"), "{stdout}");
+    let outcomes: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("eval-bus.json")).unwrap()).unwrap();
+    let o = &outcomes[0];
+    assert_eq!(o["scenario"], "supine");
+    // Armed while lying, the controller engaged the student at once.
+    assert_eq!(o["engaged"], true, "{o}");
+    assert!(o["pelvis_m"].as_f64().unwrap() > 0.0, "{o}");
+    // A teacher cannot run in the controller.
+    let teacher = Command::new(vigor_system_tests::vigor_bin())
+        .args(["eval", "--policy"])
+        .arg(shipped("teacher"))
+        .args(["--via-bus", "--out"])
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(!teacher.status.success());
+    assert!(
+        String::from_utf8_lossy(&teacher.stderr).contains("--via-bus runs a student"),
+        "{}",
+        String::from_utf8_lossy(&teacher.stderr)
+    );
+}

@@ -56,9 +56,22 @@ pub struct EvalArgs {
     /// with. Recordings replay with the same help.
     #[arg(long, default_value_t = 0.0)]
     pub assist: f32,
+    /// Evaluate a student closed-loop through the wire instead: `vigor sim-robot` (MuJoCo, flat
+    /// ground) and `vigor control` running the artifact as real processes on a loopback zenoh
+    /// bus, `--trials` lying starts per scenario, each armed and judged from the last LowState
+    /// after one episode (pelvis height, tilt, stillness). Writes eval-bus.json and eval-bus.md;
+    /// compare with the in-process `vigor eval --terrains flat` of the same policy.
+    #[arg(long)]
+    pub via_bus: bool,
     /// Skip the best/median/worst recordings.
     #[arg(long)]
     pub no_record: bool,
+}
+
+impl EvalArgs {
+    /// `--terrains` when not given.
+    const DEFAULT_TERRAINS: [&'static str; 5] =
+        ["flat", "rough", "slope_up", "stairs_down", "boxes"];
 }
 
 /// A loaded policy of either kind.
@@ -131,6 +144,42 @@ pub fn run(a: &EvalArgs) -> Result<()> {
     }
     let loaded = Loaded::open(&a.policy)?;
     let config = loaded.evaluee().config().clone();
+    if a.via_bus {
+        anyhow::ensure!(
+            loaded.student.is_some(),
+            "--via-bus runs a student in the controller; `{}` is a {}",
+            loaded.name,
+            loaded.kind
+        );
+        anyhow::ensure!(
+            a.terrains.iter().all(|t| t == "flat") || a.terrains == EvalArgs::DEFAULT_TERRAINS,
+            "--via-bus evaluates on flat ground (the pelvis height comes from the robot's own \
+             sensors, resting on a flat floor): give --terrains flat"
+        );
+        let scenarios = if a.scenarios.is_empty() {
+            config.task.scenarios.clone()
+        } else {
+            a.scenarios.clone()
+        };
+        let robot = vigor_sim::robot::Robot::embedded(&loaded.robot)?;
+        eprintln!(
+            "evaluating {} through the bus: {} scenarios x {} trials on flat ground",
+            loaded.name,
+            scenarios.len(),
+            a.trials
+        );
+        let outcomes = super::eval_bus::run(
+            &a.policy,
+            &scenarios,
+            a.trials,
+            a.seed,
+            config.task.episode_s,
+            &robot,
+            &a.out,
+        )?;
+        print!("{}", super::eval_bus::table(&outcomes, &scenarios));
+        return Ok(());
+    }
     let trained: EngineKind = config.sim.engine.parse().map_err(anyhow::Error::msg)?;
     let engines = match a.engine.as_deref() {
         None => vec![trained],

@@ -9,6 +9,7 @@ pub mod demo_live;
 pub mod demo_teacher;
 pub mod demos;
 pub mod eval;
+pub mod eval_bus;
 pub mod msgs;
 pub mod perception;
 pub mod policy;
