@@ -90,6 +90,10 @@ pub struct LoopInput<'a> {
     pub bad_frames: u32,
     /// Frames the node dropped: wrong `mode_machine`.
     pub wrong_mode_machine: u32,
+    /// Frames the node dropped: NaN or Inf in the IMU or a driven joint (counted where each
+    /// frame arrives, so a single bad frame is counted even when the next one replaces it
+    /// before a tick).
+    pub nonfinite_states: u32,
     /// Policy steps that started late.
     pub policy_overruns: u32,
     /// A thread of the daemon died: damp and stop.
@@ -123,6 +127,7 @@ pub struct ControlLoop {
     last_tick_ns: Option<u64>,
     last_arrival_ns: Option<u64>,
     reads_depth: bool,
+    seen_nonfinite: u32,
     tick_no: u64,
     status_seq: u64,
     stopping_since_ns: Option<u64>,
@@ -152,6 +157,7 @@ impl ControlLoop {
             last_tick_ns: None,
             last_arrival_ns: None,
             reads_depth,
+            seen_nonfinite: 0,
             tick_no: 0,
             status_seq: 0,
             stopping_since_ns: None,
@@ -202,6 +208,8 @@ impl ControlLoop {
         {
             let f = self.core.faults_mut();
             f.bad_frames = input.bad_frames;
+            f.nonfinite_states += input.nonfinite_states.saturating_sub(self.seen_nonfinite);
+            self.seen_nonfinite = self.seen_nonfinite.max(input.nonfinite_states);
             f.wrong_mode_machine = input.wrong_mode_machine;
             f.policy_overruns = input.policy_overruns;
         }

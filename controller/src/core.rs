@@ -36,7 +36,7 @@ use vigor_policy::ActionMode;
 use crate::config::{ControllerParams, DepthStaleAction};
 
 mod checks;
-use checks::finite_state;
+pub(crate) use checks::finite_state;
 pub use checks::{JointTableError, REMOTE_SELECT_BIT, check_joint_table, clamp_or, remote_estop};
 
 /// Angular speed under which a recovered robot counts as still, rad/s.

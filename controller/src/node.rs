@@ -36,7 +36,7 @@ use zenoh::Wait;
 use crate::bus::{BusConfig, BusError};
 use crate::config::{ControllerParams, DepthStaleAction};
 use crate::control_loop::CommandQueue;
-use crate::core::{JointSpec, JointTableError, check_joint_table};
+use crate::core::{JointSpec, JointTableError, check_joint_table, finite_state};
 use crate::realtime::{RealtimeReport, lock_memory};
 pub use crate::timing::{
     HISTOGRAM_BINS, LoopStats, PHASE_GAIN, PHASE_LEAD_S, PHASE_MAX_STEP_S, SPIN_S, sleep_until,
@@ -117,6 +117,7 @@ struct Shared {
     control_done: AtomicBool,
     bad_frames: AtomicU32,
     wrong_mode: AtomicU32,
+    nonfinite_states: AtomicU32,
     policy_overruns: AtomicU32,
     other_writer_ns: AtomicU64,
     /// Arrival of the newest depth frame that decoded (set by the policy thread), ns.
@@ -243,6 +244,7 @@ pub fn start(opts: NodeOptions) -> Result<NodeHandle, NodeError> {
         control_done: AtomicBool::new(false),
         bad_frames: AtomicU32::new(0),
         wrong_mode: AtomicU32::new(0),
+        nonfinite_states: AtomicU32::new(0),
         policy_overruns: AtomicU32::new(0),
         other_writer_ns: AtomicU64::new(0),
         depth_ns: AtomicU64::new(0),
@@ -257,11 +259,17 @@ pub fn start(opts: NodeOptions) -> Result<NodeHandle, NodeError> {
     let mode_machine = opts.params.mode_machine;
     let sub_state = {
         let sh = Arc::clone(&shared);
+        let joints = opts.joints.clone();
         session
             .declare_subscriber(key(&topics::LOWSTATE))
             .callback(move |sample| {
                 let bytes = sample.payload().to_bytes();
                 match LowState::decode(&bytes) {
+                    // Dropped and counted here, where every frame is seen: the slot keeps only
+                    // the newest, which the next frame may replace before a tick reads it.
+                    Ok(s) if s.mode_machine == mode_machine && !finite_state(&s, &joints) => {
+                        sh.nonfinite_states.fetch_add(1, Ordering::Relaxed);
+                    }
                     Ok(s) if s.mode_machine == mode_machine => {
                         let at = sh.now_ns();
                         if let Ok(mut slot) = sh.state.lock() {

@@ -286,3 +286,20 @@ fn stale_depth_matters_only_to_policies_that_read_it() {
         );
     }
 }
+
+#[test]
+fn frames_the_node_dropped_as_non_finite_are_counted_once_each() {
+    let mut l = rig();
+    let s = state(5000);
+    let mut now = l.deadline_ns();
+    for (dropped, expected) in [(3, 3), (3, 3), (5, 5)] {
+        l.step(&LoopInput {
+            now_ns: now,
+            lowstate: Some((&s, now)),
+            nonfinite_states: dropped,
+            ..LoopInput::default()
+        });
+        assert_eq!(l.core().faults().nonfinite_states, expected);
+        now = l.deadline_ns();
+    }
+}

@@ -82,7 +82,7 @@ pub fn clamp_or(x: f32, lo: f32, hi: f32, fallback: f32) -> f32 {
 
 /// Whether a LowState is usable: finite IMU readings and finite position and velocity on every
 /// driven slot.
-pub(super) fn finite_state(s: &LowState, joints: &[JointSpec]) -> bool {
+pub(crate) fn finite_state(s: &LowState, joints: &[JointSpec]) -> bool {
     let imu = &s.imu_state;
     imu.quaternion.iter().all(|v| v.is_finite())
         && imu.gyroscope.iter().all(|v| v.is_finite())

@@ -102,6 +102,7 @@ impl ControlThread {
                 heartbeat_ns: sh.heartbeat_ns.load(Ordering::Relaxed),
                 bad_frames: sh.bad_frames.load(Ordering::Relaxed),
                 wrong_mode_machine: sh.wrong_mode.load(Ordering::Relaxed),
+                nonfinite_states: sh.nonfinite_states.load(Ordering::Relaxed),
                 policy_overruns: sh.policy_overruns.load(Ordering::Relaxed),
                 thread_died: sh.thread_died.load(Ordering::SeqCst),
                 stop: sh.stop.load(Ordering::SeqCst),
