@@ -7,7 +7,8 @@
 //! - [`artifact`]: one self-contained directory per policy, every kind in one format:
 //!   `weights.safetensors` plus `manifest.json` (schema version, kind, robot joints, normaliser,
 //!   network, weights digest, git hash, seed), written atomically and verified on load;
-//!   [`normaliser`], the one observation normaliser of training and deployment.
+//!   [`normaliser`], the one observation normaliser of training and deployment; [`mlp`], the
+//!   proprioceptive MLP.
 //! - [`runtime`]: the [`PolicyRuntime`] trait every robot-runnable kind implements, and the
 //!   [`Deployment`] (primary policy plus blind fallback) the controller's policy thread holds.
 //! - [`student`] and [`student_runtime`]: the depth student (CNN over depth, temporal convolution
@@ -19,6 +20,7 @@
 
 pub mod artifact;
 pub mod legacy;
+pub mod mlp;
 pub mod net;
 pub mod normaliser;
 pub mod obs;
