@@ -20,8 +20,9 @@
 //! Safety rules kept here: no command before the first valid LowState; a LowState with NaN or Inf
 //! in the IMU or a driven joint, or whose `tick` did not advance, is dropped and counted (so a
 //! frozen stream goes stale like a silent one); every target is clamped, NaN-safely, to the joint
-//! limits and to a torque-aware band `|q* - q| <= effort / kp` (a full position error then asks
-//! for at most the motor's effort); Arm is refused while another `rt/lowcmd` writer is seen or,
+//! limits, and the controller's own stand-pose targets also to a torque-aware band
+//! `|q* - q| <= effort / kp` (a full position error then asks for at most the motor's effort;
+//! the policy's targets are not banded, as in training); Arm is refused while another `rt/lowcmd` writer is seen or,
 //! with a deadman configured, without a fresh operator heartbeat. Joints are addressed by their
 //! motor slot (a 23-DoF G1 skips slots 13, 14, 20, 21, 27 and 28). The control path allocates
 //! nothing after [`Controller::new`] and never panics.
@@ -516,7 +517,12 @@ impl Controller {
                 // Engaged but no policy step yet: keep holding the stand pose.
                 S::Active => (j.default, j.stand_kp, j.stand_kd),
             };
-            let band = if kp > 0.0 {
+            // The controller's own stand pose is held within the torque band. The policy's
+            // targets reach the motors as they did in training: limited by the joint limits, with
+            // the motor saturating at its effort. A band there would also cut the torque the
+            // damping term leaves while a joint moves fast, which the policy never met.
+            let banded = !(self.state == S::Active && self.have_targets);
+            let band = if kp > 0.0 && banded {
                 j.effort / kp
             } else {
                 f32::INFINITY

@@ -128,8 +128,10 @@ struct Shared {
     /// Newest LowState, its sequence number and arrival time (ns).
     state: Mutex<(LowState, u64, u64)>,
     commands: Mutex<CommandQueue>,
-    /// The policy thread's input: newest state, and whether the loop is Active.
-    policy_in: Mutex<(LowState, bool)>,
+    /// The policy thread's input: the newest state.
+    policy_in: Mutex<LowState>,
+    /// Whether the loop is Active, every control tick (the policy thread wakes on engagement).
+    engaged: AtomicBool,
     /// The policy thread's output: newest joint targets and their sequence number.
     policy_out: Mutex<(Vec<f32>, u64)>,
 }
@@ -252,7 +254,8 @@ pub fn start(opts: NodeOptions) -> Result<NodeHandle, NodeError> {
         heartbeat_ns: AtomicU64::new(0),
         state: Mutex::new((LowState::default(), 0, 0)),
         commands: Mutex::new(CommandQueue::new()),
-        policy_in: Mutex::new((LowState::default(), false)),
+        policy_in: Mutex::new(LowState::default()),
+        engaged: AtomicBool::new(false),
         policy_out: Mutex::new((vec![0.0; n], 0)),
     });
 

@@ -196,6 +196,27 @@ fn arm_ramps_linearly_from_the_measured_pose_then_holds_the_stand() {
 }
 
 #[test]
+fn the_stand_pose_is_held_within_the_torque_band_but_policy_targets_are_not() {
+    let mut r = Rig::armed();
+    // Armed, joints pushed 0.9 rad from the stand pose: the stand target is q + effort / kp.
+    r.s = state(-0.9, 0.0);
+    let cmd = r.tick(None);
+    assert_eq!(r.c.state(), ControllerState::Armed);
+    assert!(
+        (cmd.motor_cmd[0].q - (-0.9 + 0.5)).abs() < 1e-6,
+        "{}",
+        cmd.motor_cmd[0].q
+    );
+    // Engaged, the policy's target 0.9 rad away reaches the motor unchanged.
+    r.s = state(-0.9, 25f32.to_radians());
+    r.tick(None);
+    assert_eq!(r.c.state(), ControllerState::Active);
+    r.c.set_targets(&[0.0; 29], r.t);
+    let cmd = r.tick(None);
+    assert_eq!(cmd.motor_cmd[0].q, 0.0);
+}
+
+#[test]
 fn tilt_engages_the_policy_and_recovery_hands_back() {
     let mut r = Rig::armed();
     r.s = state(0.3, 15f32.to_radians());
@@ -216,8 +237,8 @@ fn tilt_engages_the_policy_and_recovery_hands_back() {
     let cmd = r.tick(None);
     assert!((cmd.motor_cmd[1].q - (joints()[1].default + 0.1)).abs() < 1e-6);
     assert_eq!(
-        cmd.motor_cmd[0].q, 0.8,
-        "torque band: q + effort / kp = 0.3 + 0.5"
+        cmd.motor_cmd[0].q, 1.0,
+        "the policy's targets are clamped to the joint limits only, as in training"
     );
     // Upright and still but sitting (knees far from the stand pose): not recovered.
     r.s = state(1.5, 5f32.to_radians());

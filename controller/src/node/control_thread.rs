@@ -118,9 +118,9 @@ impl ControlThread {
                 }
             }
             if let Ok(mut p) = sh.policy_in.try_lock() {
-                p.0.clone_from(&local);
-                p.1 = out.policy_active;
+                p.clone_from(&local);
             }
+            sh.engaged.store(out.policy_active, Ordering::SeqCst);
             if let Some(t) = out.transition {
                 let _ = io.try_send(IoEvent::Transition(t));
             }

@@ -44,6 +44,33 @@ pub(super) fn next_wake(due: Instant, period: Duration, now: Instant) -> (Instan
     }
 }
 
+/// How often a policy thread that is not engaged looks for an engagement while it waits, ms.
+const ENGAGE_POLL: Duration = Duration::from_millis(1);
+
+/// Sleeps until `due`; a thread whose last tick was not engaged wakes early, within
+/// [`ENGAGE_POLL`], when the loop goes Active, so the first targets follow the engagement as the
+/// first action follows it in training (not up to a period later, with the stand pose held
+/// meanwhile). Returns when to tick: `due`, or now on an early wake.
+fn wait_for_tick(due: Instant, was_engaged: bool, sh: &Shared) -> Instant {
+    loop {
+        let now = Instant::now();
+        let Some(left) = due.checked_duration_since(now) else {
+            return due;
+        };
+        if !was_engaged && sh.engaged.load(Ordering::SeqCst) {
+            return now;
+        }
+        if sh.stop.load(Ordering::SeqCst) {
+            return now;
+        }
+        std::thread::sleep(if was_engaged {
+            left
+        } else {
+            left.min(ENGAGE_POLL)
+        });
+    }
+}
+
 impl PolicyThread {
     /// Takes the newest depth frame off the bus slot, if there is one, into the policy.
     fn take_depth(&mut self, sh: &Shared) {
@@ -93,16 +120,13 @@ impl PolicyThread {
         );
         let mut acting = Acting::Primary;
         while !sh.stop.load(Ordering::SeqCst) && !sh.thread_died.load(Ordering::SeqCst) {
-            if let Some(wait) = due.checked_duration_since(Instant::now()) {
-                std::thread::sleep(wait);
-            }
-            let active = match sh.policy_in.lock() {
-                Ok(s) => {
-                    state.clone_from(&s.0);
-                    s.1
-                }
+            due = wait_for_tick(due, engaged_at.is_some(), sh);
+            match sh.policy_in.lock() {
+                Ok(s) => state.clone_from(&s),
                 Err(_) => return,
-            };
+            }
+            // The flag the early wake saw (the slot above may lag it by a tick).
+            let active = sh.engaged.load(Ordering::SeqCst);
             let now = Instant::now();
             match self.inject {
                 Some(FaultInjection::PolicyPanic { after_s })
