@@ -159,6 +159,7 @@ where
             let a_s = &a_student[i * act..(i + 1) * act];
             let as_env = residual(own.at(te), truth.at(te), a_s, m.action_scale, m.action_clip);
             let mut chosen = as_env;
+            let mut own_terms = a_s.to_vec();
             if let Some((z, a_t)) = &labels {
                 let a_t = &a_t[i * act..(i + 1) * act];
                 let label = residual(truth.at(te), own.at(te), a_t, m.action_scale, m.action_clip);
@@ -182,9 +183,11 @@ where
                 }
                 if rngs[i].next_f32() < acting.beta {
                     chosen = a_t.to_vec();
+                    own_terms = label;
                     teacher_steps += 1;
                 }
             }
+            sensors[i].set_last_action(&own_terms);
             executed[i * act..(i + 1) * act].copy_from_slice(&chosen);
         }
         if acting.record && labels.is_some() {
@@ -198,7 +201,7 @@ where
         if acting.probe && n > 0 {
             out.probe.push(ProbeTick {
                 depth_m: sensors[0].pushed.clone(),
-                frame: envs[0].newest_proprio().to_vec(),
+                frame: sensors[0].frame().to_vec(),
                 engaged_s: envs[0].since_engaged_s(),
                 action: a_student[..act].to_vec(),
             });

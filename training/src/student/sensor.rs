@@ -27,6 +27,13 @@ pub struct StudentSensor {
     /// The last depth image pushed (metres, after randomisation), when it was pushed this tick.
     pub pushed: Option<Vec<f32>>,
     keep_pushed: bool,
+    /// The proprioceptive frame the student saw at the newest tick.
+    frame: Vec<f32>,
+    /// Where the frame's `last_action` block starts.
+    last_action_at: Option<usize>,
+    /// The student's own last action: what the robot's runtime feeds back (see
+    /// [`StudentSensor::set_last_action`]).
+    last_action: Vec<f32>,
 }
 
 impl StudentSensor {
@@ -54,7 +61,11 @@ impl StudentSensor {
             None
         };
         let raw = vec![0.0; camera.as_ref().map_or(0, DepthCamera::len)];
+        let last_action_at = network.observation.offset("last_action");
         Ok(Self {
+            frame: vec![0.0; network.spec.frame],
+            last_action_at,
+            last_action: vec![0.0; network.spec.actions],
             inputs,
             camera,
             geometry,
@@ -77,6 +88,7 @@ impl StudentSensor {
     /// A new episode; randomisation reseeded from `seed` (the camera mount jitter is drawn here).
     pub fn reset(&mut self, seed: u64) {
         self.inputs.reset();
+        self.last_action.iter_mut().for_each(|a| *a = 0.0);
         self.last_tick = None;
         self.jitter = None;
         if let Some((cfg, aug)) = self.augment.as_mut()
@@ -122,6 +134,28 @@ impl StudentSensor {
                 }
             }
         }
-        self.inputs.observe(manifest, env.newest_proprio());
+        self.frame.copy_from_slice(env.newest_proprio());
+        if let Some(at) = self.last_action_at {
+            self.frame[at..at + self.last_action.len()].copy_from_slice(&self.last_action);
+        }
+        self.inputs.observe(manifest, &self.frame);
+    }
+
+    /// The action executed at this tick, in the student's own terms: the residual on the track
+    /// the student picked (its own output when it acted, the teacher's label when the teacher
+    /// did). The next frame carries it as `last_action`, as the robot's runtime feeds back the
+    /// student's own output; the environment's frame carries the action on the true track, which
+    /// the robot cannot know.
+    ///
+    /// # Panics
+    /// If `action` is not one value per joint.
+    pub fn set_last_action(&mut self, action: &[f32]) {
+        self.last_action.copy_from_slice(action);
+    }
+
+    /// The proprioceptive frame the student saw at the newest tick.
+    #[must_use]
+    pub fn frame(&self) -> &[f32] {
+        &self.frame
     }
 }

@@ -182,3 +182,76 @@ fn shipped_students_reproduce_their_training_outputs_here() {
         assert!(r.max_abs_error < 1e-4, "{name}: {r:?}");
     }
 }
+
+/// In evaluation the student's next frame carries its own last output as `last_action`, as the
+/// robot's runtime feeds it back, even when the track it picked is not the one the episode's
+/// true start has (the environment's own frame then carries the action on the true track, which
+/// the robot cannot know; students once saw that, and read side starts wrong).
+#[test]
+fn the_student_sees_its_own_last_action_as_on_the_robot() {
+    use std::sync::Arc;
+    use vigor_sim::env::EpisodeSpec;
+    use vigor_sim::sensors::RobotGeometry;
+    use vigor_training::student::rollout::{StudentActing, run_student};
+    use vigor_training::student::runner::build_envs;
+    use vigor_training::student::sensor::StudentSensor;
+
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../policies/student-depth");
+    let (student, task) = load_student(&dir).unwrap();
+    let robot = Robot::embedded("g1_29dof").unwrap();
+    let sim = vigor_sim::SimConfig::embedded().unwrap();
+    let at = student.student().observation.offset("last_action").unwrap();
+    let act = student.student().spec.actions;
+    let mut mismatched = 0;
+    for seed in 0..6u64 {
+        let spec = EpisodeSpec {
+            scenario: Scenario::Side,
+            terrain: (TerrainKind::Flat, 0.0),
+            seed,
+        };
+        let (mut envs, _, _) =
+            build_envs(&task, student.manifest(), &robot, &sim, &[spec], false, 1).unwrap();
+        let mut sensors = vec![
+            StudentSensor::new(
+                student.manifest(),
+                task.camera,
+                Arc::new(RobotGeometry::new(&robot)),
+                task.student.depth_rate_hz,
+                None,
+                false,
+            )
+            .unwrap(),
+        ];
+        sensors[0].reset(seed);
+        let ro = run_student(
+            &mut envs,
+            &mut sensors,
+            &student,
+            StudentActing {
+                teacher: None,
+                beta: 0.0,
+                seed: 0,
+                record: false,
+                probe: true,
+            },
+            12,
+            1,
+            |_, _| {},
+        );
+        if ro.track_match < 1.0 {
+            mismatched += 1;
+        }
+        assert_eq!(ro.probe.len(), 12);
+        assert!(ro.probe[0].frame[at..at + act].iter().all(|&a| a == 0.0));
+        for (t, pair) in ro.probe.windows(2).enumerate() {
+            assert_eq!(
+                &pair[1].frame[at..at + act],
+                &pair[0].action[..],
+                "side start seed {seed}, tick {}: the frame's last action is not the student's own",
+                t + 1
+            );
+        }
+    }
+    // The case that matters was exercised: a start whose picked track is not the true one.
+    assert!(mismatched > 0, "no side start picked another track");
+}
