@@ -140,11 +140,15 @@ pub struct Env {
     robot: Robot,
     config: EnvConfig,
     sim: Engine,
+    /// `sim` was built on flat ground.
+    flat: bool,
     terrain: Terrain,
     spec: EpisodeSpec,
     start: StartPlan,
     rng: SplitMix64,
     episode_s: f32,
+    /// Body rotation rate, averaged over about [`GYRO_MEAN_S`], rad/s.
+    gyro_mean: f32,
     trigger_s: Option<f32>,
     pushed: bool,
     gain_scale: Vec<f32>,
@@ -168,6 +172,9 @@ fn uniform(rng: &mut SplitMix64, range: [f32; 2]) -> f32 {
     }
 }
 
+/// Time constant of [`Env::gyro_mean_rad_s`], s.
+pub const GYRO_MEAN_S: f32 = 0.2;
+
 /// Tilt of a w x y z quaternion from upright, rad.
 #[must_use]
 pub fn tilt_rad(quat_wxyz: [f32; 4]) -> f32 {
@@ -188,11 +195,13 @@ impl Env {
             robot: robot.clone(),
             config: config.clone(),
             sim,
+            flat: true,
             terrain,
             spec,
             start: plan(spec.scenario, robot, &mut SplitMix64::new(0)),
             rng: SplitMix64::new(0),
             episode_s: 0.0,
+            gyro_mean: 0.0,
             trigger_s: None,
             pushed: false,
             gain_scale: vec![1.0; robot.joints.len()],
@@ -220,17 +229,24 @@ impl Env {
             self.config.tile_size_m,
             self.config.cell_m,
         )?;
-        let ground = if kind == TerrainKind::Flat {
-            Ground::Flat
-        } else {
-            Ground::Field(self.terrain.field().clone())
-        };
-        self.sim = Engine::new(
-            self.config.engine,
-            &self.robot,
-            &ground,
-            &self.config.physics,
-        )?;
+        let flat = kind == TerrainKind::Flat;
+        // On flat ground a MuJoCo engine is returned to its as-built state instead of compiled
+        // again (the same trajectories: `a_renewed_flat_engine_runs_as_a_new_one`).
+        let renewed = flat && self.flat && self.sim.renew_flat(&self.config.physics);
+        if !renewed {
+            let ground = if flat {
+                Ground::Flat
+            } else {
+                Ground::Field(self.terrain.field().clone())
+            };
+            self.sim = Engine::new(
+                self.config.engine,
+                &self.robot,
+                &ground,
+                &self.config.physics,
+            )?;
+        }
+        self.flat = flat;
         self.randomise();
         self.start = plan(spec.scenario, &self.robot, &mut self.rng);
         let centre = self
@@ -261,6 +277,7 @@ impl Env {
             }
         }
         self.episode_s = 0.0;
+        self.gyro_mean = 0.0;
         self.trigger_s = None;
         self.pushed = false;
         Ok(())
@@ -368,6 +385,9 @@ impl Env {
             self.sim.step();
             self.episode_s += self.sim.dt_s();
             let state = self.sim.state();
+            let g = state.base_gyro;
+            let rate = (g[0] * g[0] + g[1] * g[1] + g[2] * g[2]).sqrt();
+            self.gyro_mean += (rate - self.gyro_mean) * (self.sim.dt_s() / GYRO_MEAN_S).min(1.0);
             if self.trigger_s.is_none() && tilt_rad(state.base_quat) > TRIGGER_TILT_RAD {
                 self.trigger_s = Some(self.episode_s);
             }
@@ -414,6 +434,13 @@ impl Env {
         s
     }
 
+    /// The body's rotation rate (gyro magnitude) averaged over about the last [`GYRO_MEAN_S`]
+    /// of physics steps, rad/s: a robot that stands but shakes reads high.
+    #[must_use]
+    pub fn gyro_mean_rad_s(&self) -> f32 {
+        self.gyro_mean
+    }
+
     /// Episode time since the start (after settling), s.
     #[must_use]
     pub fn episode_s(&self) -> f32 {
@@ -454,5 +481,13 @@ impl Env {
     #[must_use]
     pub fn robot(&self) -> &Robot {
         &self.robot
+    }
+
+    /// The episode's physics and terrain as they are now, for a process that runs the episode on
+    /// by itself (`vigor sim-robot` resets into an evaluation's episode this way). Gain
+    /// randomisation and command latency stay behind: they live in the environment's step.
+    #[must_use]
+    pub fn into_parts(self) -> (Engine, Terrain) {
+        (self.sim, self.terrain)
     }
 }

@@ -28,6 +28,20 @@ pub enum SimRequestKind {
         /// Seed for the scenario's randomisation.
         seed: u64,
     },
+    /// Reset into exactly the episode that `vigor eval` runs in-process for this scenario, terrain
+    /// and episode seed: the same terrain tile, start pose and settling, without domain
+    /// randomisation (as the shipped policies are evaluated). Lying starts only: a fall start's
+    /// push comes as a [`SimRequestKind::Push`].
+    Episode {
+        /// Scenario name (a lying start, e.g. `supine`).
+        scenario: String,
+        /// Terrain type name (e.g. `flat`); a scenario that needs its own terrain overrides it.
+        terrain: String,
+        /// Difficulty in 0..=1.
+        difficulty: f32,
+        /// Episode seed, as in the evaluation's episode list.
+        seed: u64,
+    },
     /// Switch terrain (takes effect at the next reset).
     Terrain {
         /// Terrain type name (e.g. `flat`, `stairs_up`).
@@ -92,6 +106,18 @@ impl SimRequest {
                 e.f32(*difficulty);
                 e.u64(*seed);
             }
+            SimRequestKind::Episode {
+                scenario,
+                terrain,
+                difficulty,
+                seed,
+            } => {
+                e.u8(3);
+                e.str(scenario);
+                e.str(terrain);
+                e.f32(*difficulty);
+                e.u64(*seed);
+            }
         }
         Ok(e.finish())
     }
@@ -121,6 +147,20 @@ impl SimRequest {
             } => {
                 if name.len() > MAX_NAME_LEN {
                     return Err(invalid("name", "string longer than allowed"));
+                }
+                check_difficulty(*difficulty).map_err(|(f, r)| invalid(f, r))
+            }
+            SimRequestKind::Episode {
+                scenario,
+                terrain,
+                difficulty,
+                ..
+            } => {
+                if scenario.len() > MAX_NAME_LEN {
+                    return Err(invalid("scenario", "string longer than allowed"));
+                }
+                if terrain.len() > MAX_NAME_LEN {
+                    return Err(invalid("terrain", "string longer than allowed"));
                 }
                 check_difficulty(*difficulty).map_err(|(f, r)| invalid(f, r))
             }
@@ -158,6 +198,18 @@ impl SimRequest {
                 check_difficulty(difficulty).map_err(|(f, r)| d.invalid(f, r))?;
                 SimRequestKind::Terrain {
                     name,
+                    difficulty,
+                    seed: d.u64("seed")?,
+                }
+            }
+            3 => {
+                let scenario = d.str("scenario", MAX_NAME_LEN)?;
+                let terrain = d.str("terrain", MAX_NAME_LEN)?;
+                let difficulty = d.f32("difficulty")?;
+                check_difficulty(difficulty).map_err(|(f, r)| d.invalid(f, r))?;
+                SimRequestKind::Episode {
+                    scenario,
+                    terrain,
                     difficulty,
                     seed: d.u64("seed")?,
                 }

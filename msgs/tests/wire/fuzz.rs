@@ -194,10 +194,10 @@ fn depth_frame_decode() {
 
 #[test]
 fn sim_request_decode() {
-    // The one name string.
+    // At most two name strings (an episode reset's scenario and terrain).
     let bound = AllocBound {
         per_input_byte: 0,
-        fixed: MAX_NAME_LEN,
+        fixed: 2 * MAX_NAME_LEN,
     };
     fuzz_binary::<SimRequest>(0xF0_06, &project_header(Kind::SimRequest), false, bound);
 }

@@ -134,6 +134,20 @@ fn encoders_refuse_what_decoders_would_reject() {
         },
     };
     assert!(long.encode().is_err());
+    let episode = |terrain: &str, difficulty: f32| SimRequest {
+        seq: 0,
+        stamp_ns: 0,
+        request: SimRequestKind::Episode {
+            scenario: "supine".into(),
+            terrain: terrain.into(),
+            difficulty,
+            seed: 7,
+        },
+    };
+    assert!(episode("flat", 0.0).encode().is_ok());
+    assert!(episode(&"x".repeat(65), 0.0).encode().is_err());
+    assert!(episode("rough", 1.5).encode().is_err());
+    assert!(episode("rough", f32::NAN).encode().is_err());
 }
 
 /// Random payloads, some with a valid header for each kind, never panic. 100 000 per decoder.
@@ -198,6 +212,14 @@ fn sim_request() -> impl Strategy<Value = SimRequest> {
                 seed,
             }
         }),
+        ("[a-z_]{0,64}", "[a-z_]{0,64}", 0f32..=1.0, any::<u64>()).prop_map(
+            |(scenario, terrain, difficulty, seed)| SimRequestKind::Episode {
+                scenario,
+                terrain,
+                difficulty,
+                seed,
+            }
+        ),
     ];
     (any::<u64>(), any::<u64>(), kind).prop_map(|(seq, stamp_ns, request)| SimRequest {
         seq,

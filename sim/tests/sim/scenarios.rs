@@ -178,3 +178,44 @@ fn vectorised_results_do_not_depend_on_the_thread_count() {
     assert_eq!(one, run(3));
     assert_ne!(one[0], one[1]);
 }
+
+/// An environment reset on flat ground returns its MuJoCo engine to the as-built state instead
+/// of compiling the model again: after an episode with randomised masses and friction, a failed
+/// motor and a push, the next episode runs exactly as in a newly built environment.
+#[test]
+fn a_renewed_flat_engine_runs_as_a_new_one() {
+    use vigor_sim::engine::EngineKind;
+    let robot = g1();
+    let config = EnvConfig {
+        engine: EngineKind::Mujoco,
+        randomisation: Randomisation {
+            friction: [0.5, 1.2],
+            motor_strength: [0.8, 1.1],
+            gain_scale: [0.9, 1.1],
+            latency_steps: [0, 3],
+            link_mass_scale: [0.7, 1.3],
+            actuator_failure_prob: 1.0,
+            ..Randomisation::none()
+        },
+        ..EnvConfig::default()
+    };
+    let run = |env: &mut Env| {
+        let mut out = Vec::new();
+        for _ in 0..60 {
+            env.step(&hold(&robot));
+            out.push(env.state());
+        }
+        out
+    };
+    for (first, second) in [
+        (spec(Scenario::Push, 3), spec(Scenario::Supine, 4)),
+        (spec(Scenario::Side, 5), spec(Scenario::Push, 6)),
+    ] {
+        let mut reused = Env::new(&robot, &config, first).unwrap();
+        run(&mut reused);
+        reused.reset(second).unwrap();
+        let mut fresh = Env::new(&robot, &config, second).unwrap();
+        assert_eq!(reused.state(), fresh.state(), "{second:?}: the start");
+        assert_eq!(run(&mut reused), run(&mut fresh), "{second:?}: the episode");
+    }
+}

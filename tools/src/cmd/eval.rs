@@ -56,11 +56,14 @@ pub struct EvalArgs {
     /// with. Recordings replay with the same help.
     #[arg(long, default_value_t = 0.0)]
     pub assist: f32,
-    /// Evaluate a student closed-loop through the wire instead: `vigor sim-robot` (MuJoCo, flat
-    /// ground) and `vigor control` running the artifact as real processes on a loopback zenoh
-    /// bus, `--trials` lying starts per scenario, each armed and judged from the last LowState
-    /// after one episode (pelvis height, tilt, stillness). Writes eval-bus.json and eval-bus.md;
-    /// compare with the in-process `vigor eval --terrains flat` of the same policy.
+    /// Evaluate a student both in-process and closed-loop through the wire, on the same starts:
+    /// first the in-process evaluation on flat ground (MuJoCo), then each of its episodes again
+    /// with `vigor sim-robot` reset into exactly that start and `vigor control` running the
+    /// artifact, as real processes on a loopback zenoh bus; each is armed and judged from the
+    /// LowState stream (upright without a break for the last 0.5 s of the episode; the
+    /// in-process path reports the same rule beside its own success). Writes
+    /// eval-bus.json (every start on both paths) and eval-bus.md (success on each path and how
+    /// often they agree).
     #[arg(long)]
     pub via_bus: bool,
     /// Skip the best/median/worst recordings.
@@ -72,6 +75,117 @@ impl EvalArgs {
     /// `--terrains` when not given.
     const DEFAULT_TERRAINS: [&'static str; 5] =
         ["flat", "rough", "slope_up", "stairs_down", "boxes"];
+}
+
+/// `--via-bus`: the in-process evaluation of flat lying starts, then the same starts through the
+/// bus, paired.
+fn via_bus(a: &EvalArgs, loaded: &Loaded) -> Result<()> {
+    use super::eval_bus::{self, BusEpisode, Paired};
+    let config = loaded.evaluee().config().clone();
+    anyhow::ensure!(
+        loaded.student.is_some(),
+        "--via-bus runs a student in the controller; `{}` is a {}",
+        loaded.name,
+        loaded.kind
+    );
+    anyhow::ensure!(
+        a.terrains.iter().all(|t| t == "flat") || a.terrains == EvalArgs::DEFAULT_TERRAINS,
+        "--via-bus evaluates on flat ground (the pelvis height comes from the robot's own \
+         sensors, resting on a flat floor): give --terrains flat"
+    );
+    anyhow::ensure!(
+        !config.sim.randomise && a.assist == 0.0,
+        "--via-bus runs the simulated robot without randomisation or assist, as the in-process \
+         evaluation of `{}` would not: its training configuration has `sim.randomise = true` \
+         or --assist is set",
+        loaded.name
+    );
+    anyhow::ensure!(
+        a.engine.as_deref().is_none_or(|e| e == "mujoco"),
+        "--via-bus runs on MuJoCo (the simulated robot's engine): drop --engine"
+    );
+    let names = if a.scenarios.is_empty() {
+        config.task.scenarios.clone()
+    } else {
+        a.scenarios.clone()
+    };
+    let scenarios = names
+        .iter()
+        .map(|s| Scenario::from_name(s).map_err(|e| anyhow::anyhow!("--scenarios: {e}")))
+        .collect::<Result<Vec<_>>>()?;
+    if let Some(s) = scenarios.iter().find(|s| s.is_fall()) {
+        anyhow::bail!(
+            "--via-bus takes lying starts; `{}` is a fall start",
+            s.name()
+        );
+    }
+    let plan = EvalPlan {
+        scenarios,
+        terrains: vec![(TerrainKind::Flat, 0.0)],
+        trials: a.trials,
+        seed: a.seed,
+        engines: vec![EngineKind::Mujoco],
+        threads: a.threads,
+        assist: 0.0,
+    };
+    let robot = vigor_sim::robot::Robot::embedded(&loaded.robot)?;
+    let sim = vigor_sim::SimConfig::embedded()?;
+    eprintln!(
+        "evaluating {} on {} flat lying starts: in-process, then the same starts through the bus",
+        loaded.name,
+        names.len() * a.trials
+    );
+    let results = eval::evaluate(loaded.evaluee(), &robot, &sim, &plan, |_, _| {})?;
+    let episodes: Vec<BusEpisode> = results
+        .iter()
+        .map(|r| BusEpisode {
+            scenario: r.scenario.clone(),
+            seed: r.seed,
+        })
+        .collect();
+    let outcomes = eval_bus::run(&a.policy, &episodes, config.task.episode_s, &robot)?;
+    let pairs: Vec<Paired> = results
+        .iter()
+        .zip(outcomes)
+        .map(|(r, bus)| Paired {
+            in_process: r.outcome.success,
+            in_process_upright_s: r.outcome.upright_s,
+            bus,
+        })
+        .collect();
+    let table = eval_bus::paired_table(&pairs, &names);
+    std::fs::create_dir_all(&a.out).with_context(|| format!("creating {}", a.out.display()))?;
+    let write = |name: &str, bytes: &[u8]| {
+        let path = a.out.join(name);
+        vigor_common::fsutil::write_atomic(&path, bytes)
+            .with_context(|| format!("writing {}", path.display()))
+    };
+    write(
+        "eval-bus.json",
+        serde_json::to_string_pretty(&serde_json::json!({
+            "policy": a.policy.display().to_string(),
+            "name": loaded.name,
+            "trials": a.trials,
+            "seed": a.seed,
+            "starts": pairs,
+        }))?
+        .as_bytes(),
+    )?;
+    write(
+        "eval-bus.md",
+        format!(
+            "# `{}` in-process and through the bus, the same flat lying starts, seed {}\n\n{table}",
+            loaded.name, a.seed
+        )
+        .as_bytes(),
+    )?;
+    print!("{table}");
+    println!(
+        "wrote {} and {}",
+        a.out.join("eval-bus.json").display(),
+        a.out.join("eval-bus.md").display()
+    );
+    Ok(())
 }
 
 /// A loaded policy of either kind.
@@ -145,40 +259,7 @@ pub fn run(a: &EvalArgs) -> Result<()> {
     let loaded = Loaded::open(&a.policy)?;
     let config = loaded.evaluee().config().clone();
     if a.via_bus {
-        anyhow::ensure!(
-            loaded.student.is_some(),
-            "--via-bus runs a student in the controller; `{}` is a {}",
-            loaded.name,
-            loaded.kind
-        );
-        anyhow::ensure!(
-            a.terrains.iter().all(|t| t == "flat") || a.terrains == EvalArgs::DEFAULT_TERRAINS,
-            "--via-bus evaluates on flat ground (the pelvis height comes from the robot's own \
-             sensors, resting on a flat floor): give --terrains flat"
-        );
-        let scenarios = if a.scenarios.is_empty() {
-            config.task.scenarios.clone()
-        } else {
-            a.scenarios.clone()
-        };
-        let robot = vigor_sim::robot::Robot::embedded(&loaded.robot)?;
-        eprintln!(
-            "evaluating {} through the bus: {} scenarios x {} trials on flat ground",
-            loaded.name,
-            scenarios.len(),
-            a.trials
-        );
-        let outcomes = super::eval_bus::run(
-            &a.policy,
-            &scenarios,
-            a.trials,
-            a.seed,
-            config.task.episode_s,
-            &robot,
-            &a.out,
-        )?;
-        print!("{}", super::eval_bus::table(&outcomes, &scenarios));
-        return Ok(());
+        return via_bus(a, &loaded);
     }
     let trained: EngineKind = config.sim.engine.parse().map_err(anyhow::Error::msg)?;
     let engines = match a.engine.as_deref() {

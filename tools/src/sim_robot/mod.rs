@@ -22,6 +22,7 @@ use vigor_common::seed::{SplitMix64, derive};
 use vigor_msgs::project::{DepthData, DepthFrame, Intrinsics, SimRequestKind};
 use vigor_msgs::unitree_hg::{LowCmd, LowState, NUM_MOTOR_SLOTS};
 use vigor_sim::engine::Engine;
+use vigor_sim::env::{Env, EnvConfig, EpisodeSpec, Randomisation, SensorNoise};
 use vigor_sim::rapier::{Ground, JointCommand, PhysicsParams};
 use vigor_sim::robot::Robot;
 use vigor_sim::scenario::{Scenario, plan};
@@ -73,6 +74,9 @@ pub struct SimRobot {
     robot: Robot,
     params: SimRobotParams,
     physics: PhysicsParams,
+    /// The in-process evaluation's environment settings (no randomisation, perfect sensors), for
+    /// episode resets.
+    episode_config: EnvConfig,
     engine: Engine,
     terrain: Terrain,
     camera: Option<DepthCamera>,
@@ -108,6 +112,12 @@ impl SimRobot {
     /// Terrain or engine construction failed, or rates that do not fit the physics step.
     pub fn new(robot: Robot, params: SimRobotParams, sim: &vigor_sim::SimParams) -> Result<Self> {
         let physics = sim.env.physics.clone();
+        let episode_config = EnvConfig {
+            engine: params.engine,
+            randomisation: Randomisation::none(),
+            noise: SensorNoise::none(),
+            ..sim.env.clone()
+        };
         let physics_hz = (1.0 / f64::from(physics.dt_s)).round() as u32;
         anyhow::ensure!(
             physics_hz.is_multiple_of(params.lowstate_rate_hz),
@@ -143,6 +153,7 @@ impl SimRobot {
             rng: SplitMix64::new(derive(params.loss_seed, "sim-robot-loss", 0)),
             params,
             physics,
+            episode_config,
             engine,
             terrain,
             camera,
@@ -255,7 +266,38 @@ impl SimRobot {
         let low = self.robot.lowest_point_at(&root, &start.q);
         root.translation.vector += Vector3::new(0.0, 0.0, ground - low + start.drop_m);
         self.engine.reset(&root, &start.q);
-        let standing = scenario.is_fall();
+        self.hand_over(scenario.is_fall());
+        let settle = (f64::from(start.settle_s) / self.dt_s()).round() as usize;
+        for _ in 0..settle {
+            self.engine.step();
+        }
+        Ok(())
+    }
+
+    /// Resets into exactly the episode `vigor eval` runs in-process for `spec`: the environment
+    /// builds the terrain tile and the engine, places and settles the start; this process then
+    /// runs it on under the commands it receives.
+    fn episode(&mut self, spec: EpisodeSpec) -> Result<()> {
+        anyhow::ensure!(
+            !spec.scenario.is_fall(),
+            "episode reset: `{}` is a fall start; reset into `stand` and push instead",
+            spec.scenario.name()
+        );
+        let env = Env::new(&self.robot, &self.episode_config, spec)?;
+        let (kind, difficulty) = spec.scenario.required_terrain().unwrap_or(spec.terrain);
+        let (engine, terrain) = env.into_parts();
+        self.engine = engine;
+        self.terrain = terrain;
+        self.params.terrain = kind;
+        self.params.difficulty = difficulty;
+        self.params.terrain_seed = derive(spec.seed, "terrain", 0);
+        self.hand_over(false);
+        Ok(())
+    }
+
+    /// After a reset: the gantry for a standing start, damping for a lying one (as the simulator
+    /// settles lying starts), and no command or state from before the reset.
+    fn hand_over(&mut self, standing: bool) {
         self.gantry = standing.then(|| self.torso_pos());
         self.torso_prev = None;
         if self.takeover_s.is_some() {
@@ -274,13 +316,8 @@ impl SimRobot {
             ]
         };
         self.engine.set_commands(&self.commands);
-        let settle = (f64::from(start.settle_s) / self.dt_s()).round() as usize;
-        for _ in 0..settle {
-            self.engine.step();
-        }
         self.pending.clear();
         self.outgoing.clear();
-        Ok(())
     }
 
     fn lost(&mut self) -> bool {
@@ -354,6 +391,24 @@ impl SimRobot {
                         .map_err(|e| anyhow::anyhow!("reset: {e}, or stand"))?
                 };
                 self.place(s, *seed)?;
+            }
+            SimRequestKind::Episode {
+                scenario,
+                terrain,
+                difficulty,
+                seed,
+            } => {
+                let spec = EpisodeSpec {
+                    scenario: Scenario::from_name(scenario)
+                        .map_err(|e| anyhow::anyhow!("episode reset: {e}"))?,
+                    terrain: (
+                        TerrainKind::from_name(terrain)
+                            .map_err(|e| anyhow::anyhow!("episode reset: {e}"))?,
+                        *difficulty,
+                    ),
+                    seed: *seed,
+                };
+                self.episode(spec)?;
             }
             SimRequestKind::Terrain {
                 name,

@@ -307,6 +307,11 @@ impl TaskEnv {
             energy_j: self.stats.energy,
             drift_m: (dx * dx + dy * dy).sqrt(),
             min_head_m: self.stats.min_head,
+            upright_s: self
+                .stats
+                .upright_since
+                .map_or(0.0, |t| self.since_engaged_s() - t),
+            gyro_rad_s: self.env.gyro_mean_rad_s(),
             reward: self.stats.reward,
         }
     }

@@ -102,6 +102,14 @@ pub struct Outcome {
     pub drift_m: f32,
     /// Lowest head clearance after engagement, m.
     pub min_head_m: f32,
+    /// How long the robot had been upright without a break at the end (pelvis >= 0.65 m above
+    /// the terrain, tilt < 20°; checked at every policy step), s; 0 when not upright.
+    #[serde(default)]
+    pub upright_s: f32,
+    /// Body rotation rate at the end, averaged over about 0.2 s of physics steps, rad/s (a robot
+    /// that stands but shakes reads high).
+    #[serde(default)]
+    pub gyro_rad_s: f32,
     /// Episode return.
     pub reward: f32,
 }

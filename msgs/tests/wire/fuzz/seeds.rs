@@ -277,6 +277,12 @@ pub(crate) fn sim_requests() -> Vec<SimRequest> {
                 difficulty: [0.0, 1.0, 0.5, 0.999][i],
                 seed: i as u64,
             },
+            SimRequestKind::Episode {
+                scenario: (*name).into(),
+                terrain: names[3 - i].into(),
+                difficulty: [1.0, 0.0, 0.25, 0.5][i],
+                seed: u64::MAX >> (2 * i),
+            },
         ];
         out.extend(kinds.into_iter().map(|request| SimRequest {
             seq: i as u64,
@@ -297,11 +303,14 @@ pub(crate) fn sim_request_seeds() -> Vec<Seed> {
                 SimRequestKind::Push { link, .. } => 25 + link.len(),
                 SimRequestKind::Reset { scenario, .. } => 25 + scenario.len(),
                 SimRequestKind::Terrain { name, .. } => 25 + name.len(),
+                // The terrain name's length, then the name.
+                SimRequestKind::Episode { scenario, .. } => 25 + scenario.len(),
             };
             let floats = match &r.request {
                 SimRequestKind::Push { .. } => (0..4).map(|j| after_name + 4 * j).collect(),
                 SimRequestKind::Terrain { .. } => vec![after_name],
                 SimRequestKind::Reset { .. } => Vec::new(),
+                SimRequestKind::Episode { terrain, .. } => vec![after_name + 4 + terrain.len()],
             };
             Some(Seed {
                 bytes,

@@ -178,11 +178,39 @@ fn eval_via_bus_runs_the_student_in_the_controller_and_judges_each_start() {
         "{stdout}{}",
         String::from_utf8_lossy(&run.stderr)
     );
-    assert!(stdout.contains("| bus | supine | flat | 1 |"), "{stdout}");
-    let outcomes: serde_json::Value =
+    assert!(stdout.contains("| supine | 1 |"), "{stdout}");
+    let report: serde_json::Value =
         serde_json::from_slice(&std::fs::read(out.join("eval-bus.json")).unwrap()).unwrap();
-    let o = &outcomes[0];
+    let start = &report["starts"][0];
+    let o = &start["bus"];
     assert_eq!(o["scenario"], "supine");
+    // The bus ran the in-process evaluation's own episode: its seed is the one `vigor eval`
+    // gives the first supine start on flat ground.
+    let in_process = Command::new(vigor_system_tests::vigor_bin())
+        .args(["eval", "--policy"])
+        .arg(shipped("student-depth"))
+        .args([
+            "--trials",
+            "1",
+            "--scenarios",
+            "supine",
+            "--terrains",
+            "flat",
+            "--no-record",
+        ])
+        .arg("--out")
+        .arg(dir.path().join("in-process"))
+        .output()
+        .unwrap();
+    assert!(in_process.status.success());
+    let eval: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.path().join("in-process/eval.json")).unwrap())
+            .unwrap();
+    assert_eq!(o["seed"], eval["episodes"][0]["seed"], "{o}");
+    assert_eq!(
+        start["in_process"], eval["episodes"][0]["outcome"]["success"],
+        "{start}"
+    );
     // Armed while lying, the controller engaged the student at once.
     assert_eq!(o["engaged"], true, "{o}");
     assert!(o["pelvis_m"].as_f64().unwrap() > 0.0, "{o}");
