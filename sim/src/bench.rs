@@ -55,7 +55,12 @@ pub fn hold_commands(robot: &Robot) -> Vec<JointCommand> {
         .collect()
 }
 
-fn single(
+/// Physics steps per second of one environment on one thread, standing on `terrain`, over
+/// `seconds` simulated.
+///
+/// # Errors
+/// Invalid terrain parameters.
+pub fn single(
     robot: &Robot,
     config: &EnvConfig,
     terrain: (TerrainKind, f32),
@@ -116,11 +121,7 @@ pub fn run(
 ) -> Result<SimBench, EnvError> {
     let flat = single(robot, config, (TerrainKind::Flat, 0.0), seconds)?;
     let rough = single(robot, config, (TerrainKind::Rough, 0.5), seconds)?;
-    let threads = if threads == 0 {
-        std::thread::available_parallelism().map_or(1, std::num::NonZero::get)
-    } else {
-        threads
-    };
+    let threads = crate::par::resolve(threads);
     let specs: Vec<EpisodeSpec> = (0..2 * threads as u64)
         .map(|i| EpisodeSpec {
             scenario: Scenario::Push,

@@ -92,6 +92,19 @@ impl Engine {
         })
     }
 
+    /// Returns an engine built on flat ground to the state [`Engine::new`] leaves, where that is
+    /// cheaper than building it (MuJoCo: no model compile); `false` when the caller must build a
+    /// new one (rapier). Only for an engine built with [`Ground::Flat`] and the same `params`.
+    pub fn renew_flat(&mut self, params: &PhysicsParams) -> bool {
+        match self {
+            Self::Mujoco(s) => {
+                s.renew_flat(params);
+                true
+            }
+            Self::Rapier(_) => false,
+        }
+    }
+
     /// Which engine this is.
     #[must_use]
     pub fn kind(&self) -> EngineKind {

@@ -24,6 +24,7 @@ pub mod config;
 pub mod engine;
 pub mod env;
 pub mod mujoco;
+pub mod par;
 pub mod rapier;
 pub mod robot;
 pub mod scenario;

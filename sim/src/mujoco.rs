@@ -176,17 +176,56 @@ impl MujocoSim {
             robot: robot.clone(),
         };
         sim.set_friction(params.friction);
-        let q0 = robot.default_pose();
-        let root = robot.links[0].offset;
-        let lowest = sim.lowest_point_at(&root, &q0);
+        sim.stand_on(field);
+        Ok(sim)
+    }
+
+    /// Puts the robot standing in its default pose on the ground (`field`, or flat), feet on the
+    /// surface: the state [`MujocoSim::new`] ends in.
+    fn stand_on(&mut self, field: Option<&crate::terrain::HeightField>) {
+        let q0 = self.robot.default_pose();
+        let root = self.robot.links[0].offset;
+        let lowest = self.lowest_point_at(&root, &q0);
         let ground_z = field.map_or(0.0, |f| {
             let t = root.translation;
             f64::from(f.height(t.x as f32, t.y as f32))
         });
         let mut lifted = root;
         lifted.translation.z += ground_z - lowest + 0.001;
-        sim.reset(&lifted, &q0);
-        Ok(sim)
+        self.reset(&lifted, &q0);
+    }
+
+    /// Returns a simulation built on flat ground to exactly the state [`MujocoSim::new`] leaves
+    /// (nominal masses and inertias, `params`' friction, full motor strength, the default
+    /// commands, no pushes, time 0, standing) without compiling the model again: an episode
+    /// reset on flat ground then costs no model build. Only for a simulation built with
+    /// [`Ground::Flat`] and the same robot and `params`.
+    pub fn renew_flat(&mut self, params: &PhysicsParams) {
+        let (bodies, mass, inertia) =
+            (&self.link_bodies, &self.nominal_mass, &self.nominal_inertia);
+        let friction = f64::from(params.friction);
+        let mut model = self.data.model_clone();
+        for ((&b, &m), &i) in bodies.iter().zip(mass).zip(inertia) {
+            model.body_mass_mut()[b] = m;
+            model.body_inertia_mut()[b] = i;
+        }
+        for g in model.geom_friction_mut() {
+            g[0] = friction;
+        }
+        let _ = self.data.swap_model(model);
+        self.strength.fill(1.0);
+        for (c, j) in self.commands.iter_mut().zip(&self.robot.joints) {
+            *c = JointCommand {
+                q: j.default as f32,
+                dq: 0.0,
+                kp: j.kp as f32,
+                kd: j.kd as f32,
+                tau_ff: 0.0,
+            };
+        }
+        self.pushes.clear();
+        self.time_s = 0.0;
+        self.stand_on(None);
     }
 
     /// The robot description this simulation was built from.

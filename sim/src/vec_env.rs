@@ -1,9 +1,9 @@
-//! N environments stepped in parallel on worker threads.
+//! N environments stepped in parallel on a persistent worker pool ([`crate::par`]).
 //!
 //! Each environment owns its world and its random streams (seeded from the run seed and its
-//! index), and workers take fixed contiguous chunks, so results are bit-identical whatever the
-//! thread count. An environment whose episode ends is reset by its own worker in the same call,
-//! without stalling the others.
+//! index), and each step's work touches only its own environment, so results are bit-identical
+//! whatever the thread count. An environment whose episode ends is reset by the worker that
+//! stepped it, in the same call, while idle workers take the other environments.
 
 use crate::env::EnvError;
 use crate::env::{Env, EnvConfig, EpisodeSpec};
@@ -29,28 +29,15 @@ impl VecEnv {
         specs: &[EpisodeSpec],
         threads: usize,
     ) -> Result<Self, EnvError> {
-        let threads = if threads == 0 {
-            std::thread::available_parallelism().map_or(1, std::num::NonZero::get)
-        } else {
-            threads
-        };
-        let chunk = specs.len().div_ceil(threads.max(1)).max(1);
-        let built: Vec<Result<Vec<Env>, EnvError>> = std::thread::scope(|scope| {
-            let handles: Vec<_> = specs
-                .chunks(chunk)
-                .map(|part| {
-                    scope.spawn(move || part.iter().map(|s| Env::new(robot, config, *s)).collect())
-                })
-                .collect();
-            handles
-                .into_iter()
-                .map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
-                .collect()
+        let threads = crate::par::resolve(threads);
+        let mut built: Vec<Option<Result<Env, EnvError>>> = specs.iter().map(|_| None).collect();
+        crate::par::par_each(&mut built, threads, |i, slot| {
+            *slot = Some(Env::new(robot, config, specs[i]));
         });
-        let mut envs = Vec::with_capacity(specs.len());
-        for part in built {
-            envs.extend(part?);
-        }
+        let envs = built
+            .into_iter()
+            .map(|e| e.expect("every environment was built"))
+            .collect::<Result<Vec<_>, _>>()?;
         Ok(Self { envs, threads })
     }
 
@@ -95,31 +82,19 @@ impl VecEnv {
             self.envs.len(),
             "one command vector per environment"
         );
-        let chunk = self.envs.len().div_ceil(self.threads.max(1)).max(1);
-        let reset = &reset;
-        let results: Vec<Result<(), EnvError>> = std::thread::scope(|scope| {
-            let handles: Vec<_> = self
-                .envs
-                .chunks_mut(chunk)
-                .zip(commands.chunks(chunk))
-                .enumerate()
-                .map(|(c, (envs, cmds))| {
-                    scope.spawn(move || {
-                        for (k, (env, cmd)) in envs.iter_mut().zip(cmds).enumerate() {
-                            env.step(cmd);
-                            if let Some(spec) = reset(c * chunk + k, env) {
-                                env.reset(spec)?;
-                            }
-                        }
-                        Ok(())
-                    })
-                })
-                .collect();
-            handles
-                .into_iter()
-                .map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
-                .collect()
+        let mut work: Vec<(&mut Env, &Vec<JointCommand>, Result<(), EnvError>)> = self
+            .envs
+            .iter_mut()
+            .zip(commands)
+            .map(|(e, c)| (e, c, Ok(())))
+            .collect();
+        crate::par::par_each(&mut work, self.threads, |i, (env, cmd, result)| {
+            env.step(cmd);
+            if let Some(spec) = reset(i, env) {
+                *result = env.reset(spec);
+            }
         });
+        let results: Vec<Result<(), EnvError>> = work.into_iter().map(|(_, _, r)| r).collect();
         results.into_iter().collect()
     }
 

@@ -203,3 +203,37 @@ fn vectorised_mujoco_on_rough_ground_does_not_depend_on_the_thread_count() {
     assert_eq!(one, run(2));
     assert_ne!(one[0], one[1]);
 }
+
+/// A MuJoCo engine returned to its as-built state on flat ground runs exactly as one compiled
+/// anew, whatever the episode before it changed (masses, friction, a failed motor, a push).
+#[test]
+fn a_renewed_mujoco_engine_matches_a_newly_compiled_one() {
+    let robot = g1();
+    let p = physics();
+    let hold = vigor_sim::bench::hold_commands(&robot);
+    let mut used = Engine::new(EngineKind::Mujoco, &robot, &Ground::Flat, &p).unwrap();
+    for link in 0..robot.links.len() {
+        used.set_link_mass_scale(link, 1.2);
+    }
+    used.set_friction(0.4);
+    used.set_motor_strength(3, 0.0);
+    used.set_commands(&damping(&robot));
+    used.push(0, [300.0, 0.0, 0.0], 5.0);
+    for _ in 0..200 {
+        used.step();
+    }
+    assert!(used.renew_flat(&p));
+    let mut new = Engine::new(EngineKind::Mujoco, &robot, &Ground::Flat, &p).unwrap();
+    assert_eq!(used.state(), new.state());
+    for engine in [&mut used, &mut new] {
+        engine.set_commands(&hold);
+    }
+    for step in 0..300 {
+        used.step();
+        new.step();
+        assert_eq!(used.state(), new.state(), "step {step}");
+    }
+    // rapier has no cheaper way back: the caller builds a new engine.
+    let mut rapier = Engine::new(EngineKind::Rapier, &robot, &Ground::Flat, &p).unwrap();
+    assert!(!rapier.renew_flat(&p));
+}

@@ -36,6 +36,9 @@ pub struct TrainArgs {
     /// Engine, rapier or mujoco (default: the config's).
     #[arg(long)]
     engine: Option<String>,
+    /// libtorch threads for the networks and the update (default: the config's).
+    #[arg(long)]
+    torch_threads: Option<usize>,
 }
 
 /// `vigor bench sim` flags.
@@ -236,6 +239,9 @@ fn train(a: &TrainArgs) -> Result<()> {
     if let Some(e) = &a.engine {
         raw.sim.engine.clone_from(e);
     }
+    if let Some(t) = a.torch_threads {
+        raw.torch_threads = t;
+    }
     let params = raw.validate(file)?;
     let dir = std::env::temp_dir().join(format!("vigor-bench-train-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
@@ -271,16 +277,33 @@ fn train(a: &TrainArgs) -> Result<()> {
         .and_then(serde_json::Value::as_f64)
         .unwrap_or(0.0);
     println!(
-        "teacher training, {} envs x {} steps per iteration, {} iterations, engine {}, {} threads:",
+        "teacher training, {} envs x {} steps per iteration, {} iterations, engine {}, {} \
+         threads, {} libtorch threads:",
         params.raw.envs,
         (params.raw.task.episode_s * 50.0).round(),
         a.iterations,
         params.engine,
-        std::thread::available_parallelism().map_or(1, std::num::NonZero::get)
+        vigor_sim::par::resolve(params.raw.threads),
+        params.raw.torch_threads
     );
+    let rate = steps / total.max(1e-9);
+    // The ceiling: every core stepping physics alone, one environment per core, flat ground.
+    let mut env = sim.env.clone();
+    env.engine = params.engine;
+    let cores = vigor_sim::par::resolve(0);
+    let physics = vigor_sim::bench::single(
+        &robot,
+        &env,
+        (vigor_sim::terrain::TerrainKind::Flat, 0.0),
+        4.0,
+    )?;
+    let limit = cores as f64 * physics / f64::from(env.decimation);
+    println!("  env steps/s (rollout + update): {rate:.0}");
     println!(
-        "  env steps/s (rollout + update): {:.0}",
-        steps / total.max(1e-9)
+        "  physics limit: {limit:.0} env steps/s ({cores} cores x {physics:.0} physics steps/s \
+         on one thread / {} per policy step); this run reached {:.2} of it",
+        env.decimation,
+        rate / limit
     );
     for (name, t) in [
         ("simulator (physics, observations, rewards)", sim_s),

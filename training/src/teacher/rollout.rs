@@ -12,25 +12,9 @@ use crate::rl::RunningNorm;
 /// `ln(2 pi) / 2`.
 const HALF_LN_2PI: f32 = 0.918_938_5;
 
-/// Runs `f(i, env)` for every environment on `threads` workers, each taking a fixed contiguous
-/// chunk (so results do not depend on the thread count).
-pub fn par_each<T: Send, F>(items: &mut [T], threads: usize, f: F)
-where
-    F: Fn(usize, &mut T) + Sync,
-{
-    let threads = threads.max(1);
-    let chunk = items.len().div_ceil(threads).max(1);
-    let f = &f;
-    std::thread::scope(|scope| {
-        for (c, part) in items.chunks_mut(chunk).enumerate() {
-            scope.spawn(move || {
-                for (k, item) in part.iter_mut().enumerate() {
-                    f(c * chunk + k, item);
-                }
-            });
-        }
-    });
-}
+/// Runs `f(i, env)` for every environment on the persistent pool of `threads` workers
+/// ([`vigor_sim::par::par_each`]; results do not depend on the thread count).
+pub use vigor_sim::par::par_each;
 
 /// One rollout, step-major (`index = t * envs + i`).
 #[derive(Debug, Clone, Default)]

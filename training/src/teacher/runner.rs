@@ -171,7 +171,10 @@ pub fn train<F>(
 where
     F: FnMut(&IterationReport),
 {
-    tch::set_num_threads(params.raw.torch_threads as i32);
+    // Rollouts run their small forward passes on one libtorch thread: more would keep OpenMP
+    // workers spinning between passes on the cores the environment pool steps on. The update,
+    // which has the cores to itself, runs on `torch_threads`.
+    tch::set_num_threads(1);
     let p = Arc::new(params.clone());
     let cfg = env_config(params, sim);
     let refs = Arc::new(ReferenceSet::shipped(
@@ -348,6 +351,7 @@ where
             returns: adv.returns,
         };
         let mut lr = state.learning_rate;
+        tch::set_num_threads(params.raw.torch_threads as i32);
         let stats = ppo_update(
             &net,
             &mut adam,
@@ -356,6 +360,7 @@ where
             &mut lr,
             derive(params.raw.seed, "minibatch", it),
         );
+        tch::set_num_threads(1);
         norm.update(&ro.raw_obs);
         let update_s = update_started.elapsed().as_secs_f64();
         let successes: Vec<bool> = ro.outcomes.iter().map(|o| o.success).collect();
