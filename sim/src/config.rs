@@ -242,6 +242,7 @@ impl Validate for SimConfig {
                 accel_m_s2: n.accel_m_s2,
                 latency_steps: n.latency_steps,
             },
+            start_pool: 0,
         };
         Ok(SimParams {
             physics_dt_s: 1.0 / f64::from(self.physics_rate_hz),

@@ -13,7 +13,7 @@ use crate::rapier::{Contact, Ground, JointCommand, PhysicsParams, RapierSim, Rob
 use crate::robot::Robot;
 
 /// Which physics engine runs the robot.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum EngineKind {
     /// rapier3d: reduced-coordinate multibody, pure Rust.

@@ -97,6 +97,9 @@ pub struct EnvConfig {
     pub randomisation: Randomisation,
     /// Sensor noise and latency.
     pub noise: SensorNoise,
+    /// Settled lying starts per scenario kept for reuse on flat ground ([`crate::start_pool`]);
+    /// 0 settles every lying start afresh.
+    pub start_pool: usize,
 }
 
 impl Default for EnvConfig {
@@ -109,6 +112,7 @@ impl Default for EnvConfig {
             cell_m: 0.05,
             randomisation: Randomisation::none(),
             noise: SensorNoise::none(),
+            start_pool: 0,
         }
     }
 }
@@ -257,23 +261,34 @@ impl Env {
         let mut root = self.start.root;
         root.translation.x += f64::from(centre[0]);
         root.translation.y += f64::from(centre[1]);
-        root.translation.z = self.drop_height(&root, &self.start.q) + self.start.drop_m;
-        self.sim.reset(&root, &self.start.q);
         self.command_queue.clear();
         self.sensor_queue.clear();
-        // Settle lying starts under damping alone (Unitree's passive state: kp 0, kd 3).
+        // Lying starts settle under damping alone (Unitree's passive state: kp 0, kd 3).
+        let damping = vec![
+            JointCommand {
+                kd: 3.0,
+                ..JointCommand::default()
+            };
+            self.robot.joints.len()
+        ];
         let settle_steps = (self.start.settle_s / self.sim.dt_s()).round() as usize;
-        if settle_steps > 0 {
-            let damping = vec![
-                JointCommand {
-                    kd: 3.0,
-                    ..JointCommand::default()
-                };
-                self.robot.joints.len()
-            ];
+        if settle_steps > 0 && flat && self.config.start_pool > 0 {
+            // A settled start from the pool, at this start's place and a yaw of its own.
+            let index = derive(spec.seed, "start-pool-index", 0) % self.config.start_pool as u64;
+            let settled =
+                crate::start_pool::settled(&self.robot, &self.config, spec.scenario, index)?;
+            let yaw = f64::from(self.rng.uniform(-1.0, 1.0)) * std::f64::consts::PI;
+            let placed = settled.placed([root.translation.x, root.translation.y], yaw);
+            self.sim.reset(&placed, &settled.q);
             self.sim.set_commands(&damping);
-            for _ in 0..settle_steps {
-                self.sim.step();
+        } else {
+            root.translation.z = self.drop_height(&root, &self.start.q) + self.start.drop_m;
+            self.sim.reset(&root, &self.start.q);
+            if settle_steps > 0 {
+                self.sim.set_commands(&damping);
+                for _ in 0..settle_steps {
+                    self.sim.step();
+                }
             }
         }
         self.episode_s = 0.0;

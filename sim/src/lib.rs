@@ -29,6 +29,7 @@ pub mod rapier;
 pub mod robot;
 pub mod scenario;
 pub mod sensors;
+pub mod start_pool;
 pub mod terrain;
 pub mod vec_env;
 

@@ -219,3 +219,65 @@ fn a_renewed_flat_engine_runs_as_a_new_one() {
         assert_eq!(run(&mut reused), run(&mut fresh), "{second:?}: the episode");
     }
 }
+
+/// With a start pool, a lying start on flat ground comes settled from the pool: no settle steps
+/// are run at the reset, the robot lies still where the start is placed, each episode turns it by
+/// its own yaw, and the same spec gives the same start.
+#[test]
+fn pooled_lying_starts_come_settled_without_settle_steps() {
+    use vigor_sim::engine::EngineKind;
+    let robot = g1();
+    let pooled = EnvConfig {
+        engine: EngineKind::Mujoco,
+        start_pool: 4,
+        ..EnvConfig::default()
+    };
+    let afresh = EnvConfig {
+        start_pool: 0,
+        ..pooled.clone()
+    };
+    let fresh = Env::new(&robot, &afresh, spec(Scenario::Supine, 3)).unwrap();
+    assert!(
+        fresh.sim().time_s() > 1.9,
+        "a start settled afresh runs 2 s of physics"
+    );
+    let mut yaws = Vec::new();
+    for seed in 0..6 {
+        let mut env = Env::new(&robot, &pooled, spec(Scenario::Supine, seed)).unwrap();
+        assert_eq!(
+            env.sim().time_s(),
+            0.0,
+            "seed {seed}: settle steps were run"
+        );
+        let s0 = env.state();
+        assert!(tilt_rad(s0.base_quat) > 1.0, "seed {seed}: not lying");
+        assert!(
+            s0.base_pos[2] < 0.3,
+            "seed {seed}: pelvis at {}",
+            s0.base_pos[2]
+        );
+        // Settled: half a second more under damping barely moves it.
+        for _ in 0..25 {
+            env.step(&damping(&robot));
+        }
+        let s1 = env.state();
+        let moved = (0..3)
+            .map(|i| (s1.base_pos[i] - s0.base_pos[i]).powi(2))
+            .sum::<f32>()
+            .sqrt();
+        assert!(moved < 0.03, "seed {seed}: moved {moved} m after the reset");
+        yaws.push(s0.base_quat);
+        let again = Env::new(&robot, &pooled, spec(Scenario::Supine, seed)).unwrap();
+        assert_eq!(again.state(), s0, "seed {seed}: not deterministic");
+    }
+    // Six episodes from four entries, each turned its own way: six orientations.
+    for (i, a) in yaws.iter().enumerate() {
+        for b in &yaws[i + 1..] {
+            let dot: f32 = a.iter().zip(b).map(|(x, y)| x * y).sum();
+            assert!(
+                dot.abs() < 0.9999,
+                "two episodes lie the same way: {yaws:?}"
+            );
+        }
+    }
+}

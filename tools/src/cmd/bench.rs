@@ -36,9 +36,13 @@ pub struct TrainArgs {
     /// Engine, rapier or mujoco (default: the config's).
     #[arg(long)]
     engine: Option<String>,
-    /// libtorch threads for the networks and the update (default: the config's).
+    /// libtorch threads for the update (default: the config's).
     #[arg(long)]
     torch_threads: Option<usize>,
+    /// Settled lying starts kept per scenario for reuse on flat ground (default: the config's
+    /// `sim.start_pool`).
+    #[arg(long)]
+    start_pool: Option<usize>,
 }
 
 /// `vigor bench sim` flags.
@@ -242,6 +246,9 @@ fn train(a: &TrainArgs) -> Result<()> {
     if let Some(t) = a.torch_threads {
         raw.torch_threads = t;
     }
+    if let Some(n) = a.start_pool {
+        raw.sim.start_pool = n;
+    }
     let params = raw.validate(file)?;
     let dir = std::env::temp_dir().join(format!("vigor-bench-train-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
@@ -278,13 +285,14 @@ fn train(a: &TrainArgs) -> Result<()> {
         .unwrap_or(0.0);
     println!(
         "teacher training, {} envs x {} steps per iteration, {} iterations, engine {}, {} \
-         threads, {} libtorch threads:",
+         threads, {} libtorch threads, start pool {}:",
         params.raw.envs,
         (params.raw.task.episode_s * 50.0).round(),
         a.iterations,
         params.engine,
         vigor_sim::par::resolve(params.raw.threads),
-        params.raw.torch_threads
+        params.raw.torch_threads,
+        params.raw.sim.start_pool
     );
     let rate = steps / total.max(1e-9);
     // The ceiling: every core stepping physics alone, one environment per core, flat ground.

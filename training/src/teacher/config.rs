@@ -54,6 +54,10 @@ pub struct SimSection {
     pub randomise: bool,
     /// Apply `configs/sim.toml`'s sensor noise and latency.
     pub sensor_noise: bool,
+    /// Settled lying starts kept per scenario for reuse on flat ground (0..=4096; 0 settles
+    /// every start afresh). See `vigor_sim::start_pool`.
+    #[serde(default)]
+    pub start_pool: usize,
 }
 
 /// `[task]`.
@@ -215,6 +219,7 @@ impl Validate for TeacherConfig {
         check_range(file, "iterations", self.iterations, 1, 1_000_000)?;
         check_range(file, "checkpoint_every", self.checkpoint_every, 1, 10_000)?;
         check_range(file, "torch_threads", self.torch_threads, 1, 64)?;
+        check_range(file, "sim.start_pool", self.sim.start_pool, 0, 4096)?;
         let engine: EngineKind = self
             .sim
             .engine

@@ -105,6 +105,7 @@ pub fn env_config(p: &TeacherParams, sim: &SimParams) -> EnvConfig {
     if !p.raw.sim.sensor_noise {
         c.noise = SensorNoise::none();
     }
+    c.start_pool = p.raw.sim.start_pool;
     c
 }
 
