@@ -7,6 +7,7 @@
 mod bus_record;
 mod cmd;
 mod configs;
+mod progress;
 mod sim_robot;
 
 use std::process::ExitCode;

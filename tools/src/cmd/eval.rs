@@ -2,7 +2,6 @@
 //! engines (sim2sim), as JSON, a markdown table and recordings of the best, median and worst
 //! episodes.
 
-use std::io::Write;
 use std::path::PathBuf;
 
 use anyhow::{Context, Result};
@@ -69,6 +68,9 @@ pub struct EvalArgs {
     /// Skip the best/median/worst recordings.
     #[arg(long)]
     pub no_record: bool,
+    /// No progress bar: one line per evaluated cell (for logs).
+    #[arg(long)]
+    pub plain: bool,
 }
 
 impl EvalArgs {
@@ -325,15 +327,12 @@ pub fn run(a: &EvalArgs) -> Result<()> {
         plan.terrains.len(),
         plan.trials
     );
+    let cells = (plan.engines.len() * plan.scenarios.len() * plan.terrains.len()) as u64;
+    let bar = crate::progress::Progress::new(cells, a.plain);
     let results = eval::evaluate(loaded.evaluee(), &robot, &sim, &plan, |done, total| {
-        eprint!(
-            "\r[{}{}] cell {done}/{total}",
-            "#".repeat(done * 24 / total),
-            ".".repeat(24 - done * 24 / total)
-        );
-        let _ = std::io::stderr().flush();
+        bar.set(done as u64, &format!("cell {done}/{total}"));
     })?;
-    eprintln!();
+    bar.finish();
     let cells = eval::summarise(&results);
     let table = eval::markdown(&cells);
     let json = serde_json::json!({

@@ -2,7 +2,6 @@
 //! (distillation with DAgger), with a progress bar, metrics, curves, atomic checkpoints and
 //! `--resume`.
 
-use std::io::Write;
 use std::path::PathBuf;
 use std::time::Instant;
 
@@ -193,6 +192,7 @@ fn student(a: &StudentArgs) -> Result<()> {
     );
     let started = Instant::now();
     let mut first: Option<u64> = None;
+    let bar = crate::progress::Progress::new(cfg.iterations as u64, a.plain);
     let manifest = train_student(&cfg, &teacher, &robot, &sim, &opts, |r| {
         let done_before = *first.get_or_insert(r.iteration - 1);
         let per_it = started.elapsed().as_secs_f64() / (r.iteration - done_before) as f64;
@@ -209,19 +209,10 @@ fn student(a: &StudentArgs) -> Result<()> {
             r.success * 100.0,
             hms(eta)
         );
-        if a.plain {
-            eprintln!("{line}");
-        } else {
-            let width = 24;
-            let filled = (r.iteration as usize * width) / r.iterations.max(1) as usize;
-            eprint!("\r[{}{}] {line}   ", "#".repeat(filled), ".".repeat(width - filled));
-            let _ = std::io::stderr().flush();
-        }
+        bar.set(r.iteration, &line);
     })
     .with_context(|| format!("training in {}", a.run_dir.display()))?;
-    if !a.plain {
-        eprintln!();
-    }
+    bar.finish();
     println!(
         "done: `{}` in {}; artifact: {}; curves: {}",
         manifest.name,
@@ -287,6 +278,7 @@ fn teacher(a: &TeacherArgs) -> Result<()> {
     );
     let started = Instant::now();
     let mut first: Option<u64> = None;
+    let bar = crate::progress::Progress::new(params.raw.iterations as u64, a.plain);
     let manifest = train(&params, &robot, &sim, &opts, |r| {
         let done_before = *first.get_or_insert(r.iteration - 1);
         let per_it = started.elapsed().as_secs_f64() / (r.iteration - done_before) as f64;
@@ -300,23 +292,10 @@ fn teacher(a: &TeacherArgs) -> Result<()> {
             r.success * 100.0,
             hms(eta)
         );
-        if a.plain {
-            eprintln!("{line}");
-        } else {
-            let width = 24;
-            let filled = (r.iteration as usize * width) / r.iterations.max(1) as usize;
-            eprint!(
-                "\r[{}{}] {line}   ",
-                "#".repeat(filled),
-                ".".repeat(width - filled)
-            );
-            let _ = std::io::stderr().flush();
-        }
+        bar.set(r.iteration, &line);
     })
     .with_context(|| format!("training in {}", a.run_dir.display()))?;
-    if !a.plain {
-        eprintln!();
-    }
+    bar.finish();
     println!(
         "done: iteration {}, {} env steps in {}; best artifact: {}; curves: {}",
         manifest.iteration,
