@@ -34,6 +34,10 @@ fn damping(robot: &Robot) -> Vec<JointCommand> {
     ]
 }
 
+fn distance(a: [f32; 3], b: [f32; 3]) -> f32 {
+    (0..3).map(|i| (b[i] - a[i]).powi(2)).sum::<f32>().sqrt()
+}
+
 fn max_link_speed(env: &Env) -> f32 {
     let s = env.state();
     let v = s.base_linvel;
@@ -65,10 +69,7 @@ fn lying_starts_settle_without_penetration_or_explosion_and_stay_still() {
             env.step(&damping(&robot));
         }
         let s1 = env.state();
-        let moved = (0..3)
-            .map(|i| (s1.base_pos[i] - s0.base_pos[i]).powi(2))
-            .sum::<f32>()
-            .sqrt();
+        let moved = distance(s0.base_pos, s1.base_pos);
         assert!(moved < 0.03, "{scenario}: drifted {moved} m while lying");
         assert!(s1.q.iter().all(|q| q.is_finite()));
     }
@@ -261,10 +262,7 @@ fn pooled_lying_starts_come_settled_without_settle_steps() {
             env.step(&damping(&robot));
         }
         let s1 = env.state();
-        let moved = (0..3)
-            .map(|i| (s1.base_pos[i] - s0.base_pos[i]).powi(2))
-            .sum::<f32>()
-            .sqrt();
+        let moved = distance(s0.base_pos, s1.base_pos);
         assert!(moved < 0.03, "seed {seed}: moved {moved} m after the reset");
         yaws.push(s0.base_quat);
         let again = Env::new(&robot, &pooled, spec(Scenario::Supine, seed)).unwrap();

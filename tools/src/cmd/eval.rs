@@ -79,6 +79,20 @@ impl EvalArgs {
         ["flat", "rough", "slope_up", "stairs_down", "boxes"];
 }
 
+/// `--scenarios`, or the ones the policy trained on (`trained`): names and scenarios.
+fn scenarios(a: &EvalArgs, trained: &[String]) -> Result<(Vec<String>, Vec<Scenario>)> {
+    let names = if a.scenarios.is_empty() {
+        trained.to_vec()
+    } else {
+        a.scenarios.clone()
+    };
+    let scenarios = names
+        .iter()
+        .map(|s| Scenario::from_name(s).map_err(|e| anyhow::anyhow!("--scenarios: {e}")))
+        .collect::<Result<Vec<_>>>()?;
+    Ok((names, scenarios))
+}
+
 /// `--via-bus`: the in-process evaluation of flat lying starts, then the same starts through the
 /// bus, paired.
 fn via_bus(a: &EvalArgs, loaded: &Loaded) -> Result<()> {
@@ -106,15 +120,7 @@ fn via_bus(a: &EvalArgs, loaded: &Loaded) -> Result<()> {
         a.engine.as_deref().is_none_or(|e| e == "mujoco"),
         "--via-bus runs on MuJoCo (the simulated robot's engine): drop --engine"
     );
-    let names = if a.scenarios.is_empty() {
-        config.task.scenarios.clone()
-    } else {
-        a.scenarios.clone()
-    };
-    let scenarios = names
-        .iter()
-        .map(|s| Scenario::from_name(s).map_err(|e| anyhow::anyhow!("--scenarios: {e}")))
-        .collect::<Result<Vec<_>>>()?;
+    let (names, scenarios) = scenarios(a, &config.task.scenarios)?;
     if let Some(s) = scenarios.iter().find(|s| s.is_fall()) {
         anyhow::bail!(
             "--via-bus takes lying starts; `{}` is a fall start",
@@ -272,15 +278,7 @@ pub fn run(a: &EvalArgs) -> Result<()> {
                 .map_err(|m| anyhow::anyhow!("--engine: {m} (or `both`)"))?,
         ],
     };
-    let scenario_names = if a.scenarios.is_empty() {
-        config.task.scenarios.clone()
-    } else {
-        a.scenarios.clone()
-    };
-    let scenarios = scenario_names
-        .iter()
-        .map(|s| Scenario::from_name(s).map_err(|e| anyhow::anyhow!("--scenarios: {e}")))
-        .collect::<Result<Vec<_>>>()?;
+    let (_, scenarios) = scenarios(a, &config.task.scenarios)?;
     let kinds: Vec<TerrainKind> = if a.terrains.iter().any(|t| t == "all") {
         TerrainKind::ALL.to_vec()
     } else {
