@@ -13,6 +13,7 @@
 //! the robot and the environment; nothing on the robot depends on it.
 
 pub mod demos;
+pub mod mirror;
 pub mod rl;
 pub mod student;
 pub mod teacher;

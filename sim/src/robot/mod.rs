@@ -5,6 +5,7 @@
 //! figure comes from the description file, never from constants in code.
 
 pub mod description;
+pub mod mirror;
 mod mjcf;
 mod model;
 mod validate;
