@@ -339,9 +339,18 @@ impl ReferenceTrack {
 /// as the simulator's side scenario uses one side demonstration for both.
 #[must_use]
 pub fn pick_track(tracks: &[ReferenceTrack], gravity: [f32; 3]) -> usize {
+    let signatures: Vec<[f32; 3]> = tracks.iter().map(|t| t.gravity).collect();
+    closest_gravity(&signatures, gravity)
+}
+
+/// Index of the gravity signature closest in direction to `gravity`, the lateral (y) component
+/// compared by magnitude (0 when `signatures` is empty): [`pick_track`]'s rule, which the
+/// teacher's training uses too so that teacher and student track the same demonstration.
+#[must_use]
+pub fn closest_gravity(signatures: &[[f32; 3]], gravity: [f32; 3]) -> usize {
     let dot = |g: [f32; 3]| g[0] * gravity[0] + g[1].abs() * gravity[1].abs() + g[2] * gravity[2];
-    (0..tracks.len())
-        .max_by(|&a, &b| dot(tracks[a].gravity).total_cmp(&dot(tracks[b].gravity)))
+    (0..signatures.len())
+        .max_by(|&a, &b| dot(signatures[a]).total_cmp(&dot(signatures[b])))
         .unwrap_or(0)
 }
 

@@ -101,6 +101,12 @@ pub const KNOWN: &[Known] = &[
         check: check_as::<vigor_training::teacher::TeacherConfig>,
     },
     Known {
+        name: "teacher-unified.toml",
+        about: "unified teacher: every start, falls included, on every terrain, fine-tuned from the shipped teacher",
+        embedded: vigor_training::teacher::config::UNIFIED_TOML,
+        check: check_as::<vigor_training::teacher::TeacherConfig>,
+    },
+    Known {
         name: "terrain.toml",
         about: "procedural terrain: tile grid size, resolution, kinds, difficulty range, seed",
         embedded: vigor_sim::terrain::config::DEFAULT_TOML,

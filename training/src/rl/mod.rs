@@ -15,8 +15,8 @@ pub use adam::Adam;
 pub use gae::{Advantages, gae};
 pub use normaliser::RunningNorm;
 pub use ppo::{
-    GaussianPolicy, PpoBatch, PpoConfig, PpoStats, adapt_learning_rate, clipped_surrogate,
-    clipped_value_loss, gaussian_kl, gaussian_log_prob, ppo_update,
+    GaussianPolicy, Part, PpoBatch, PpoConfig, PpoStats, adapt_learning_rate, clipped_surrogate,
+    clipped_value_loss, gaussian_kl, gaussian_log_prob, ppo_update, ppo_update_part,
 };
 
 #[cfg(test)]

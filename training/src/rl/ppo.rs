@@ -35,6 +35,11 @@ pub struct PpoConfig {
     pub desired_kl: f64,
     /// Global gradient-norm clip [1.0].
     pub max_grad_norm: f64,
+    /// The first this many iterations of a run update only the critic ([`Part::CriticOnly`]):
+    /// for a run that starts from a trained actor (`--init-from`) whose critic has not seen
+    /// this run's rewards [0; absent in older configurations].
+    #[serde(default)]
+    pub critic_warmup_iterations: usize,
 }
 
 impl Default for PpoConfig {
@@ -50,6 +55,7 @@ impl Default for PpoConfig {
             learning_rate: 1e-3,
             desired_kl: 0.01,
             max_grad_norm: 1.0,
+            critic_warmup_iterations: 0,
         }
     }
 }
@@ -185,6 +191,34 @@ pub fn ppo_update<P: GaussianPolicy>(
     lr: &mut f64,
     seed: u64,
 ) -> PpoStats {
+    ppo_update_part(model, adam, cfg, batch, lr, seed, Part::Both)
+}
+
+/// What an update trains.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Part {
+    /// Actor and critic: PPO.
+    Both,
+    /// Only the critic, on the value loss, at a fixed learning rate: the warm-up of a run that
+    /// starts from a trained actor whose critic has not seen this run's rewards. The actor and
+    /// its action noise stay as they are (the stats still report the surrogate and KL, which
+    /// stay at their no-change values).
+    CriticOnly,
+}
+
+/// [`ppo_update`] of `part` of the model.
+///
+/// # Panics
+/// If the batch is empty or its vectors disagree in length.
+pub fn ppo_update_part<P: GaussianPolicy>(
+    model: &P,
+    adam: &mut Adam,
+    cfg: &PpoConfig,
+    batch: &PpoBatch,
+    lr: &mut f64,
+    seed: u64,
+    part: Part,
+) -> PpoStats {
     let s = batch.old_log_prob.len();
     assert!(s > 0, "empty rollout");
     assert_eq!(batch.obs.len(), s * batch.obs_dim, "observation rows");
@@ -228,7 +262,7 @@ pub fn ppo_update<P: GaussianPolicy>(
                 .mean(Kind::Float)
                 .double_value(&[])
             });
-            if cfg.desired_kl > 0.0 {
+            if cfg.desired_kl > 0.0 && part == Part::Both {
                 *lr = adapt_learning_rate(*lr, kl, cfg.desired_kl);
             }
             let log_prob = gaussian_log_prob(&actions.index_select(0, &idx), &mean, &log_std);
@@ -243,7 +277,13 @@ pub fn ppo_update<P: GaussianPolicy>(
                 cfg.clip,
             );
             let entropy = (&log_std + 0.5 + HALF_LN_2PI).sum(Kind::Float);
-            let loss = &policy_loss + &value_loss * cfg.value_coef - &entropy * cfg.entropy_coef;
+            let loss = match part {
+                Part::Both => {
+                    &policy_loss + &value_loss * cfg.value_coef - &entropy * cfg.entropy_coef
+                }
+                // Only the critic's parameters get a gradient; Adam leaves the others alone.
+                Part::CriticOnly => &value_loss * cfg.value_coef,
+            };
             loss.backward();
             stats.grad_norm += Adam::clip_grad_norm(&params, cfg.max_grad_norm);
             adam.step(&mut params, *lr);

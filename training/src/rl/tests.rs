@@ -253,3 +253,71 @@ fn ppo_moves_the_mean_to_the_rewarded_action() {
         "exploration narrows"
     );
 }
+
+#[test]
+fn a_critic_only_update_moves_the_value_and_leaves_the_actor_and_learning_rate() {
+    let model = Bandit {
+        mu: Tensor::zeros([1], (Kind::Float, tch::Device::Cpu)).set_requires_grad(true),
+        log_std: Tensor::zeros([1], (Kind::Float, tch::Device::Cpu)).set_requires_grad(true),
+        v: Tensor::zeros([1], (Kind::Float, tch::Device::Cpu)).set_requires_grad(true),
+    };
+    let named: Vec<(String, Tensor)> = ["mu", "log_std", "v"]
+        .iter()
+        .zip(model.parameters())
+        .map(|(n, p)| ((*n).to_owned(), p))
+        .collect();
+    let mut adam = Adam::new(&named);
+    let cfg = PpoConfig {
+        learning_rate: 1e-2,
+        ..PpoConfig::default()
+    };
+    let n = 64;
+    // Returns of 2 everywhere, actions spread around a mean of 0 with mixed advantages: a full
+    // update would move the mean and the noise; the critic-only one must move only the value.
+    let actions: Vec<f32> = (0..n).map(|i| (i as f32 / n as f32) - 0.5).collect();
+    let old_log_prob = Vec::<f32>::try_from(&gaussian_log_prob(
+        &t(&actions).view([n as i64, 1]),
+        &Tensor::zeros([n as i64, 1], (Kind::Float, tch::Device::Cpu)),
+        &t(&[0.0]),
+    ))
+    .unwrap();
+    let batch = PpoBatch {
+        obs_dim: 1,
+        act_dim: 1,
+        obs: vec![0.0; n],
+        actions: actions.clone(),
+        old_mean: vec![0.0; n],
+        old_log_std: vec![0.0],
+        old_log_prob,
+        old_values: vec![0.0; n],
+        advantages: actions.iter().map(|a| a * 3.0).collect(),
+        returns: vec![2.0; n],
+    };
+    let mut lr = cfg.learning_rate;
+    for it in 0..20 {
+        ppo_update_part(
+            &model,
+            &mut adam,
+            &cfg,
+            &batch,
+            &mut lr,
+            it,
+            Part::CriticOnly,
+        );
+    }
+    assert_eq!(model.mu.double_value(&[0]), 0.0);
+    assert_eq!(model.log_std.double_value(&[0]), 0.0);
+    assert_eq!(
+        lr, cfg.learning_rate,
+        "no KL adaptation without an actor step"
+    );
+    assert!(
+        model.v.double_value(&[0]) > 0.1,
+        "the value moves toward the returns"
+    );
+    ppo_update(&model, &mut adam, &cfg, &batch, &mut lr, 99);
+    assert!(
+        model.mu.double_value(&[0]) > 0.0,
+        "a full update moves the mean after it"
+    );
+}

@@ -9,8 +9,13 @@ use vigor_sim::terrain::TerrainKind;
 
 use crate::rl::PpoConfig;
 
+/// Number of reward terms ([`RewardWeights::weights`]).
+pub const REWARD_COUNT: usize = 14;
+
 /// The shipped teacher configuration.
 pub const DEFAULT_TOML: &str = include_str!("../../../configs/teacher.toml");
+/// The unified teacher's configuration (every start, falls included, on every terrain).
+pub const UNIFIED_TOML: &str = include_str!("../../../configs/teacher-unified.toml");
 
 /// The whole file.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -87,6 +92,25 @@ pub struct TaskSection {
     pub scan_y_m: f32,
     /// Height scan spacing, m (0.02..=1).
     pub scan_spacing_m: f32,
+    /// How an episode's reference demonstration is chosen: `scenario` (by the start's name) or
+    /// `gravity` (by the body's gravity direction at engagement, the rule the student's runtime
+    /// uses on the robot). Absent in configurations before it existed, which read as `scenario`.
+    #[serde(default)]
+    pub reference_rule: ReferenceRule,
+}
+
+/// How a teacher episode's reference demonstration is chosen.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReferenceRule {
+    /// By the start's scenario: prone and draped starts track the prone recovery, side starts the
+    /// side one, everything else the supine one.
+    #[default]
+    Scenario,
+    /// By the projected gravity at engagement, closest in direction to a demonstration's first
+    /// frame (`vigor_policy::student::closest_gravity`): a push forward tracks the prone recovery,
+    /// backward the supine one, sideways the side one, as the deployed student chooses.
+    Gravity,
 }
 
 /// How the teacher's actions become joint targets.
@@ -149,6 +173,10 @@ pub struct RewardWeights {
     pub head_height: f32,
     /// Post-stand squared base velocity.
     pub base_velocity: f32,
+    /// Post-stand squared pelvis angular velocity (the gyro's): stillness once standing. Absent
+    /// in configurations before it existed, which read as 0.
+    #[serde(default)]
+    pub base_angular_velocity: f32,
     /// The head within 5 cm of the terrain (after it was clear of it).
     pub head_contact: f32,
     /// Ground force above `impact_force_n` on any link, per `impact_force_n`.
@@ -278,6 +306,13 @@ impl Validate for TeacherConfig {
         check_range(file, "ppo.learning_rate", p.learning_rate, 1e-6, 1e-1)?;
         check_range(file, "ppo.desired_kl", p.desired_kl, 0.0, 1.0)?;
         check_range(file, "ppo.max_grad_norm", p.max_grad_norm, 0.0, 1e3)?;
+        check_range(
+            file,
+            "ppo.critic_warmup_iterations",
+            p.critic_warmup_iterations,
+            0,
+            10_000,
+        )?;
         let r = &self.rewards;
         check_range(
             file,
@@ -341,7 +376,7 @@ impl Validate for TeacherConfig {
 impl RewardWeights {
     /// Every weight with its name, in log order.
     #[must_use]
-    pub fn weights(&self) -> [(&'static str, f32); 13] {
+    pub fn weights(&self) -> [(&'static str, f32); REWARD_COUNT] {
         [
             ("body_pos", self.body_pos),
             ("joint_pos", self.joint_pos),
@@ -354,6 +389,7 @@ impl RewardWeights {
             ("terrain_edge", self.terrain_edge),
             ("head_height", self.head_height),
             ("base_velocity", self.base_velocity),
+            ("base_angular_velocity", self.base_angular_velocity),
             ("head_contact", self.head_contact),
             ("impact", self.impact),
         ]

@@ -182,6 +182,19 @@ impl ReferenceSet {
         }
     }
 
+    /// Index of the reference whose first frame's gravity is closest in direction to `gravity`
+    /// (the body frame's, at engagement): the rule the deployed student picks its track by
+    /// ([`vigor_policy::student::closest_gravity`]).
+    #[must_use]
+    pub fn index_for_gravity(&self, gravity: [f32; 3]) -> usize {
+        let signatures: Vec<[f32; 3]> = self
+            .references
+            .iter()
+            .map(|r| r.frames.first().map_or([0.0, 0.0, -1.0], |f| f.gravity))
+            .collect();
+        vigor_policy::student::closest_gravity(&signatures, gravity)
+    }
+
     /// Index of the reference for `scenario` (the first of its posture, else the first).
     #[must_use]
     pub fn index_for(&self, scenario: Scenario) -> usize {

@@ -19,6 +19,8 @@ const EDGE_STEP_M: f32 = 0.04;
 const FOOT_PROBE_M: f32 = 0.08;
 /// A robot slower than this counts as still, m/s.
 const STILL_M_S: f32 = 0.5;
+/// A pelvis this far below the terrain's lowest point has fallen off the world, m.
+pub const LOST_BELOW_M: f32 = 0.5;
 
 impl TaskEnv {
     /// Time since the policy engaged, s.
@@ -130,8 +132,15 @@ impl TaskEnv {
             .collect()
     }
 
-    /// Applies `action` for one policy step and returns the reward.
+    /// Applies `action` for one policy step and returns the reward. Once the robot has left the
+    /// terrain (off its footprint, or more than [`LOST_BELOW_M`] under its lowest point: falling
+    /// off the world) the episode is over: the simulator is no longer stepped and every later
+    /// step rewards nothing, as a terminated episode would.
     pub fn step(&mut self, action: &[f32]) -> StepReward {
+        if self.stats.left_terrain {
+            self.steps += 1;
+            return StepReward::default();
+        }
         let q_now = self.env.sensed().q;
         let commands = self.commands(action, &q_now);
         if self.assist_n > 0.0 {
@@ -140,6 +149,10 @@ impl TaskEnv {
         }
         self.env.step(&commands);
         self.steps += 1;
+        if self.off_terrain() {
+            self.stats.left_terrain = true;
+            return StepReward::default();
+        }
         let reward = self.reward(action);
         self.last_action.copy_from_slice(action);
         let frame = self.proprio_frame();
@@ -148,6 +161,17 @@ impl TaskEnv {
         self.history.copy_within(..len - p, p);
         self.history[..p].copy_from_slice(&frame);
         reward
+    }
+
+    /// Whether the pelvis is off the terrain's footprint, far below its lowest point, or not
+    /// finite.
+    fn off_terrain(&self) -> bool {
+        let p = self.env.state().base_pos;
+        let field = self.env.terrain().field();
+        let (lowest, _) = field.height_range();
+        !p.iter().all(|v| v.is_finite())
+            || !field.contains_xy(p[0], p[1])
+            || p[2] < lowest - LOST_BELOW_M
     }
 
     fn reward(&mut self, action: &[f32]) -> StepReward {
@@ -248,10 +272,11 @@ impl TaskEnv {
             strike = 1.0;
         }
         let speed2: f32 = s.base_linvel.iter().map(|v| v * v).sum();
-        let (head_term, vel_term) = if post_stand {
-            (head.clamp(0.0, 1.2) / 1.2, speed2)
+        let spin2: f32 = s.base_gyro.iter().map(|v| v * v).sum();
+        let (head_term, vel_term, spin_term) = if post_stand {
+            (head.clamp(0.0, 1.2) / 1.2, speed2, spin2)
         } else {
-            (0.0, 0.0)
+            (0.0, 0.0, 0.0)
         };
         self.stats.energy += s
             .tau
@@ -272,7 +297,7 @@ impl TaskEnv {
 
         let raw = [
             body, joint, torque, limits, vel, acc, rate, undesired, edge, head_term, vel_term,
-            strike, impact,
+            spin_term, strike, impact,
         ];
         let weights = w.weights();
         let mut out = StepReward::default();
@@ -292,7 +317,8 @@ impl TaskEnv {
     pub fn outcome(&self) -> Outcome {
         let s = self.env.state();
         let speed = s.base_linvel.iter().map(|v| v * v).sum::<f32>().sqrt();
-        let success = self.stats.upright_since.is_some() && speed < STILL_M_S;
+        let success =
+            self.stats.upright_since.is_some() && speed < STILL_M_S && !self.stats.left_terrain;
         let dx = s.base_pos[0] - self.stats.start_xy[0];
         let dy = s.base_pos[1] - self.stats.start_xy[1];
         Outcome {
@@ -312,6 +338,7 @@ impl TaskEnv {
                 .upright_since
                 .map_or(0.0, |t| self.since_engaged_s() - t),
             gyro_rad_s: self.env.gyro_mean_rad_s(),
+            left_terrain: self.stats.left_terrain,
             reward: self.stats.reward,
         }
     }

@@ -5,18 +5,18 @@
 use std::sync::Arc;
 
 use rapier3d::na::{Isometry3, Quaternion, Translation3, UnitQuaternion};
-use vigor_policy::{ObservationLayout, Proprioception};
+use vigor_policy::{ObservationLayout, Proprioception, projected_gravity};
 use vigor_sim::env::{Env, EnvConfig, EnvError, EpisodeSpec};
 use vigor_sim::rapier::JointCommand;
 use vigor_sim::robot::Robot;
 use vigor_sim::sensors::{HeightScan, HeightScanConfig};
 
-use super::config::TeacherParams;
+use super::config::{REWARD_COUNT, ReferenceRule, TeacherParams};
 use super::reference::{ReferenceSet, reference_obs_len};
 use crate::demos::KeypointSet;
 
 /// Names of the reward terms, in the order of [`StepReward::terms`].
-pub const REWARD_TERMS: [&str; 13] = [
+pub const REWARD_TERMS: [&str; REWARD_COUNT] = [
     "body_pos",
     "joint_pos",
     "torque",
@@ -28,6 +28,7 @@ pub const REWARD_TERMS: [&str; 13] = [
     "terrain_edge",
     "head_height",
     "base_velocity",
+    "base_angular_velocity",
     "head_contact",
     "impact",
 ];
@@ -82,7 +83,7 @@ pub struct StepReward {
     /// Sum of the terms.
     pub total: f32,
     /// Weighted terms, order of [`REWARD_TERMS`].
-    pub terms: [f32; 13],
+    pub terms: [f32; REWARD_COUNT],
 }
 
 /// How an episode went (the paper's metrics).
@@ -110,6 +111,10 @@ pub struct Outcome {
     /// that stands but shakes reads high).
     #[serde(default)]
     pub gyro_rad_s: f32,
+    /// The robot left the terrain (off its footprint or falling off the world) and the episode
+    /// ended there, a failure.
+    #[serde(default)]
+    pub left_terrain: bool,
     /// Episode return.
     pub reward: f32,
 }
@@ -126,6 +131,7 @@ pub(super) struct Stats {
     pub(super) upright_since: Option<f32>,
     pub(super) start_xy: [f32; 2],
     pub(super) reward: f32,
+    pub(super) left_terrain: bool,
 }
 
 /// A teacher environment.
@@ -303,7 +309,6 @@ impl TaskEnv {
     }
 
     fn begin(&mut self, spec: EpisodeSpec) {
-        self.reference = self.refs.index_for(spec.scenario);
         self.difficulty = spec.terrain.1;
         if spec.scenario.is_fall() {
             // Stand and get pushed until the 20° trigger: the policy engages there.
@@ -312,6 +317,12 @@ impl TaskEnv {
                 self.env.step(&hold);
             }
         }
+        self.reference = match self.params.raw.task.reference_rule {
+            ReferenceRule::Scenario => self.refs.index_for(spec.scenario),
+            ReferenceRule::Gravity => self
+                .refs
+                .index_for_gravity(projected_gravity(self.env.state().base_quat)),
+        };
         self.last_action.iter_mut().for_each(|a| *a = 0.0);
         let s = self.env.state();
         self.prev_dq.clone_from(&s.dq);

@@ -9,7 +9,8 @@ use vigor_sim::env::EpisodeSpec;
 use vigor_sim::robot::Robot;
 use vigor_sim::scenario::Scenario;
 use vigor_sim::terrain::TerrainKind;
-use vigor_training::teacher::config::DEFAULT_TOML;
+use vigor_training::demos::Posture;
+use vigor_training::teacher::config::{DEFAULT_TOML, ReferenceRule, UNIFIED_TOML};
 use vigor_training::teacher::eval::{self, EvalPlan};
 use vigor_training::teacher::reference::ReferenceSet;
 use vigor_training::teacher::runner::{METRICS, env_config, read_metrics};
@@ -42,6 +43,7 @@ fn run(p: &TeacherParams, dir: &Path, resume: bool) -> Result<(), String> {
         resume,
         git_hash: "test".into(),
         device: tch::Device::Cpu,
+        init_from: None,
     };
     train(p, &robot, &sim, &opts, |_| {})
         .map(|_| ())
@@ -222,4 +224,63 @@ fn stale_files_are_cleared_and_a_broken_latest_checkpoint_falls_back() {
         vec![1, 2, 3],
         "iteration 2 redone from iteration 1's checkpoint"
     );
+}
+
+#[test]
+fn the_gravity_rule_tracks_the_posture_the_robot_is_in() {
+    let robot = Robot::embedded("g1_29dof").unwrap();
+    let sim = vigor_sim::SimConfig::embedded().unwrap();
+    let p = Arc::new(
+        config::parse::<TeacherConfig>(UNIFIED_TOML, "teacher-unified.toml")
+            .unwrap()
+            .validate("teacher-unified.toml")
+            .unwrap(),
+    );
+    assert_eq!(p.raw.task.reference_rule, ReferenceRule::Gravity);
+    let cfg = env_config(&p, &sim);
+    let refs = Arc::new(ReferenceSet::shipped(&robot, 0.5).unwrap());
+    // The body-frame gravity at engagement says how the robot lies or tips: along +x it faces
+    // down (prone), along -x up (supine), along y it is on a side. Falls engage at 20° of tilt.
+    let lying_in = |g: [f32; 3]| {
+        if g[1].abs() > g[0].abs() {
+            Posture::Side
+        } else if g[0] > 0.0 {
+            Posture::Prone
+        } else {
+            Posture::Supine
+        }
+    };
+    let mut seen = std::collections::BTreeMap::new();
+    for scenario in [
+        Scenario::Supine,
+        Scenario::Prone,
+        Scenario::Side,
+        Scenario::Push,
+    ] {
+        for seed in 0..12 {
+            let spec = EpisodeSpec {
+                scenario,
+                terrain: (TerrainKind::Flat, 0.0),
+                seed,
+            };
+            let env = TaskEnv::new(&robot, &cfg, Arc::clone(&p), Arc::clone(&refs), spec).unwrap();
+            let g = vigor_policy::projected_gravity(env.env().state().base_quat);
+            let picked = refs.references[env.reference_index()].posture;
+            assert_eq!(picked, lying_in(g), "{scenario} seed {seed}: gravity {g:?}");
+            if matches!(scenario, Scenario::Supine | Scenario::Prone) {
+                assert_eq!(
+                    picked,
+                    ReferenceSet::posture_for(scenario),
+                    "{scenario} seed {seed}"
+                );
+            }
+            seen.entry(scenario.name())
+                .or_insert_with(std::collections::BTreeSet::new)
+                .insert(format!("{picked:?}"));
+        }
+    }
+    // Side starts often roll onto the back or front while they settle (the scenario rule had
+    // them track the side recovery anyway), and random pushes tip the robot more than one way.
+    assert!(seen["push"].len() >= 2, "{seen:?}");
+    assert!(seen["side"].len() >= 2, "{seen:?}");
 }
