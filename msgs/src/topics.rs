@@ -99,7 +99,42 @@ pub const SIM_REQUEST: Topic = Topic {
     rate: "on demand",
 };
 
-/// Every topic, for listings.
+/// Distributed training: a rollout worker asks the learner for work with a query here; the
+/// answer is a [`crate::project::TrainWork`] (episodes to run, wait, or done).
+pub const TRAIN_WORK: Topic = Topic {
+    key: "vigor/train/work",
+    payload: "query: the worker's name (UTF-8); reply: vigor TrainWork",
+    publisher: "`vigor train teacher --workers` (the learner's queryable)",
+    subscribers: "`vigor rollout-worker` (queries)",
+    rate: "whenever a worker is idle",
+};
+
+/// Distributed training: the learner's weights at the version a query names (`version=N` in
+/// its parameters, or the newest): [`crate::project::TrainWeights`].
+pub const TRAIN_WEIGHTS: Topic = Topic {
+    key: "vigor/train/weights",
+    payload: "query: optional `version=N`; reply: vigor TrainWeights",
+    publisher: "`vigor train teacher --workers` (the learner's queryable)",
+    subscribers: "`vigor rollout-worker` (queries)",
+    rate: "once per weights version per worker",
+};
+
+/// Distributed training: a worker hands in a rollout chunk as a query's payload
+/// ([`crate::project::TrainChunk`]); the reply says whether the learner took it (`taken`,
+/// `stale` or `duplicate`).
+pub const TRAIN_CHUNK: Topic = Topic {
+    key: "vigor/train/chunk",
+    payload: "query: vigor TrainChunk; reply: UTF-8 verdict",
+    publisher: "`vigor rollout-worker` (queries)",
+    subscribers: "`vigor train teacher --workers` (the learner's queryable)",
+    rate: "one per assignment",
+};
+
+/// The training fabric's keys. They are not in [`ALL`], the robot's keys: training traffic runs
+/// on its own bus (a learner's and its workers' routers) and never crosses the robot's router.
+pub const TRAINING: [Topic; 3] = [TRAIN_WORK, TRAIN_WEIGHTS, TRAIN_CHUNK];
+
+/// Every topic of the robot's bus, for listings and access control.
 pub const ALL: [Topic; 7] = [
     LOWSTATE,
     LOWCMD,
@@ -122,8 +157,9 @@ mod tests {
 
     #[test]
     fn keys_are_unique_and_own_keys_use_prefix() {
-        for (i, a) in ALL.iter().enumerate() {
-            for b in &ALL[i + 1..] {
+        let every: Vec<Topic> = ALL.iter().chain(&TRAINING).copied().collect();
+        for (i, a) in every.iter().enumerate() {
+            for b in &every[i + 1..] {
                 assert_ne!(a.key, b.key);
             }
             assert!(

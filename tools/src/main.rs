@@ -79,6 +79,10 @@ enum Command {
     /// Evaluate a policy: success, safe success, time to recover, tracking, energy and drift per
     /// scenario x terrain class, on rapier, MuJoCo or both (sim2sim).
     Eval(cmd::eval::EvalArgs),
+    /// Distributed training: run a learner's episodes (`vigor train teacher --workers`) and send
+    /// the rollouts back, over zenoh, until the learner's run is over. Workers may run on any
+    /// host that reaches the learner's endpoint.
+    RolloutWorker(cmd::train::RolloutWorkerArgs),
 }
 
 fn run(cli: Cli) -> anyhow::Result<()> {
@@ -99,6 +103,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Train(c) => cmd::train::run(&c),
         Command::Perception(c) => cmd::perception::run(&c),
         Command::Eval(a) => cmd::eval::run(&a),
+        Command::RolloutWorker(a) => cmd::train::rollout_worker(&a),
     }
 }
 

@@ -9,6 +9,7 @@ mod controller;
 mod depth;
 mod policy;
 mod sim_robot;
+mod train;
 
 pub use controller::{
     Command, ControllerCommand, ControllerState, ControllerStatus, FaultCounters, TransitionReason,
@@ -16,6 +17,10 @@ pub use controller::{
 pub use depth::{DepthData, DepthFrame, Intrinsics, MAX_DEPTH_SIDE_PX};
 pub use policy::{ActingPolicy, MAX_LATENT, PolicyTrace};
 pub use sim_robot::{MAX_NAME_LEN, SimRequest, SimRequestKind};
+pub use train::{
+    Assignment, EpisodeRef, MAX_CHUNK_ENVS, MAX_TENSORS, MAX_TRAIN_FLOATS, MAX_TRAIN_JSON,
+    MAX_TRAIN_NAME_LEN, NamedTensor, TrainChunk, TrainWeights, TrainWork,
+};
 
 use crate::DecodeError;
 
@@ -41,6 +46,12 @@ pub enum Kind {
     SimRequest = 4,
     /// [`PolicyTrace`].
     PolicyTrace = 5,
+    /// [`TrainWork`].
+    TrainWork = 6,
+    /// [`TrainWeights`].
+    TrainWeights = 7,
+    /// [`TrainChunk`].
+    TrainChunk = 8,
 }
 
 /// Little-endian encoder into a growable buffer.
@@ -179,6 +190,10 @@ impl<'a> Dec<'a> {
             field,
             reason,
         }
+    }
+    /// Bytes not read yet.
+    pub(crate) fn remaining(&self) -> usize {
+        self.bytes.len() - self.pos
     }
     /// Checks nothing is left.
     pub(crate) fn finish(self) -> Result<(), DecodeError> {

@@ -22,7 +22,7 @@ use serde::de::DeserializeOwned;
 use vigor_msgs::DecodeError;
 use vigor_msgs::project::{
     ControllerCommand, ControllerStatus, DepthFrame, Kind, MAGIC, MAX_NAME_LEN, PolicyTrace,
-    SCHEMA_VERSION, SimRequest,
+    SCHEMA_VERSION, SimRequest, TrainChunk, TrainWeights, TrainWork,
 };
 use vigor_msgs::unitree_hg::{LowCmd, LowState};
 
@@ -92,6 +92,9 @@ message!(ControllerCommand, infallible);
 message!(DepthFrame, fallible);
 message!(SimRequest, fallible);
 message!(PolicyTrace, fallible);
+message!(TrainWork, fallible);
+message!(TrainWeights, fallible);
+message!(TrainChunk, fallible);
 
 /// Valid encodings of every message type, by type name.
 fn every_seed() -> Vec<(&'static str, Vec<Seed>)> {
@@ -104,6 +107,9 @@ fn every_seed() -> Vec<(&'static str, Vec<Seed>)> {
         (DepthFrame::TYPE_NAME, seeds::depth_seeds()),
         (SimRequest::TYPE_NAME, seeds::sim_request_seeds()),
         (PolicyTrace::TYPE_NAME, seeds::policy_trace_seeds()),
+        (TrainWork::TYPE_NAME, seeds::train_work_seeds()),
+        (TrainWeights::TYPE_NAME, seeds::train_weights_seeds()),
+        (TrainChunk::TYPE_NAME, seeds::train_chunk_seeds()),
     ]
 }
 
@@ -210,6 +216,38 @@ fn policy_trace_decode() {
         fixed: 0,
     };
     fuzz_binary::<PolicyTrace>(0xF0_07, &project_header(Kind::PolicyTrace), false, bound);
+}
+
+#[test]
+fn train_work_decode() {
+    // Names and episodes: each episode takes at least 20 payload bytes and holds 64 (two
+    // strings, a float, a seed), reserved only for a count the payload can hold.
+    let bound = AllocBound {
+        per_input_byte: 5,
+        fixed: 0,
+    };
+    fuzz_binary::<TrainWork>(0xF0_08, &project_header(Kind::TrainWork), false, bound);
+}
+
+#[test]
+fn train_weights_decode() {
+    // Tensor data one float per four payload bytes; each tensor entry takes at least 9 payload
+    // bytes and holds 72 (name, shape, data), reserved only for a count the payload can hold.
+    let bound = AllocBound {
+        per_input_byte: 10,
+        fixed: 0,
+    };
+    fuzz_binary::<TrainWeights>(0xF0_09, &project_header(Kind::TrainWeights), false, bound);
+}
+
+#[test]
+fn train_chunk_decode() {
+    // Eight float arrays and two strings, never more than the bytes that carry them.
+    let bound = AllocBound {
+        per_input_byte: 1,
+        fixed: 0,
+    };
+    fuzz_binary::<TrainChunk>(0xF0_0A, &project_header(Kind::TrainChunk), false, bound);
 }
 
 /// Compact JSON of each value, and pretty JSON of the first (whitespace the CLI may be given).

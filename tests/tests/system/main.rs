@@ -5,6 +5,7 @@ mod controller;
 mod demo;
 mod demos;
 mod deploy;
+mod distributed;
 mod faults;
 mod perception;
 mod recording;

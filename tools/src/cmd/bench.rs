@@ -259,6 +259,7 @@ fn train(a: &TrainArgs) -> Result<()> {
         resume: false,
         git_hash: "bench".into(),
         device: tch::Device::Cpu,
+        init_from: None,
     };
     let mut rows = Vec::new();
     let result = vigor_training::teacher::train(&params, &robot, &sim, &opts, |r| {

@@ -8,6 +8,7 @@ pub mod demo;
 pub mod demo_live;
 pub mod demo_teacher;
 pub mod demos;
+pub mod distributed;
 pub mod eval;
 pub mod eval_bus;
 pub mod msgs;

@@ -82,7 +82,7 @@ fn type_of(key: &str) -> Result<MsgType> {
 pub fn run(cmd: &Command) -> Result<()> {
     match cmd {
         Command::List { scope } => {
-            for t in &topics::ALL {
+            for t in topics::ALL.iter().chain(&topics::TRAINING) {
                 println!("{}", t.scoped(scope.as_deref()));
                 println!("    payload:     {}", t.payload);
                 println!("    publisher:   {}", t.publisher);

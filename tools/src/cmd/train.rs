@@ -10,7 +10,7 @@ use clap::{Args, Subcommand};
 use vigor_common::config::{self, Validate};
 use vigor_training::student::config::SHIPPED;
 use vigor_training::student::{StudentConfig, StudentKind, StudentRunOptions, train_student};
-use vigor_training::teacher::{RunOptions, TeacherConfig, load_artifact, train};
+use vigor_training::teacher::{RunOptions, TeacherConfig, load_artifact, train_with};
 
 /// `vigor train ...`.
 #[derive(Debug, Subcommand)]
@@ -88,6 +88,12 @@ pub struct TeacherArgs {
     /// Continue the run in --run-dir from its latest checkpoint.
     #[arg(long)]
     pub resume: bool,
+    /// Start a new run from this teacher artifact's weights and normaliser (e.g.
+    /// `policies/teacher`) rather than fresh ones: fine-tuning on new starts, rewards or terrain.
+    /// The network shapes must match the configuration; the optimiser and curriculum start anew.
+    /// Ignored with --resume.
+    #[arg(long, value_name = "DIR")]
+    pub init_from: Option<PathBuf>,
     /// Physics engine, rapier or mujoco (default: the config's `sim.engine`).
     #[arg(long)]
     pub engine: Option<String>,
@@ -108,6 +114,78 @@ pub struct TeacherArgs {
     /// No progress bar, one line per iteration (for logs).
     #[arg(long)]
     pub plain: bool,
+    /// Distributed: run as the learner, with this many rollout workers started on this machine
+    /// (0 = only workers that join from elsewhere with `vigor rollout-worker --connect`). The
+    /// learner hands out each iteration's episodes in chunks, publishes its weights and trains on
+    /// the chunks that come back; see docs/distributed.md.
+    #[arg(long, value_name = "N")]
+    pub workers: Option<usize>,
+    /// Distributed: the learner's zenoh listen endpoints (default tcp/127.0.0.1:7460; use the
+    /// machine's address, or tls/... with --bus-config, for workers on other hosts).
+    #[arg(long, value_name = "ENDPOINT", requires = "workers")]
+    pub listen: Vec<String>,
+    /// Distributed: a zenoh configuration file for the learner's bus (TLS, access control).
+    #[arg(long, value_name = "FILE", requires = "workers")]
+    pub bus_config: Option<PathBuf>,
+    /// Distributed: episodes per chunk a worker runs at a time (1..=4096).
+    #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u64).range(1..=4096), requires = "workers")]
+    pub chunk_envs: u64,
+    /// Distributed: environment threads of each local worker.
+    #[arg(long, default_value_t = 1, requires = "workers")]
+    pub worker_threads: usize,
+    /// Distributed: run the next iteration's episodes on the current weights while the update
+    /// runs (one version of lag, corrected by PPO's ratio clipping against the behaviour
+    /// policy). Off: every iteration waits for the newest weights, as in-process training does.
+    #[arg(long, requires = "workers")]
+    pub overlap: bool,
+    /// Distributed: a chunk not back after this many seconds goes to another worker (a worker
+    /// that leaves the bus gives its chunks back at once).
+    #[arg(long, default_value_t = 300.0, requires = "workers")]
+    pub reassign_after_s: f64,
+}
+
+/// `vigor rollout-worker`: runs a learner's episodes.
+#[derive(Debug, clap::Args)]
+pub struct RolloutWorkerArgs {
+    /// The learner's endpoint (default tcp/127.0.0.1:7460).
+    #[arg(long, value_name = "ENDPOINT")]
+    pub connect: Vec<String>,
+    /// A zenoh configuration file (TLS, as in deploy/).
+    #[arg(long, value_name = "FILE")]
+    pub bus_config: Option<PathBuf>,
+    /// This worker's name, unique on the bus (default: host name and process id).
+    #[arg(long)]
+    pub name: Option<String>,
+    /// Environment threads (0 = one per core; results do not depend on it).
+    #[arg(long, default_value_t = 0)]
+    pub threads: usize,
+    /// Stop after this many chunks (0 = when the learner says the run is over).
+    #[arg(long, default_value_t = 0)]
+    pub max_chunks: usize,
+}
+
+/// Runs a rollout worker.
+///
+/// # Errors
+/// The bus cannot be opened, or the learner's configuration does not work here.
+pub fn rollout_worker(a: &RolloutWorkerArgs) -> Result<()> {
+    let name = a.name.clone().unwrap_or_else(|| {
+        let host = std::fs::read_to_string("/etc/hostname")
+            .map(|s| s.trim().to_owned())
+            .unwrap_or_else(|_| "host".into());
+        format!("{host}-{}", std::process::id())
+    });
+    super::distributed::run_worker(&super::distributed::WorkerOptions {
+        bus: vigor_controller::bus::BusConfig {
+            config_file: a.bus_config.clone(),
+            connect: a.connect.clone(),
+            listen: Vec::new(),
+            mode: None,
+        },
+        name,
+        threads: a.threads,
+        max_chunks: a.max_chunks,
+    })
 }
 
 /// Runs the subcommand.
@@ -265,6 +343,7 @@ fn teacher(a: &TeacherArgs) -> Result<()> {
         resume: a.resume,
         git_hash: env!("VIGOR_GIT_HASH").to_owned(),
         device,
+        init_from: a.init_from.clone(),
     };
     eprintln!(
         "training teacher `{}`: {} envs, {} iterations, engine {}, seed {}, networks on {:?} -> {}",
@@ -279,7 +358,43 @@ fn teacher(a: &TeacherArgs) -> Result<()> {
     let started = Instant::now();
     let mut first: Option<u64> = None;
     let bar = crate::progress::Progress::new(params.raw.iterations as u64, a.plain);
-    let manifest = train(&params, &robot, &sim, &opts, |r| {
+    let mut learner = match a.workers {
+        Some(local) => {
+            let l = super::distributed::Learner::start(super::distributed::learner_options(
+                &a.listen,
+                a.bus_config.clone(),
+                local,
+                a.worker_threads,
+                a.chunk_envs as usize,
+                a.overlap,
+                a.reassign_after_s,
+            ))?;
+            eprintln!(
+                "learner: {local} local rollout worker(s), chunks of {} episodes{}; more may join with \
+                 `vigor rollout-worker --connect {}`",
+                a.chunk_envs,
+                if a.overlap {
+                    ", the next iteration's episodes on the current weights while the update runs"
+                } else {
+                    ""
+                },
+                a.listen
+                    .first()
+                    .map_or(super::distributed::DEFAULT_LEARNER_ENDPOINT, String::as_str)
+            );
+            Some(l)
+        }
+        None => None,
+    };
+    let mut in_process;
+    let collector: &mut dyn vigor_training::teacher::Collector = match learner.as_mut() {
+        Some(l) => l,
+        None => {
+            in_process = vigor_training::teacher::InProcess::new(&params, &robot, &sim)?;
+            &mut in_process
+        }
+    };
+    let manifest = train_with(&params, &robot, &sim, &opts, collector, |r| {
         let done_before = *first.get_or_insert(r.iteration - 1);
         let per_it = started.elapsed().as_secs_f64() / (r.iteration - done_before) as f64;
         let eta = per_it * (r.iterations - r.iteration) as f64;
@@ -295,6 +410,9 @@ fn teacher(a: &TeacherArgs) -> Result<()> {
         bar.set(r.iteration, &line);
     })
     .with_context(|| format!("training in {}", a.run_dir.display()))?;
+    if let Some(l) = learner.as_mut() {
+        l.shutdown();
+    }
     bar.finish();
     println!(
         "done: iteration {}, {} env steps in {}; best artifact: {}; curves: {}",

@@ -32,5 +32,7 @@ mod tests;
 
 pub use artifact::{Teacher, TeacherManifest, load_artifact};
 pub use config::{TeacherConfig, TeacherParams};
-pub use runner::{IterationReport, RunOptions, TrainError, train};
+pub use runner::{
+    Collector, InProcess, IterationReport, Job, RunOptions, TrainError, train, train_with,
+};
 pub use task::{Outcome, TaskEnv};

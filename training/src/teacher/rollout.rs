@@ -5,6 +5,7 @@ use std::time::Instant;
 
 use vigor_common::seed::{SplitMix64, derive};
 
+use super::config::REWARD_COUNT;
 use super::model::TeacherNet;
 use super::task::{Outcome, REWARD_TERMS, TaskEnv};
 use crate::rl::RunningNorm;
@@ -40,24 +41,34 @@ pub struct Rollout {
     /// Values of the observation after the last step.
     pub last_values: Vec<f32>,
     /// Per environment, the episode's summed reward terms.
-    pub term_sums: Vec<[f32; 13]>,
+    pub term_sums: Vec<[f32; REWARD_COUNT]>,
     /// Per environment, the outcome.
     pub outcomes: Vec<Outcome>,
     /// Seconds in the simulator (stepping, observing, rewards).
     pub sim_s: f64,
     /// Seconds in network forward passes.
     pub forward_s: f64,
+    /// Seconds resetting the environments into their episodes.
+    pub reset_s: f64,
+    /// The acting policy's log standard deviation per action.
+    pub log_std: Vec<f32>,
 }
 
 /// How actions are chosen.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Acting {
-    /// Sampled around the mean, noise seeded from `(seed, iteration)`.
+    /// Sampled around the mean, noise seeded from `(seed, iteration)` and each episode's index
+    /// among the iteration's `total` (the environments given are those from `first` on, so a
+    /// rollout split into chunks draws the same noise as one run whole).
     Sample {
         /// Run seed.
         seed: u64,
         /// Iteration (noise stream).
         iteration: u64,
+        /// Index of the first environment among the iteration's.
+        first: u64,
+        /// Environments in the whole iteration.
+        total: u64,
     },
     /// The mean (evaluation).
     Mean,
@@ -89,18 +100,22 @@ where
     out.raw_obs.reserve(total * row);
     out.obs.reserve(total * row);
     let log_std = net.log_std_values();
+    out.log_std.clone_from(&log_std);
     let std: Vec<f32> = log_std.iter().map(|l| l.exp()).collect();
     let log_norm: f32 = log_std.iter().sum::<f32>() + HALF_LN_2PI * act as f32;
     let mut rngs: Vec<SplitMix64> = (0..n)
         .map(|i| match acting {
-            Acting::Sample { seed, iteration } => {
-                SplitMix64::new(derive(seed, "action", iteration * n as u64 + i as u64))
-            }
+            Acting::Sample {
+                seed,
+                iteration,
+                first,
+                total,
+            } => SplitMix64::new(derive(seed, "action", iteration * total + first + i as u64)),
             Acting::Mean => SplitMix64::new(0),
         })
         .collect();
     let mut rows = vec![0.0f32; n * row];
-    let mut sums = vec![[0.0f32; 13]; n];
+    let mut sums = vec![[0.0f32; REWARD_COUNT]; n];
     for t in 0..=steps {
         let started = Instant::now();
         {
@@ -136,7 +151,7 @@ where
         let started = Instant::now();
         let mut rewards = vec![0.0f32; n];
         {
-            let mut views: Vec<(&mut TaskEnv, &[f32], &mut f32, &mut [f32; 13])> = envs
+            let mut views: Vec<(&mut TaskEnv, &[f32], &mut f32, &mut [f32; REWARD_COUNT])> = envs
                 .iter_mut()
                 .zip(actions.chunks(act))
                 .zip(rewards.iter_mut())
@@ -163,6 +178,6 @@ where
     }
     out.term_sums = sums;
     out.outcomes = envs.iter().map(TaskEnv::outcome).collect();
-    debug_assert_eq!(REWARD_TERMS.len(), 13);
+    debug_assert_eq!(REWARD_TERMS.len(), REWARD_COUNT);
     out
 }

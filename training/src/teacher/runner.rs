@@ -9,7 +9,7 @@ use std::time::Instant;
 use serde_json::{Map, Value, json};
 use vigor_common::seed::derive;
 use vigor_sim::SimParams;
-use vigor_sim::env::{EnvConfig, EnvError, Randomisation, SensorNoise};
+use vigor_sim::env::{EnvConfig, EnvError, EpisodeSpec, Randomisation, SensorNoise};
 use vigor_sim::robot::Robot;
 
 use super::artifact::{self, ArtifactError, TeacherManifest, TrainState};
@@ -17,10 +17,10 @@ use super::config::TeacherParams;
 use super::curriculum::Curriculum;
 use super::model::{TeacherNet, TeacherSpec};
 use super::reference::ReferenceSet;
-use super::rollout::{Acting, par_each, run_episodes};
+use super::rollout::{Acting, Rollout, par_each, run_episodes};
 use super::task::{REWARD_TERMS, TaskEnv, obs_dims};
 use crate::demos::DemoError;
-use crate::rl::{Adam, PpoBatch, RunningNorm, gae, ppo_update};
+use crate::rl::{Adam, Part, PpoBatch, RunningNorm, gae, ppo_update_part};
 
 /// Metrics file in a run directory.
 pub const METRICS: &str = "metrics.jsonl";
@@ -73,6 +73,10 @@ pub struct RunOptions {
     pub git_hash: String,
     /// Where the networks and the update run.
     pub device: tch::Device,
+    /// A new run starts from this teacher artifact's weights and normaliser instead of fresh
+    /// ones (fine-tuning on new starts, rewards or terrain; the optimiser and curriculum start
+    /// anew). Ignored on `resume`, which continues its own run.
+    pub init_from: Option<PathBuf>,
 }
 
 /// One iteration's headline numbers (the rest is in the metrics line).
@@ -158,7 +162,184 @@ pub fn untrained(
     (net, manifest)
 }
 
-/// Trains (or resumes) a teacher; `on_iteration` sees every iteration.
+/// One iteration's episodes, as a [`Collector`] gets them.
+pub struct Job<'a> {
+    /// The iteration they belong to.
+    pub iteration: u64,
+    /// One episode per environment slot.
+    pub specs: &'a [EpisodeSpec],
+    /// Upward help on the torso, fraction of the robot's weight.
+    pub assist: f32,
+    /// The acting networks.
+    pub net: &'a TeacherNet,
+    /// Their version: the number of updates behind them.
+    pub version: u64,
+    /// The observation normaliser, frozen for the job.
+    pub norm: &'a RunningNorm,
+    /// The run's manifest (configuration and network shapes; its normaliser may be older than
+    /// `norm`).
+    pub manifest: &'a TeacherManifest,
+    /// Policy steps per episode.
+    pub steps: usize,
+    /// Run seed (action noise).
+    pub seed: u64,
+}
+
+/// Where an iteration's episodes run: in this process ([`InProcess`]) or elsewhere (the
+/// distributed learner of `vigor train teacher --workers`).
+pub trait Collector {
+    /// Starts `job`. A collector that runs episodes elsewhere hands them out and returns; one in
+    /// this process may run them here.
+    ///
+    /// # Errors
+    /// The episodes cannot be started.
+    fn begin(&mut self, job: &Job<'_>) -> Result<(), TrainError>;
+    /// The rollout of the job begun last: step-major over all its episodes in slot order, rows
+    /// normalised with the job's normaliser, log-probabilities and values of the acting networks.
+    ///
+    /// # Errors
+    /// The episodes failed.
+    fn finish(&mut self) -> Result<Rollout, TrainError>;
+    /// Whether the next iteration's episodes may run on the current weights while the update
+    /// runs (one version of lag, which PPO's ratio against the acting policy's log-probabilities
+    /// corrects); otherwise every iteration runs on the newest weights.
+    fn overlaps(&self) -> bool {
+        false
+    }
+    /// Adds the collector's own numbers to an iteration's metrics.
+    fn report(&mut self, _metrics: &mut Map<String, Value>) {}
+}
+
+/// The in-process collector: every environment in this process on a pool of worker threads.
+pub struct InProcess<'r> {
+    robot: &'r Robot,
+    cfg: EnvConfig,
+    params: Arc<TeacherParams>,
+    refs: Arc<ReferenceSet>,
+    threads: usize,
+    envs: Vec<Option<TaskEnv>>,
+    done: Option<Rollout>,
+}
+
+impl<'r> InProcess<'r> {
+    /// Environments for `params` on `robot` under `sim`'s physics.
+    ///
+    /// # Errors
+    /// A shipped demonstration does not fit the robot.
+    pub fn new(
+        params: &TeacherParams,
+        robot: &'r Robot,
+        sim: &SimParams,
+    ) -> Result<Self, TrainError> {
+        Ok(Self {
+            robot,
+            cfg: env_config(params, sim),
+            params: Arc::new(params.clone()),
+            refs: Arc::new(ReferenceSet::shipped(
+                robot,
+                f64::from(params.raw.task.keyframe_spacing_s),
+            )?),
+            threads: threads(params),
+            envs: Vec::new(),
+            done: None,
+        })
+    }
+
+    /// Runs `specs` (episodes `first..first + specs.len()` of `total` in `iteration`, for the
+    /// action noise) with `net` and `norm` and returns their rollout.
+    ///
+    /// # Errors
+    /// Simulator errors.
+    #[allow(clippy::too_many_arguments)]
+    pub fn run(
+        &mut self,
+        specs: &[EpisodeSpec],
+        assist: f32,
+        net: &TeacherNet,
+        norm: &RunningNorm,
+        steps: usize,
+        iteration: u64,
+        first: u64,
+        total: u64,
+    ) -> Result<Rollout, TrainError> {
+        let started = Instant::now();
+        self.envs.resize_with(specs.len(), || None);
+        // Reset (or build) every environment into its episode.
+        let (robot, cfg, p, refs) = (self.robot, &self.cfg, &self.params, &self.refs);
+        let errors: Vec<Option<EnvError>> = {
+            let mut slots: Vec<(&mut Option<TaskEnv>, Option<EnvError>)> =
+                self.envs.iter_mut().map(|e| (e, None)).collect();
+            par_each(&mut slots, self.threads, |i, (slot, err)| {
+                let r = match slot.as_mut() {
+                    Some(env) => env.reset(specs[i]),
+                    None => TaskEnv::new(robot, cfg, Arc::clone(p), Arc::clone(refs), specs[i])
+                        .map(|e| {
+                            **slot = Some(e);
+                        }),
+                };
+                if let Some(env) = slot.as_mut() {
+                    env.set_assist(assist);
+                }
+                *err = r.err();
+            });
+            slots.into_iter().map(|(_, e)| e).collect()
+        };
+        if let Some(e) = errors.into_iter().flatten().next() {
+            return Err(e.into());
+        }
+        let mut live: Vec<TaskEnv> = self
+            .envs
+            .iter_mut()
+            .map(|e| e.take().expect("built"))
+            .collect();
+        let reset_s = started.elapsed().as_secs_f64();
+        let mut ro = run_episodes(
+            &mut live,
+            net,
+            norm,
+            steps,
+            self.threads,
+            Acting::Sample {
+                seed: self.params.raw.seed,
+                iteration,
+                first,
+                total,
+            },
+            |_, _| {},
+        );
+        for (slot, env) in self.envs.iter_mut().zip(live) {
+            *slot = Some(env);
+        }
+        ro.reset_s = reset_s;
+        Ok(ro)
+    }
+}
+
+impl Collector for InProcess<'_> {
+    fn begin(&mut self, job: &Job<'_>) -> Result<(), TrainError> {
+        let total = job.specs.len() as u64;
+        let ro = self.run(
+            job.specs,
+            job.assist,
+            job.net,
+            job.norm,
+            job.steps,
+            job.iteration,
+            0,
+            total,
+        )?;
+        self.done = Some(ro);
+        Ok(())
+    }
+
+    fn finish(&mut self) -> Result<Rollout, TrainError> {
+        self.done
+            .take()
+            .ok_or_else(|| TrainError::Invalid("finish without a begun job".into()))
+    }
+}
+
+/// Trains (or resumes) a teacher in this process; `on_iteration` sees every iteration.
 ///
 /// # Errors
 /// Simulator, file or checkpoint errors; a resume whose configuration differs.
@@ -167,6 +348,26 @@ pub fn train<F>(
     robot: &Robot,
     sim: &SimParams,
     opts: &RunOptions,
+    on_iteration: F,
+) -> Result<TeacherManifest, TrainError>
+where
+    F: FnMut(&IterationReport),
+{
+    let mut collector = InProcess::new(params, robot, sim)?;
+    train_with(params, robot, sim, opts, &mut collector, on_iteration)
+}
+
+/// Trains (or resumes) a teacher whose episodes `collector` runs; `on_iteration` sees every
+/// iteration.
+///
+/// # Errors
+/// Simulator, file or checkpoint errors; a resume whose configuration differs.
+pub fn train_with<F>(
+    params: &TeacherParams,
+    robot: &Robot,
+    sim: &SimParams,
+    opts: &RunOptions,
+    collector: &mut dyn Collector,
     mut on_iteration: F,
 ) -> Result<TeacherManifest, TrainError>
 where
@@ -178,10 +379,6 @@ where
     tch::set_num_threads(1);
     let p = Arc::new(params.clone());
     let cfg = env_config(params, sim);
-    let refs = Arc::new(ReferenceSet::shipped(
-        robot,
-        f64::from(params.raw.task.keyframe_spacing_s),
-    )?);
     let dims = obs_dims(robot, params);
     let spec = TeacherSpec::new(dims, robot.joints.len(), &params.raw.model);
     let mut net = TeacherNet::on(
@@ -252,6 +449,19 @@ where
             opts.run_dir.display()
         )));
     } else {
+        if let Some(dir) = &opts.init_from {
+            let t = artifact::load_artifact_on(dir, opts.device)?;
+            if t.manifest.spec != spec || t.manifest.normaliser.len() != spec.row() {
+                return Err(TrainError::Invalid(format!(
+                    "{}: --init-from needs a teacher with this configuration's network shapes \
+                     (model, task.history, task.scan_* and the robot)",
+                    dir.display()
+                )));
+            }
+            net = t.net;
+            norm = t.manifest.normaliser;
+            adam = Adam::new(&net.named_parameters());
+        }
         // A run that died before its first checkpoint leaves files a new run must not append to.
         for stale in [METRICS, METRICS_RRD, CURVES] {
             let _ = std::fs::remove_file(opts.run_dir.join(stale));
@@ -265,11 +475,9 @@ where
     if !best.exists() && old.exists() {
         std::fs::rename(&old, &best).map_err(io(&best))?;
     }
-    let workers = threads(params);
     let steps =
         (params.raw.task.episode_s / (cfg.physics.dt_s * cfg.decimation as f32)).round() as usize;
     let n = params.raw.envs;
-    let mut envs: Vec<Option<TaskEnv>> = (0..n).map(|_| None).collect();
     let metrics_path = opts.run_dir.join(METRICS);
     let mut manifest = TeacherManifest {
         name: params.raw.name.clone(),
@@ -283,49 +491,54 @@ where
         iteration: state.iteration,
         env_steps: state.env_steps,
     };
+    // The episodes begun for the next iteration while the update ran, and their assist.
+    let mut begun: Option<(Vec<EpisodeSpec>, f32)> = None;
     while state.iteration < params.raw.iterations as u64 {
         let it = state.iteration;
         let started = Instant::now();
-        // Reset (or build) every environment into this iteration's episode.
-        let specs: Vec<_> = (0..n).map(|i| state.curriculum.spec(&p, it, i)).collect();
-        let assist = state.curriculum.assist;
-        let errors: Vec<Option<EnvError>> = {
-            let mut slots: Vec<(&mut Option<TaskEnv>, Option<EnvError>)> =
-                envs.iter_mut().map(|e| (e, None)).collect();
-            par_each(&mut slots, workers, |i, (slot, err)| {
-                let r = match slot.as_mut() {
-                    Some(env) => env.reset(specs[i]),
-                    None => TaskEnv::new(robot, &cfg, Arc::clone(&p), Arc::clone(&refs), specs[i])
-                        .map(|e| {
-                            **slot = Some(e);
-                        }),
-                };
-                if let Some(env) = slot.as_mut() {
-                    env.set_assist(assist);
-                }
-                *err = r.err();
-            });
-            slots.into_iter().map(|(_, e)| e).collect()
+        let (specs, assist) = match begun.take() {
+            Some(b) => b,
+            None => {
+                let specs: Vec<_> = (0..n).map(|i| state.curriculum.spec(&p, it, i)).collect();
+                let assist = state.curriculum.assist;
+                collector.begin(&Job {
+                    iteration: it,
+                    specs: &specs,
+                    assist,
+                    net: &net,
+                    version: state.iteration,
+                    norm: &norm,
+                    manifest: &manifest,
+                    steps,
+                    seed: params.raw.seed,
+                })?;
+                (specs, assist)
+            }
         };
-        if let Some(e) = errors.into_iter().flatten().next() {
-            return Err(e.into());
-        }
-        let mut live: Vec<TaskEnv> = envs.iter_mut().map(|e| e.take().expect("built")).collect();
-        let reset_s = started.elapsed().as_secs_f64();
-        let ro = run_episodes(
-            &mut live,
-            &net,
-            &norm,
-            steps,
-            workers,
-            Acting::Sample {
+        let ro = collector.finish()?;
+        let reset_s = ro.reset_s;
+        let successes: Vec<bool> = ro.outcomes.iter().map(|o| o.success).collect();
+        let stage = state.curriculum.stage;
+        let level = state.curriculum.mean_level();
+        state.curriculum.update(&p, &successes);
+        if collector.overlaps() && it + 1 < params.raw.iterations as u64 {
+            // The next iteration's episodes run on these weights while the update runs.
+            let next: Vec<_> = (0..n)
+                .map(|i| state.curriculum.spec(&p, it + 1, i))
+                .collect();
+            let next_assist = state.curriculum.assist;
+            collector.begin(&Job {
+                iteration: it + 1,
+                specs: &next,
+                assist: next_assist,
+                net: &net,
+                version: state.iteration,
+                norm: &norm,
+                manifest: &manifest,
+                steps,
                 seed: params.raw.seed,
-                iteration: it,
-            },
-            |_, _| {},
-        );
-        for (slot, env) in envs.iter_mut().zip(live) {
-            *slot = Some(env);
+            })?;
+            begun = Some((next, next_assist));
         }
         let update_started = Instant::now();
         // Episodes end at the time limit and the critic sees the episode phase, so the state after
@@ -345,7 +558,7 @@ where
             obs: ro.obs,
             actions: ro.actions,
             old_mean: ro.means,
-            old_log_std: net.log_std_values(),
+            old_log_std: ro.log_std.clone(),
             old_log_prob: ro.log_probs,
             old_values: ro.values,
             advantages: adv.advantages,
@@ -353,21 +566,23 @@ where
         };
         let mut lr = state.learning_rate;
         tch::set_num_threads(params.raw.torch_threads as i32);
-        let stats = ppo_update(
+        let part = if it < params.raw.ppo.critic_warmup_iterations as u64 {
+            Part::CriticOnly
+        } else {
+            Part::Both
+        };
+        let stats = ppo_update_part(
             &net,
             &mut adam,
             &params.raw.ppo,
             &batch,
             &mut lr,
             derive(params.raw.seed, "minibatch", it),
+            part,
         );
         tch::set_num_threads(1);
         norm.update(&ro.raw_obs);
         let update_s = update_started.elapsed().as_secs_f64();
-        let successes: Vec<bool> = ro.outcomes.iter().map(|o| o.success).collect();
-        let stage = state.curriculum.stage;
-        let level = state.curriculum.mean_level();
-        state.curriculum.update(&p, &successes);
         let elapsed = started.elapsed().as_secs_f64();
         state.iteration += 1;
         state.env_steps += (n * steps) as u64;
@@ -393,6 +608,10 @@ where
         m.insert(
             "tracking_rms_m".into(),
             json!(mean(&|o| f64::from(o.tracking_rms_m))),
+        );
+        m.insert(
+            "left_terrain".into(),
+            json!(mean(&|o| f64::from(u8::from(o.left_terrain)))),
         );
         m.insert(
             "min_head_m".into(),
@@ -434,6 +653,7 @@ where
         m.insert("curriculum/stage".into(), json!(stage));
         m.insert("curriculum/mean_level".into(), json!(level));
         m.insert("curriculum/assist".into(), json!(assist));
+        collector.report(&mut m);
         append_metrics(&metrics_path, &m)?;
 
         manifest.normaliser = norm.clone();

@@ -3,9 +3,9 @@
 //! ../shared/reference/unitree_hg.md and the project encoding), where edge values do most harm.
 
 use vigor_msgs::project::{
-    ActingPolicy, Command, ControllerCommand, ControllerState, ControllerStatus, DepthData,
-    DepthFrame, FaultCounters, Intrinsics, PolicyTrace, SimRequest, SimRequestKind,
-    TransitionReason,
+    ActingPolicy, Assignment, Command, ControllerCommand, ControllerState, ControllerStatus,
+    DepthData, DepthFrame, EpisodeRef, FaultCounters, Intrinsics, NamedTensor, PolicyTrace,
+    SimRequest, SimRequestKind, TrainChunk, TrainWeights, TrainWork, TransitionReason,
 };
 use vigor_msgs::unitree_hg::{LowCmd, LowState, MOTOR_MODE_ENABLE, NUM_MOTOR_SLOTS};
 
@@ -356,6 +356,133 @@ pub(crate) fn policy_trace_seeds() -> Vec<Seed> {
                 bytes,
                 floats,
                 fields: vec![(20, 1), (25, 1), (26, 1), (27, 1), (28, 1), (33, 2)],
+            })
+        })
+        .collect()
+}
+
+/// Training answers: wait, done, and assignments of zero, one and three episodes.
+pub(crate) fn train_work_seeds() -> Vec<Seed> {
+    let episode = |k: u64| EpisodeRef {
+        scenario: ["supine", "push", "draped_over_stair"][k as usize % 3].into(),
+        terrain: ["flat", "stairs_down"][k as usize % 2].into(),
+        difficulty: 0.25 * k as f32,
+        seed: k.wrapping_mul(0x9E37_79B9_7F4A_7C15),
+    };
+    let mut out = vec![TrainWork::Wait, TrainWork::Done];
+    for n in [0u64, 1, 3] {
+        out.push(TrainWork::Chunk(Assignment {
+            run_id: 7,
+            version: n,
+            iteration: n + 1,
+            chunk: n as u32,
+            first_env: 8 * n as u32,
+            total_envs: 32,
+            steps: 375,
+            seed: 1,
+            assist: 0.5,
+            episodes: (0..n).map(episode).collect(),
+        }));
+    }
+    // The answer code @4; an assignment's assist @53 and episode count @57.
+    out.iter()
+        .filter_map(|w| {
+            let bytes = w.encode().ok()?;
+            let (floats, fields) = match w {
+                TrainWork::Chunk(_) => (vec![53], vec![(4, 1), (57, 4)]),
+                _ => (Vec::new(), vec![(4, 1)]),
+            };
+            Some(Seed {
+                bytes,
+                floats,
+                fields,
+            })
+        })
+        .collect()
+}
+
+/// Weights: no tensor, and two small ones.
+pub(crate) fn train_weights_seeds() -> Vec<Seed> {
+    let tensor = |name: &str, shape: Vec<u32>| NamedTensor {
+        name: name.into(),
+        data: (0..shape.iter().product::<u32>())
+            .map(|x| x as f32 * 0.5)
+            .collect(),
+        shape,
+    };
+    let manifest = "{\"name\":\"teacher\"}".to_owned();
+    [
+        Vec::new(),
+        vec![
+            tensor("actor.0.weight", vec![2, 3]),
+            tensor("log_std", vec![3]),
+        ],
+    ]
+    .into_iter()
+    .filter_map(|tensors| {
+        let w = TrainWeights {
+            run_id: 7,
+            version: 2,
+            manifest_json: manifest.clone(),
+            tensors,
+        };
+        let bytes = w.encode().ok()?;
+        // The manifest's length @20, the tensor count after it.
+        let count_at = 24 + manifest.len();
+        Some(Seed {
+            bytes,
+            floats: Vec::new(),
+            fields: vec![(20, 4), (count_at, 4)],
+        })
+    })
+    .collect()
+}
+
+/// Chunks of one and two episodes.
+pub(crate) fn train_chunk_seeds() -> Vec<Seed> {
+    [1u32, 2]
+        .into_iter()
+        .filter_map(|envs| {
+            let (steps, row, act) = (2u32, 3u32, 2u32);
+            let sn = (envs * steps) as usize;
+            let c = TrainChunk {
+                run_id: 7,
+                worker: "w".into(),
+                version: 1,
+                iteration: 1,
+                chunk: 0,
+                envs,
+                steps,
+                row,
+                act,
+                log_std: vec![-1.0; act as usize],
+                raw_obs: (0..sn * row as usize).map(|x| x as f32).collect(),
+                actions: vec![0.5; sn * act as usize],
+                means: vec![0.25; sn * act as usize],
+                log_probs: vec![-2.0; sn],
+                values: vec![1.0; sn],
+                rewards: vec![0.1; sn],
+                term_sums: vec![0.0; envs as usize * 3],
+                outcomes_json: "[]".into(),
+                sim_s: 1.0,
+                forward_s: 0.25,
+            };
+            let bytes = c.encode().ok()?;
+            // The worker name's length @12, envs/steps/row/act after the version, iteration and
+            // chunk, then the first array's length.
+            let after_name = 16 + c.worker.len();
+            let counts = after_name + 8 + 8 + 4;
+            Some(Seed {
+                bytes,
+                floats: vec![counts + 20],
+                fields: vec![
+                    (12, 4),
+                    (counts, 4),
+                    (counts + 4, 4),
+                    (counts + 8, 4),
+                    (counts + 12, 4),
+                    (counts + 16, 4),
+                ],
             })
         })
         .collect()
