@@ -50,6 +50,7 @@ pub fn run(dir: &Path, rrd: &Path, trials: usize) -> Result<String> {
         engines: EngineKind::ALL.to_vec(),
         threads: 0,
         assist: 0.0,
+        drawn: false,
     };
     let results = eval::evaluate(
         eval::Evaluee::Teacher(&teacher),

@@ -65,6 +65,15 @@ pub struct EvalArgs {
     /// often they agree).
     #[arg(long)]
     pub via_bus: bool,
+    /// Evaluate on a paper's protocol instead of --scenarios, --terrains and --difficulty.
+    /// `vigor`: every start of the simulator (lying, sitting, legs on a box, draped over a stair
+    /// edge, pushes, pushes toward stairs and off a platform) on every terrain kind where it makes
+    /// sense (all twelve for lying starts and pushes; a start that needs its own terrain on that
+    /// terrain), each trial's difficulty drawn over the whole range from --seed. Also writes
+    /// protocol.json and protocol.md: success and safe success for stand-up and fall recovery,
+    /// overall, per terrain and per start, with 95 % intervals.
+    #[arg(long, value_parser = ["vigor"])]
+    pub protocol: Option<String>,
     /// Skip the best/median/worst recordings.
     #[arg(long)]
     pub no_record: bool,
@@ -135,6 +144,7 @@ fn via_bus(a: &EvalArgs, loaded: &Loaded) -> Result<()> {
         engines: vec![EngineKind::Mujoco],
         threads: a.threads,
         assist: 0.0,
+        drawn: false,
     };
     let robot = vigor_sim::robot::Robot::embedded(&loaded.robot)?;
     let sim = vigor_sim::SimConfig::embedded()?;
@@ -300,20 +310,30 @@ pub fn run(a: &EvalArgs) -> Result<()> {
             )
         })
         .collect();
-    let plan = EvalPlan {
-        scenarios,
-        terrains,
-        trials: a.trials,
-        seed: a.seed,
-        engines,
-        threads: a.threads,
-        assist: a.assist,
+    let plan = if a.protocol.is_some() {
+        anyhow::ensure!(
+            a.scenarios.is_empty() && a.assist == 0.0,
+            "--protocol chooses the starts and gives no assist: drop --scenarios and --assist"
+        );
+        EvalPlan::protocol(a.trials, a.seed, engines, a.threads)
+    } else {
+        EvalPlan {
+            scenarios,
+            terrains,
+            trials: a.trials,
+            seed: a.seed,
+            engines,
+            threads: a.threads,
+            assist: a.assist,
+            drawn: false,
+        }
     };
     let robot = vigor_sim::robot::Robot::embedded(&loaded.robot)?;
     let sim = vigor_sim::SimConfig::embedded()?;
     std::fs::create_dir_all(&a.out).with_context(|| format!("creating {}", a.out.display()))?;
+    let plan_cells = plan.cells().len();
     eprintln!(
-        "evaluating {} ({}) on {}: {} scenarios x {} terrains x {} trials",
+        "evaluating {} ({}) on {}: {} cells (scenario x terrain){} x {} trials",
         loaded.name,
         loaded.trained,
         plan.engines
@@ -321,11 +341,15 @@ pub fn run(a: &EvalArgs) -> Result<()> {
             .map(|e| e.name())
             .collect::<Vec<_>>()
             .join(" and "),
-        plan.scenarios.len(),
-        plan.terrains.len(),
+        plan_cells,
+        if plan.drawn {
+            ", difficulty drawn per trial"
+        } else {
+            ""
+        },
         plan.trials
     );
-    let cells = (plan.engines.len() * plan.scenarios.len() * plan.terrains.len()) as u64;
+    let cells = (plan.engines.len() * plan_cells) as u64;
     let bar = crate::progress::Progress::new(cells, a.plain);
     let results = eval::evaluate(loaded.evaluee(), &robot, &sim, &plan, |done, total| {
         bar.set(done as u64, &format!("cell {done}/{total}"));
@@ -370,6 +394,32 @@ pub fn run(a: &EvalArgs) -> Result<()> {
         .as_bytes(),
     )?;
     print!("{table}");
+    if let Some(protocol) = &a.protocol {
+        let summary = eval::protocol_summary(&results);
+        write(
+            "protocol.json",
+            serde_json::to_string_pretty(&serde_json::json!({
+                "protocol": protocol,
+                "policy": a.policy.display().to_string(),
+                "name": loaded.name,
+                "kind": loaded.kind,
+                "trials_per_cell": a.trials,
+                "seed": a.seed,
+                "summary": summary,
+            }))?
+            .as_bytes(),
+        )?;
+        let text = eval::protocol_markdown(&summary);
+        write(
+            "protocol.md",
+            format!(
+                "# {} `{}` on the {protocol} protocol, seed {}, {} trials per cell\n\n{text}",
+                loaded.kind, loaded.name, a.seed, a.trials
+            )
+            .as_bytes(),
+        )?;
+        print!("{text}");
+    }
     if !a.no_record {
         for (label, k) in eval::best_median_worst(&results) {
             let path = a.out.join(format!("{label}.rrd"));

@@ -50,6 +50,72 @@ pub struct EvalPlan {
     /// Upward help on the torso, fraction of the robot's weight (0 for the real metrics; the
     /// training curriculum's levels to compare policies at the help they trained with).
     pub assist: f32,
+    /// VIGOR's protocol ([`EvalPlan::protocol`]): each trial's difficulty is drawn uniformly over
+    /// 0..=1 from the plan's seed (the terrains' own values are ignored), and a start that needs
+    /// its own terrain (legs on a box, draped over a stair, pushed toward stairs or off a
+    /// platform) is one cell on that terrain rather than one per terrain class.
+    pub drawn: bool,
+}
+
+impl EvalPlan {
+    /// VIGOR's protocol: every start of the simulator on every terrain kind where it makes sense,
+    /// difficulty drawn over the whole range per trial, `trials` per cell, fixed seeds.
+    #[must_use]
+    pub fn protocol(trials: usize, seed: u64, engines: Vec<EngineKind>, threads: usize) -> Self {
+        Self {
+            scenarios: Scenario::ALL.to_vec(),
+            terrains: TerrainKind::ALL.iter().map(|&k| (k, 0.0)).collect(),
+            trials,
+            seed,
+            engines,
+            threads,
+            assist: 0.0,
+            drawn: true,
+        }
+    }
+
+    /// The cells, in order: scenario x terrain, each with the difficulty of each trial.
+    #[must_use]
+    pub fn cells(&self) -> Vec<(Scenario, TerrainKind, Vec<f32>)> {
+        let mut out = Vec::new();
+        for &scenario in &self.scenarios {
+            let own = if self.drawn {
+                scenario.required_terrain()
+            } else {
+                None
+            };
+            let terrains: Vec<(TerrainKind, f32)> = match own {
+                Some(t) => vec![t],
+                None => self.terrains.clone(),
+            };
+            for (terrain, difficulty) in terrains {
+                let difficulties = (0..self.trials)
+                    .map(|k| {
+                        if !self.drawn || own.is_some() {
+                            difficulty
+                        } else if terrain == TerrainKind::Flat {
+                            0.0
+                        } else {
+                            drawn_difficulty(self.seed, scenario, terrain, k)
+                        }
+                    })
+                    .collect();
+                out.push((scenario, terrain, difficulties));
+            }
+        }
+        out
+    }
+}
+
+/// A trial's difficulty under the protocol: uniform over 0..=1, from the plan's seed, the cell
+/// and the trial (the same for every policy and engine).
+fn drawn_difficulty(plan_seed: u64, scenario: Scenario, terrain: TerrainKind, trial: usize) -> f32 {
+    let bits = derive(
+        plan_seed ^ label_hash(scenario.name()),
+        &format!("difficulty/{}", terrain.name()),
+        trial as u64,
+    );
+    (bits >> 40) as f32 / (1u64 << 24) as f32
 }
 
 /// The policy under evaluation.
@@ -262,7 +328,8 @@ pub fn evaluate<F: FnMut(usize, usize)>(
     } else {
         plan.threads
     };
-    let total = plan.engines.len() * plan.scenarios.len() * plan.terrains.len();
+    let cells = plan.cells();
+    let total = plan.engines.len() * cells.len();
     let mut done = 0;
     let mut out = Vec::new();
     for &engine in &plan.engines {
@@ -275,10 +342,13 @@ pub fn evaluate<F: FnMut(usize, usize)>(
         )?);
         let steps =
             (p.raw.task.episode_s / (cfg.physics.dt_s * cfg.decimation as f32)).round() as usize;
-        for &scenario in &plan.scenarios {
-            for &(terrain, difficulty) in &plan.terrains {
-                let specs: Vec<EpisodeSpec> = (0..plan.trials)
-                    .map(|k| EpisodeSpec {
+        for (scenario, terrain, difficulties) in &cells {
+            let (scenario, terrain) = (*scenario, *terrain);
+            {
+                let specs: Vec<EpisodeSpec> = difficulties
+                    .iter()
+                    .enumerate()
+                    .map(|(k, &difficulty)| EpisodeSpec {
                         scenario,
                         terrain: (terrain, difficulty),
                         seed: cell_seed(plan.seed, scenario, terrain, k),
@@ -297,7 +367,7 @@ pub fn evaluate<F: FnMut(usize, usize)>(
                         engine: engine.name().to_owned(),
                         scenario: scenario.name().to_owned(),
                         terrain: terrain.name().to_owned(),
-                        difficulty,
+                        difficulty: s.terrain.1,
                         seed: s.seed,
                         assist: plan.assist,
                         outcome: o,
@@ -352,6 +422,174 @@ pub fn summarise(results: &[EpisodeResult]) -> Vec<Cell> {
             }
         })
         .collect()
+}
+
+/// A success rate with its sample size and 95 % interval.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+pub struct Rate {
+    /// Episodes.
+    pub n: usize,
+    /// Success rate.
+    pub success: f64,
+    /// Safe success rate.
+    pub safe_success: f64,
+    /// Half-width of the 95 % normal interval on the success rate, `1.96 sqrt(p (1 - p) / n)`.
+    pub ci95: f64,
+}
+
+impl Rate {
+    fn of<'a>(outcomes: impl Iterator<Item = &'a Outcome>) -> Self {
+        let (mut n, mut ok, mut safe) = (0usize, 0usize, 0usize);
+        for o in outcomes {
+            n += 1;
+            ok += usize::from(o.success);
+            safe += usize::from(o.safe_success);
+        }
+        let p = ok as f64 / n.max(1) as f64;
+        Self {
+            n,
+            success: p,
+            safe_success: safe as f64 / n.max(1) as f64,
+            ci95: if n == 0 {
+                0.0
+            } else {
+                1.96 * (p * (1.0 - p) / n as f64).sqrt()
+            },
+        }
+    }
+}
+
+/// The protocol's summary for one engine, the way VIGOR reports it: stand-up (lying starts) and
+/// fall recovery (push starts), overall and per terrain kind.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ProtocolSummary {
+    /// Engine name.
+    pub engine: String,
+    /// Every episode.
+    pub overall: Rate,
+    /// Lying starts.
+    pub stand_up: Rate,
+    /// Fall starts.
+    pub fall_recovery: Rate,
+    /// Per terrain kind: (name, stand-up, fall recovery).
+    pub per_terrain: Vec<(String, Rate, Rate)>,
+    /// Per start: (name, rate).
+    pub per_start: Vec<(String, Rate)>,
+}
+
+/// [`ProtocolSummary`] per engine, in first-seen order.
+#[must_use]
+pub fn protocol_summary(results: &[EpisodeResult]) -> Vec<ProtocolSummary> {
+    let mut engines: Vec<&str> = Vec::new();
+    for r in results {
+        if !engines.contains(&r.engine.as_str()) {
+            engines.push(&r.engine);
+        }
+    }
+    let is_fall = |r: &EpisodeResult| Scenario::from_name(&r.scenario).is_ok_and(Scenario::is_fall);
+    engines
+        .into_iter()
+        .map(|engine| {
+            let mine: Vec<&EpisodeResult> = results.iter().filter(|r| r.engine == engine).collect();
+            let rate = |f: &dyn Fn(&EpisodeResult) -> bool| {
+                Rate::of(mine.iter().filter(|r| f(r)).map(|r| &r.outcome))
+            };
+            let mut terrains: Vec<&str> = Vec::new();
+            let mut starts: Vec<&str> = Vec::new();
+            for r in &mine {
+                if !terrains.contains(&r.terrain.as_str()) {
+                    terrains.push(&r.terrain);
+                }
+                if !starts.contains(&r.scenario.as_str()) {
+                    starts.push(&r.scenario);
+                }
+            }
+            ProtocolSummary {
+                engine: engine.to_owned(),
+                overall: rate(&|_| true),
+                stand_up: rate(&|r| !is_fall(r)),
+                fall_recovery: rate(&|r| is_fall(r)),
+                per_terrain: terrains
+                    .iter()
+                    .map(|t| {
+                        (
+                            (*t).to_owned(),
+                            rate(&|r| r.terrain == *t && !is_fall(r)),
+                            rate(&|r| r.terrain == *t && is_fall(r)),
+                        )
+                    })
+                    .collect(),
+                per_start: starts
+                    .iter()
+                    .map(|s| ((*s).to_owned(), rate(&|r| r.scenario == *s)))
+                    .collect(),
+            }
+        })
+        .collect()
+}
+
+/// The protocol's summary tables.
+#[must_use]
+pub fn protocol_markdown(summaries: &[ProtocolSummary]) -> String {
+    let pct = |r: &Rate| {
+        if r.n == 0 {
+            "-".to_owned()
+        } else {
+            format!(
+                "{:.1} % ± {:.1} ({:.1} %)",
+                r.success * 100.0,
+                r.ci95 * 100.0,
+                r.safe_success * 100.0
+            )
+        }
+    };
+    let mut s = String::new();
+    for e in summaries {
+        s.push_str(&format!(
+            "## {}
+
+Success ± 95 % interval (safe success). Stand-up: lying starts; fall \
+             recovery: push starts.
+
+| | episodes | stand-up | fall recovery |
+|---|---|---|---|
+",
+            e.engine
+        ));
+        s.push_str(&format!(
+            "| **overall** ({}) | {} | {} | {} |
+",
+            pct(&e.overall),
+            e.overall.n,
+            pct(&e.stand_up),
+            pct(&e.fall_recovery)
+        ));
+        for (t, up, fall) in &e.per_terrain {
+            s.push_str(&format!(
+                "| {t} | {} | {} | {} |
+",
+                up.n + fall.n,
+                pct(up),
+                pct(fall)
+            ));
+        }
+        s.push_str(
+            "
+| start | episodes | success |
+|---|---|---|
+",
+        );
+        for (name, r) in &e.per_start {
+            s.push_str(&format!(
+                "| {name} | {} | {} |
+",
+                r.n,
+                pct(r)
+            ));
+        }
+        s.push('\n');
+    }
+    s
 }
 
 /// The markdown table of `cells`.

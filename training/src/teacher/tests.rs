@@ -168,3 +168,70 @@ fn curves_are_a_png_with_the_lines_drawn() {
     let blue = buf.chunks(3).filter(|p| p == &[31, 119, 180]).count();
     assert!(blue > 200, "{blue} blue pixels");
 }
+
+#[test]
+fn the_vigor_protocol_covers_every_start_where_it_makes_sense_with_drawn_difficulty() {
+    use super::eval::{EpisodeResult, EvalPlan, protocol_summary};
+    use super::task::Outcome;
+    use vigor_sim::engine::EngineKind;
+    let plan = EvalPlan::protocol(8, 3, vec![EngineKind::Mujoco], 0);
+    let cells = plan.cells();
+    // Supine, prone, side, sitting and push on all twelve kinds; the four that need their own
+    // terrain once each, on it.
+    assert_eq!(cells.len(), 5 * 12 + 4);
+    for s in Scenario::ALL {
+        let mine: Vec<_> = cells.iter().filter(|c| c.0 == s).collect();
+        match s.required_terrain() {
+            Some((kind, difficulty)) => {
+                assert_eq!(mine.len(), 1, "{s}");
+                assert_eq!(mine[0].1, kind);
+                assert!(mine[0].2.iter().all(|&d| d == difficulty));
+            }
+            None => assert_eq!(mine.len(), 12, "{s}"),
+        }
+    }
+    let mut all = Vec::new();
+    for (_, terrain, difficulties) in &cells {
+        assert_eq!(difficulties.len(), 8);
+        assert!(difficulties.iter().all(|d| (0.0..=1.0).contains(d)));
+        if *terrain == TerrainKind::Flat {
+            assert!(difficulties.iter().all(|&d| d == 0.0));
+        } else {
+            all.extend_from_slice(difficulties);
+        }
+    }
+    // Drawn over the whole range, the same for the same seed, different for another.
+    assert!(all.iter().any(|&d| d < 0.1) && all.iter().any(|&d| d > 0.9));
+    assert_eq!(plan.cells(), EvalPlan::protocol(8, 3, vec![], 0).cells());
+    assert_ne!(plan.cells(), EvalPlan::protocol(8, 4, vec![], 0).cells());
+
+    // The summary splits stand-up (lying starts) from fall recovery (pushes).
+    let result = |scenario: &str, terrain: &str, success: bool| EpisodeResult {
+        engine: "mujoco".into(),
+        scenario: scenario.into(),
+        terrain: terrain.into(),
+        difficulty: 0.5,
+        seed: 0,
+        assist: 0.0,
+        outcome: Outcome {
+            success,
+            safe_success: success,
+            ..Outcome::default()
+        },
+    };
+    let results = vec![
+        result("supine", "flat", true),
+        result("prone", "rough", false),
+        result("push", "flat", true),
+        result("push", "rough", true),
+        result("push_off_platform", "platform", false),
+    ];
+    let s = &protocol_summary(&results)[0];
+    assert_eq!((s.stand_up.n, s.stand_up.success), (2, 0.5));
+    assert_eq!(s.fall_recovery.n, 3);
+    assert!((s.fall_recovery.success - 2.0 / 3.0).abs() < 1e-12);
+    assert_eq!(s.overall.n, 5);
+    let flat = s.per_terrain.iter().find(|t| t.0 == "flat").unwrap();
+    assert_eq!((flat.1.success, flat.2.success), (1.0, 1.0));
+    assert!((s.stand_up.ci95 - 1.96 * (0.25f64 / 2.0).sqrt()).abs() < 1e-12);
+}

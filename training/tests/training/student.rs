@@ -160,6 +160,7 @@ fn blind_student_trains_and_students_evaluate_on_terrain() {
         engines: vec![EngineKind::Mujoco],
         threads: 0,
         assist: 0.0,
+        drawn: false,
     };
     let agent = eval::Evaluee::Student(&student, &task);
     let results = eval::evaluate(agent, &robot, &sim, &plan, |_, _| {}).unwrap();

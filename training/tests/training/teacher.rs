@@ -142,6 +142,7 @@ fn evaluation_gives_a_table_per_engine_and_recordings() {
         engines: vigor_sim::engine::EngineKind::ALL.to_vec(),
         threads: 0,
         assist: 0.0,
+        drawn: false,
     };
     let results = eval::evaluate(
         eval::Evaluee::Teacher(&teacher),
