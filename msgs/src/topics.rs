@@ -109,11 +109,11 @@ pub const TRAIN_WORK: Topic = Topic {
     rate: "whenever a worker is idle",
 };
 
-/// Distributed training: the learner's weights at the version a query names (`version=N` in
-/// its parameters, or the newest): [`crate::project::TrainWeights`].
+/// Distributed training: the learner's weights at the version a query's payload names (the
+/// number as UTF-8 text; the newest without one): [`crate::project::TrainWeights`].
 pub const TRAIN_WEIGHTS: Topic = Topic {
     key: "vigor/train/weights",
-    payload: "query: optional `version=N`; reply: vigor TrainWeights",
+    payload: "query: the version as UTF-8 text (optional); reply: vigor TrainWeights",
     publisher: "`vigor train teacher --workers` (the learner's queryable)",
     subscribers: "`vigor rollout-worker` (queries)",
     rate: "once per weights version per worker",
@@ -121,7 +121,7 @@ pub const TRAIN_WEIGHTS: Topic = Topic {
 
 /// Distributed training: a worker hands in a rollout chunk as a query's payload
 /// ([`crate::project::TrainChunk`]); the reply says whether the learner took it (`taken`,
-/// `stale` or `duplicate`).
+/// `stale`, `duplicate`, or `bad` for one that does not fit its assignment).
 pub const TRAIN_CHUNK: Topic = Topic {
     key: "vigor/train/chunk",
     payload: "query: vigor TrainChunk; reply: UTF-8 verdict",

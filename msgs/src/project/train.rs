@@ -137,6 +137,8 @@ pub struct TrainChunk {
     pub sim_s: f64,
     /// Seconds in forward passes.
     pub forward_s: f64,
+    /// Seconds resetting the environments into their episodes.
+    pub reset_s: f64,
 }
 
 fn floats(e: &mut Enc, v: &[f32]) {
@@ -483,6 +485,7 @@ impl TrainChunk {
         e.str(&self.outcomes_json);
         e.u64(self.sim_s.to_bits());
         e.u64(self.forward_s.to_bits());
+        e.u64(self.reset_s.to_bits());
         Ok(e.finish())
     }
 
@@ -522,6 +525,7 @@ impl TrainChunk {
             outcomes_json: d.str("outcomes_json", MAX_TRAIN_JSON)?,
             sim_s: f64::from_bits(d.u64("sim_s")?),
             forward_s: f64::from_bits(d.u64("forward_s")?),
+            reset_s: f64::from_bits(d.u64("reset_s")?),
         };
         d.finish()?;
         out.check()?;
@@ -575,6 +579,7 @@ mod tests {
             outcomes_json: "[{},{}]".into(),
             sim_s: 1.25,
             forward_s: 0.5,
+            reset_s: 0.25,
         }
     }
 

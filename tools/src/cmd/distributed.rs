@@ -23,8 +23,9 @@
 //! Each worker holds a zenoh liveliness token; when it disappears (the process died, its link
 //! dropped) the chunks it held go back to the queue at once, and a chunk held longer than
 //! `--reassign-after-s` goes back too (a hung worker). Episodes are deterministic given their
-//! assignment, so a chunk run twice gives the same rollout and a run whose chunks all ran on
-//! one worker with no lag equals the in-process run bit for bit.
+//! assignment, so a chunk run twice on the same kind of CPU and libtorch gives the same rollout,
+//! and a CPU run with each iteration in one chunk and no lag equals the in-process run bit for
+//! bit (smaller chunks change the forward passes' batch size, and with it the last bits).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
@@ -79,6 +80,9 @@ pub struct LearnerOptions {
 struct JobState {
     iteration: u64,
     version: u64,
+    steps: usize,
+    row: usize,
+    act: usize,
     assignments: Vec<Assignment>,
     handed: Vec<Option<(Instant, String)>>,
     results: Vec<Option<Received>>,
@@ -156,6 +160,14 @@ impl Learner {
     /// # Errors
     /// The bus cannot be opened, or a worker process cannot be started.
     pub fn start(options: LearnerOptions) -> Result<Self> {
+        if options.local_workers > 0 && options.bus.config_file.is_some() {
+            bail!(
+                "--bus-config with --workers {}: local workers would not have their own zenoh \
+                 configuration. Pass --workers 0 and start each worker with \
+                 `vigor rollout-worker --bus-config WORKER.json5`",
+                options.local_workers
+            );
+        }
         let mut bus = options.bus.clone();
         if bus.listen.is_empty() && bus.config_file.is_none() {
             bus.listen.push(DEFAULT_LEARNER_ENDPOINT.to_owned());
@@ -346,16 +358,23 @@ fn hand_out(shared: &Shared, worker: &str, reassign_after: Duration) -> TrainWor
         st.told_done.insert(worker.to_owned());
         return TrainWork::Done;
     }
-    let live = st.live.clone();
     let Some(job) = st.job.as_mut() else {
         return TrainWork::Wait;
     };
+    // A worker runs one chunk at a time: one that asks has given up any chunk it still held
+    // (its weights did not arrive, or handing in failed), so that chunk is free again.
+    for (h, r) in job.handed.iter_mut().zip(&job.results) {
+        if r.is_none() && h.as_ref().is_some_and(|(_, w)| w == worker) {
+            *h = None;
+        }
+    }
+    // A chunk is free when nobody holds it, or its holder has held it too long. A holder that
+    // left the bus gave its chunks back when its liveliness token went (see `start`).
     let free = (0..job.assignments.len()).find(|&c| {
         job.results[c].is_none()
-            && match &job.handed[c] {
-                None => true,
-                Some((at, w)) => at.elapsed() > reassign_after || !live.contains(w),
-            }
+            && job.handed[c]
+                .as_ref()
+                .is_none_or(|(at, _)| at.elapsed() > reassign_after)
     });
     let Some(c) = free else {
         return TrainWork::Wait;
@@ -386,11 +405,16 @@ fn take_chunk(shared: &Shared, bytes: &[u8]) -> &'static str {
             if chunk.run_id == run_id
                 && chunk.iteration == job.iteration
                 && (chunk.chunk as usize) < job.assignments.len()
-                && chunk.version == job.assignments[chunk.chunk as usize].version
-                && chunk.envs as usize == job.assignments[chunk.chunk as usize].episodes.len() =>
+                && chunk.version == job.assignments[chunk.chunk as usize].version =>
         {
             let c = chunk.chunk as usize;
-            if job.results[c].is_some() {
+            if !fits(&chunk, job) {
+                eprintln!(
+                    "learner: chunk {c} from `{}` does not fit this run's episodes and networks",
+                    chunk.worker
+                );
+                "bad"
+            } else if job.results[c].is_some() {
                 "duplicate"
             } else {
                 let latency = job.handed[c]
@@ -410,11 +434,25 @@ fn take_chunk(shared: &Shared, bytes: &[u8]) -> &'static str {
     match verdict {
         "duplicate" => st.counters.duplicate += 1,
         "stale" => st.counters.stale += 1,
+        "bad" => st.counters.bad += 1,
         _ => {}
     }
     drop(st);
     shared.1.notify_all();
     verdict
+}
+
+/// Whether `chunk` is the rollout its assignment in `job` asks for: its episode count, steps,
+/// row and action sizes, reward terms and outcomes. A chunk that is not is refused, and its
+/// assignment stays in the queue.
+fn fits(chunk: &TrainChunk, job: &JobState) -> bool {
+    let k = chunk.envs as usize;
+    k == job.assignments[chunk.chunk as usize].episodes.len()
+        && chunk.steps as usize == job.steps
+        && chunk.row as usize == job.row
+        && chunk.act as usize == job.act
+        && chunk.term_sums.len() == k * REWARD_COUNT
+        && serde_json::from_str::<Vec<Outcome>>(&chunk.outcomes_json).is_ok_and(|o| o.len() == k)
 }
 
 /// The network's variables, on the CPU, by name.
@@ -495,6 +533,9 @@ impl Collector for Learner {
         st.job = Some(JobState {
             iteration: job.iteration,
             version: job.version,
+            steps: job.steps,
+            row: job.net.spec.row(),
+            act: job.net.spec.actor.output,
             assignments,
             handed: vec![None; n],
             results: (0..n).map(|_| None).collect(),
@@ -639,6 +680,7 @@ fn assemble(chunks: &[Received], norm: &RunningNorm) -> Result<Rollout, TrainErr
         }
         ro.sim_s += c.sim_s;
         ro.forward_s += c.forward_s;
+        ro.reset_s += c.reset_s;
         at += k;
     }
     ro.obs.clone_from(&ro.raw_obs);
@@ -831,7 +873,7 @@ pub fn run_worker(opts: &WorkerOptions) -> Result<()> {
             &h.net,
             &h.norm,
             a.steps as usize,
-            a.iteration,
+            (a.seed, a.iteration),
             u64::from(a.first_env),
             u64::from(a.total_envs),
         )?;
@@ -854,8 +896,9 @@ pub fn run_worker(opts: &WorkerOptions) -> Result<()> {
             rewards: ro.rewards,
             term_sums: ro.term_sums.iter().flatten().copied().collect(),
             outcomes_json: serde_json::to_string(&ro.outcomes)?,
-            sim_s: ro.sim_s + ro.reset_s,
+            sim_s: ro.sim_s,
             forward_s: ro.forward_s,
+            reset_s: ro.reset_s,
         };
         let encoding = Instant::now();
         let bytes = chunk.encode()?;
@@ -939,5 +982,159 @@ pub fn learner_options(
         chunk_envs,
         overlap,
         reassign_after: Duration::from_secs_f64(reassign_after_s.max(0.1)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn job(chunks: usize) -> JobState {
+        let assignment = |c: usize| Assignment {
+            run_id: 1,
+            version: 4,
+            iteration: 4,
+            chunk: c as u32,
+            first_env: (2 * c) as u32,
+            total_envs: (2 * chunks) as u32,
+            steps: 3,
+            seed: 1,
+            assist: 0.0,
+            episodes: (0..2)
+                .map(|k| EpisodeRef {
+                    scenario: "supine".into(),
+                    terrain: "flat".into(),
+                    difficulty: 0.0,
+                    seed: k,
+                })
+                .collect(),
+        };
+        JobState {
+            iteration: 4,
+            version: 4,
+            steps: 3,
+            row: 5,
+            act: 2,
+            assignments: (0..chunks).map(assignment).collect(),
+            handed: vec![None; chunks],
+            results: (0..chunks).map(|_| None).collect(),
+        }
+    }
+
+    fn chunk(c: u32) -> TrainChunk {
+        let (k, steps, row, act) = (2usize, 3usize, 5usize, 2usize);
+        TrainChunk {
+            run_id: 1,
+            worker: "w".into(),
+            version: 4,
+            iteration: 4,
+            chunk: c,
+            envs: k as u32,
+            steps: steps as u32,
+            row: row as u32,
+            act: act as u32,
+            log_std: vec![0.0; act],
+            raw_obs: vec![1.0; k * steps * row],
+            actions: vec![0.0; k * steps * act],
+            means: vec![0.0; k * steps * act],
+            log_probs: vec![0.0; k * steps],
+            values: vec![0.0; k * steps],
+            rewards: vec![0.0; k * steps],
+            term_sums: vec![0.0; k * REWARD_COUNT],
+            outcomes_json: serde_json::to_string(&vec![Outcome::default(); k]).unwrap(),
+            sim_s: 0.0,
+            forward_s: 0.0,
+            reset_s: 0.0,
+        }
+    }
+
+    fn shared(job: JobState) -> Shared {
+        Arc::new((
+            Mutex::new(State {
+                run_id: 1,
+                job: Some(job),
+                ..State::default()
+            }),
+            Condvar::new(),
+        ))
+    }
+
+    fn handed(work: TrainWork) -> Option<u32> {
+        match work {
+            TrainWork::Chunk(a) => Some(a.chunk),
+            _ => None,
+        }
+    }
+
+    #[test]
+    fn chunks_go_out_once_and_come_back_when_their_holder_asks_again_or_is_late() {
+        let s = shared(job(2));
+        let long = Duration::from_secs(60);
+        assert_eq!(handed(hand_out(&s, "a", long)), Some(0));
+        assert_eq!(handed(hand_out(&s, "b", long)), Some(1));
+        // Both held: nothing for a third worker.
+        assert_eq!(hand_out(&s, "c", long), TrainWork::Wait);
+        // `a` asks again without handing in: it gave chunk 0 up, and gets it back.
+        assert_eq!(handed(hand_out(&s, "a", long)), Some(0));
+        // A holder past the deadline loses its chunk to the next asker.
+        assert_eq!(handed(hand_out(&s, "c", Duration::ZERO)), Some(0));
+        lock(&s).done = true;
+        assert_eq!(hand_out(&s, "a", long), TrainWork::Done);
+        assert!(lock(&s).told_done.contains("a"));
+    }
+
+    #[test]
+    fn a_chunk_that_does_not_fit_its_assignment_is_refused_and_stays_queued() {
+        let s = shared(job(2));
+        let long = Duration::from_secs(60);
+        assert_eq!(handed(hand_out(&s, "w", long)), Some(0));
+        let encode = |c: &TrainChunk| c.encode().unwrap();
+        let mut wrong_row = chunk(0);
+        wrong_row.row = 4;
+        wrong_row.raw_obs.truncate(2 * 3 * 4);
+        assert_eq!(take_chunk(&s, &encode(&wrong_row)), "bad");
+        let mut wrong_outcomes = chunk(0);
+        wrong_outcomes.outcomes_json = "[{}]".into();
+        assert_eq!(take_chunk(&s, &encode(&wrong_outcomes)), "bad");
+        let mut old = chunk(0);
+        old.version = 3;
+        assert_eq!(take_chunk(&s, &encode(&old)), "stale");
+        assert_eq!(take_chunk(&s, b"not a chunk"), "bad");
+        assert!(lock(&s).job.as_ref().unwrap().results[0].is_none());
+        assert_eq!(take_chunk(&s, &encode(&chunk(0))), "taken");
+        assert_eq!(take_chunk(&s, &encode(&chunk(0))), "duplicate");
+        let st = lock(&s);
+        assert_eq!(
+            (st.counters.bad, st.counters.stale, st.counters.duplicate),
+            (3, 1, 1)
+        );
+    }
+
+    #[test]
+    fn chunks_assemble_step_major_in_slot_order() {
+        let norm = RunningNorm::new(5);
+        let mut a = chunk(0);
+        let mut b = chunk(1);
+        // Rewards tell (chunk, step, episode) apart.
+        for t in 0..3 {
+            for i in 0..2 {
+                a.rewards[t * 2 + i] = (100 * t + i) as f32;
+                b.rewards[t * 2 + i] = (100 * t + 2 + i) as f32;
+            }
+        }
+        let received = |c: TrainChunk| Received {
+            chunk: c,
+            latency_s: 0.0,
+            bytes: 0,
+            decode_s: 0.0,
+        };
+        let ro = assemble(&[received(a), received(b)], &norm).unwrap();
+        assert_eq!(ro.envs, 4);
+        let want: Vec<f32> = (0..3)
+            .flat_map(|t| (0..4).map(move |i| (100 * t + i) as f32))
+            .collect();
+        assert_eq!(ro.rewards, want);
+        assert_eq!(ro.outcomes.len(), 4);
+        assert_eq!(ro.obs.len(), 3 * 4 * 5);
     }
 }

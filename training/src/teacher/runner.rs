@@ -245,8 +245,8 @@ impl<'r> InProcess<'r> {
         })
     }
 
-    /// Runs `specs` (episodes `first..first + specs.len()` of `total` in `iteration`, for the
-    /// action noise) with `net` and `norm` and returns their rollout.
+    /// Runs `specs` (episodes `first..first + specs.len()` of `total` in the run seeded `seed`'s
+    /// `iteration`, for the action noise) with `net` and `norm` and returns their rollout.
     ///
     /// # Errors
     /// Simulator errors.
@@ -258,7 +258,7 @@ impl<'r> InProcess<'r> {
         net: &TeacherNet,
         norm: &RunningNorm,
         steps: usize,
-        iteration: u64,
+        (seed, iteration): (u64, u64),
         first: u64,
         total: u64,
     ) -> Result<Rollout, TrainError> {
@@ -300,7 +300,7 @@ impl<'r> InProcess<'r> {
             steps,
             self.threads,
             Acting::Sample {
-                seed: self.params.raw.seed,
+                seed,
                 iteration,
                 first,
                 total,
@@ -324,7 +324,7 @@ impl Collector for InProcess<'_> {
             job.net,
             job.norm,
             job.steps,
-            job.iteration,
+            (job.seed, job.iteration),
             0,
             total,
         )?;

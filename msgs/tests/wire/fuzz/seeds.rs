@@ -466,6 +466,7 @@ pub(crate) fn train_chunk_seeds() -> Vec<Seed> {
                 outcomes_json: "[]".into(),
                 sim_s: 1.0,
                 forward_s: 0.25,
+                reset_s: 0.5,
             };
             let bytes = c.encode().ok()?;
             // The worker name's length @12, envs/steps/row/act after the version, iteration and
