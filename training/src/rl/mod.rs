@@ -16,7 +16,7 @@ pub use gae::{Advantages, gae};
 pub use normaliser::RunningNorm;
 pub use ppo::{
     GaussianPolicy, Part, PpoBatch, PpoConfig, PpoStats, adapt_learning_rate, clipped_surrogate,
-    clipped_value_loss, gaussian_kl, gaussian_log_prob, ppo_update, ppo_update_part,
+    clipped_value_loss, gaussian_kl, gaussian_log_prob, ppo_update,
 };
 
 #[cfg(test)]

@@ -177,23 +177,6 @@ fn tensor2(values: &[f32], rows: usize, cols: usize, device: Device) -> Tensor {
         .to(device)
 }
 
-/// One PPO update of `model` from `batch`: advantages normalised over the batch, `epochs` passes
-/// of `minibatches` shuffled minibatches (order from `seed`), learning rate `lr` adapted after
-/// every minibatch when `desired_kl > 0`. `params` must be `model.parameters()` in `adam`'s order.
-///
-/// # Panics
-/// If the batch is empty or its vectors disagree in length.
-pub fn ppo_update<P: GaussianPolicy>(
-    model: &P,
-    adam: &mut Adam,
-    cfg: &PpoConfig,
-    batch: &PpoBatch,
-    lr: &mut f64,
-    seed: u64,
-) -> PpoStats {
-    ppo_update_part(model, adam, cfg, batch, lr, seed, Part::Both)
-}
-
 /// What an update trains.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Part {
@@ -206,18 +189,20 @@ pub enum Part {
     CriticOnly,
 }
 
-/// [`ppo_update`] of `part` of the model.
+/// One PPO update of `part` of `model` from `batch`: advantages normalised over the batch,
+/// `epochs` passes of `minibatches` shuffled minibatches (order from `seed`), learning rate `lr`
+/// adapted after every minibatch when `desired_kl > 0` (and the actor trains). `params` must be
+/// `model.parameters()` in `adam`'s order.
 ///
 /// # Panics
 /// If the batch is empty or its vectors disagree in length.
-pub fn ppo_update_part<P: GaussianPolicy>(
+pub fn ppo_update<P: GaussianPolicy>(
     model: &P,
     adam: &mut Adam,
     cfg: &PpoConfig,
     batch: &PpoBatch,
     lr: &mut f64,
-    seed: u64,
-    part: Part,
+    (seed, part): (u64, Part),
 ) -> PpoStats {
     let s = batch.old_log_prob.len();
     assert!(s > 0, "empty rollout");

@@ -176,20 +176,27 @@ impl GaussianPolicy for Bandit {
     }
 }
 
-#[test]
-fn ppo_moves_the_mean_to_the_rewarded_action() {
-    // One-step episodes with reward -(a - 0.5)^2: the mean should go from 0 to about 0.5.
+/// A bandit at mean 0, log-std 0 and value 0, with its optimiser.
+fn bandit() -> (Bandit, Adam) {
+    let zero = || Tensor::zeros([1], (Kind::Float, tch::Device::Cpu)).set_requires_grad(true);
     let model = Bandit {
-        mu: Tensor::zeros([1], (Kind::Float, tch::Device::Cpu)).set_requires_grad(true),
-        log_std: Tensor::zeros([1], (Kind::Float, tch::Device::Cpu)).set_requires_grad(true),
-        v: Tensor::zeros([1], (Kind::Float, tch::Device::Cpu)).set_requires_grad(true),
+        mu: zero(),
+        log_std: zero(),
+        v: zero(),
     };
     let named: Vec<(String, Tensor)> = ["mu", "log_std", "v"]
         .iter()
         .zip(model.parameters())
         .map(|(n, p)| ((*n).to_owned(), p))
         .collect();
-    let mut adam = Adam::new(&named);
+    let adam = Adam::new(&named);
+    (model, adam)
+}
+
+#[test]
+fn ppo_moves_the_mean_to_the_rewarded_action() {
+    // One-step episodes with reward -(a - 0.5)^2: the mean should go from 0 to about 0.5.
+    let (model, mut adam) = bandit();
     let cfg = PpoConfig {
         learning_rate: 3e-2,
         desired_kl: 0.0,
@@ -243,7 +250,7 @@ fn ppo_moves_the_mean_to_the_rewarded_action() {
             advantages: adv.advantages,
             returns: adv.returns,
         };
-        let stats = ppo_update(&model, &mut adam, &cfg, &batch, &mut lr, it);
+        let stats = ppo_update(&model, &mut adam, &cfg, &batch, &mut lr, (it, Part::Both));
         assert!(stats.kl.is_finite() && stats.policy_loss.is_finite());
     }
     let mu = model.mu.double_value(&[0]);
@@ -256,17 +263,7 @@ fn ppo_moves_the_mean_to_the_rewarded_action() {
 
 #[test]
 fn a_critic_only_update_moves_the_value_and_leaves_the_actor_and_learning_rate() {
-    let model = Bandit {
-        mu: Tensor::zeros([1], (Kind::Float, tch::Device::Cpu)).set_requires_grad(true),
-        log_std: Tensor::zeros([1], (Kind::Float, tch::Device::Cpu)).set_requires_grad(true),
-        v: Tensor::zeros([1], (Kind::Float, tch::Device::Cpu)).set_requires_grad(true),
-    };
-    let named: Vec<(String, Tensor)> = ["mu", "log_std", "v"]
-        .iter()
-        .zip(model.parameters())
-        .map(|(n, p)| ((*n).to_owned(), p))
-        .collect();
-    let mut adam = Adam::new(&named);
+    let (model, mut adam) = bandit();
     let cfg = PpoConfig {
         learning_rate: 1e-2,
         ..PpoConfig::default()
@@ -295,14 +292,13 @@ fn a_critic_only_update_moves_the_value_and_leaves_the_actor_and_learning_rate()
     };
     let mut lr = cfg.learning_rate;
     for it in 0..20 {
-        ppo_update_part(
+        ppo_update(
             &model,
             &mut adam,
             &cfg,
             &batch,
             &mut lr,
-            it,
-            Part::CriticOnly,
+            (it, Part::CriticOnly),
         );
     }
     assert_eq!(model.mu.double_value(&[0]), 0.0);
@@ -315,7 +311,7 @@ fn a_critic_only_update_moves_the_value_and_leaves_the_actor_and_learning_rate()
         model.v.double_value(&[0]) > 0.1,
         "the value moves toward the returns"
     );
-    ppo_update(&model, &mut adam, &cfg, &batch, &mut lr, 99);
+    ppo_update(&model, &mut adam, &cfg, &batch, &mut lr, (99, Part::Both));
     assert!(
         model.mu.double_value(&[0]) > 0.0,
         "a full update moves the mean after it"

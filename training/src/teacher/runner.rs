@@ -20,7 +20,7 @@ use super::reference::ReferenceSet;
 use super::rollout::{Acting, Rollout, par_each, run_episodes};
 use super::task::{REWARD_TERMS, TaskEnv, obs_dims};
 use crate::demos::DemoError;
-use crate::rl::{Adam, Part, PpoBatch, RunningNorm, gae, ppo_update_part};
+use crate::rl::{Adam, Part, PpoBatch, RunningNorm, gae, ppo_update};
 
 /// Metrics file in a run directory.
 pub const METRICS: &str = "metrics.jsonl";
@@ -571,14 +571,13 @@ where
         } else {
             Part::Both
         };
-        let stats = ppo_update_part(
+        let stats = ppo_update(
             &net,
             &mut adam,
             &params.raw.ppo,
             &batch,
             &mut lr,
-            derive(params.raw.seed, "minibatch", it),
-            part,
+            (derive(params.raw.seed, "minibatch", it), part),
         );
         tch::set_num_threads(1);
         norm.update(&ro.raw_obs);
