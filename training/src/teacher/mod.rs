@@ -16,11 +16,13 @@
 //! resumed from a checkpoint continues exactly as if it had not stopped, for any thread count.
 
 pub mod artifact;
+pub mod collect;
 pub mod config;
 pub mod curriculum;
 pub mod curves;
 pub mod eval;
 pub mod model;
+pub mod protocol;
 pub mod reference;
 pub mod rollout;
 pub mod runner;
@@ -31,8 +33,7 @@ pub mod task;
 mod tests;
 
 pub use artifact::{Teacher, TeacherManifest, load_artifact};
+pub use collect::{Collector, InProcess, Job};
 pub use config::{TeacherConfig, TeacherParams};
-pub use runner::{
-    Collector, InProcess, IterationReport, Job, RunOptions, TrainError, train, train_with,
-};
+pub use runner::{IterationReport, RunOptions, TrainError, train, train_with};
 pub use task::{Outcome, TaskEnv};
