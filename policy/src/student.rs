@@ -343,12 +343,29 @@ pub fn pick_track(tracks: &[ReferenceTrack], gravity: [f32; 3]) -> usize {
     closest_gravity(&signatures, gravity)
 }
 
-/// Index of the gravity signature closest in direction to `gravity`, the lateral (y) component
-/// compared by magnitude (0 when `signatures` is empty): [`pick_track`]'s rule, which the
-/// teacher's training uses too so that teacher and student track the same demonstration.
+/// A signature leans to one side when its lateral (y) gravity is at least this (sin 11.5°).
+const SIDED_Y: f32 = 0.2;
+
+/// Index of the gravity signature closest in direction to `gravity` (0 when `signatures` is
+/// empty): [`pick_track`]'s rule, which the teacher's training uses too so that teacher and
+/// student track the same demonstration.
+///
+/// When the set has tracks leaning to both sides (a demonstration and its mirror image), the
+/// lateral (y) component counts with its sign, so a body on its left side gets the left-side
+/// track. Otherwise it is compared by magnitude, so one side's track serves both sides (the sets
+/// before the mirrored demonstrations, whose choice this keeps unchanged).
 #[must_use]
 pub fn closest_gravity(signatures: &[[f32; 3]], gravity: [f32; 3]) -> usize {
-    let dot = |g: [f32; 3]| g[0] * gravity[0] + g[1].abs() * gravity[1].abs() + g[2] * gravity[2];
+    let sided =
+        signatures.iter().any(|g| g[1] >= SIDED_Y) && signatures.iter().any(|g| g[1] <= -SIDED_Y);
+    let dot = |g: [f32; 3]| {
+        let lateral = if sided {
+            g[1] * gravity[1]
+        } else {
+            g[1].abs() * gravity[1].abs()
+        };
+        g[0] * gravity[0] + lateral + g[2] * gravity[2]
+    };
     (0..signatures.len())
         .max_by(|&a, &b| dot(signatures[a]).total_cmp(&dot(signatures[b])))
         .unwrap_or(0)

@@ -116,6 +116,15 @@ fn the_track_is_picked_by_gravity_and_held_after_its_end() {
     side.push(track("side", [0.1, 0.95, -0.2], 200.0));
     assert_eq!(pick_track(&side, [0.05, -0.9, -0.3]), 2);
     assert_eq!(pick_track(&side, [0.05, 0.9, -0.3]), 2);
+    // With a track for each side (a mirror image), each side gets its own.
+    side.push(track("side_left", [0.1, -0.95, -0.2], 200.0));
+    assert_eq!(pick_track(&side, [0.05, 0.9, -0.3]), 2);
+    assert_eq!(pick_track(&side, [0.05, -0.9, -0.3]), 3);
+    // Small tilts to either side, as a push engages, go the same way.
+    side.push(track("tip_right", [0.0, 0.34, -0.94], 200.0));
+    side.push(track("tip_left", [0.0, -0.34, -0.94], 200.0));
+    assert_eq!(pick_track(&side, [0.02, 0.33, -0.94]), 4);
+    assert_eq!(pick_track(&side, [0.02, -0.33, -0.94]), 5);
     // speed 2, 10 Hz: 0.1 s after engagement is clip 0.2 s, frame 2; then held at the last.
     assert_eq!(m.references[0].at(0.1)[0], 2.0);
     assert_eq!(m.references[0].at(100.0)[0], 4.0);

@@ -46,10 +46,24 @@ fn check_robot(text: &str, file: &str) -> Result<String, ConfigError> {
 }
 
 fn check_demo(text: &str, file: &str) -> Result<String, ConfigError> {
+    use vigor_training::demos::authored::SHIPPED;
     use vigor_training::demos::{AuthoredDemo, DemoError};
     let robot = vigor_sim::robot::Robot::embedded("g1_29dof")
         .map_err(|e| config::inconsistent(file, "robot", e.to_string()))?;
-    match AuthoredDemo::parse(text, file, &robot) {
+    // A demo may continue another one (`[then]`): it is checked within the shipped set, with
+    // the shipped file of the same name replaced by this one.
+    let base = |f: &str| {
+        let f = f.trim_end_matches('>');
+        f.rsplit('/').next().unwrap_or(f).to_owned()
+    };
+    let mut files = vec![(file.to_owned(), text)];
+    files.extend(
+        SHIPPED
+            .iter()
+            .filter(|(name, _)| base(name) != base(file))
+            .map(|(name, text)| (format!("<embedded configs/{name}>"), *text)),
+    );
+    match AuthoredDemo::parse_set(&files, &robot).map(|mut set| set.swap_remove(0)) {
         Ok(d) => {
             let clip = d.to_clip(&robot, 50.0);
             Ok(format!(
@@ -140,6 +154,24 @@ pub const KNOWN: &[Known] = &[
         name: "demos/side_roll_kneel.toml",
         about: "authored demonstration: side -> roll to the front -> kneel -> squat -> stand",
         embedded: vigor_training::demos::authored::SHIPPED[2].1,
+        check: check_demo,
+    },
+    Known {
+        name: "demos/fall_forward_kneel.toml",
+        about: "authored demonstration: tipping forward -> knees and hands land -> the prone recovery from hands and knees",
+        embedded: vigor_training::demos::authored::SHIPPED[3].1,
+        check: check_demo,
+    },
+    Known {
+        name: "demos/fall_backward_squat.toml",
+        about: "authored demonstration: tipping backward -> deep squat, trunk and arms forward -> stand",
+        embedded: vigor_training::demos::authored::SHIPPED[4].1,
+        check: check_demo,
+    },
+    Known {
+        name: "demos/fall_left_kneel.toml",
+        about: "authored demonstration: tipping left -> turn into the fall -> hands and knees -> stand (and its mirror, fall_right_kneel)",
+        embedded: vigor_training::demos::authored::SHIPPED[5].1,
         check: check_demo,
     },
 ];

@@ -58,10 +58,7 @@ pub fn run(a: &StudentBenchArgs) -> Result<()> {
                 cfg.kind = StudentKind::Blind;
             }
             let cfg = cfg.validate("<embedded configs/student.toml>")?;
-            let refs = ReferenceSet::shipped(
-                &robot,
-                f64::from(teacher.manifest.config.task.keyframe_spacing_s),
-            )?;
+            let refs = ReferenceSet::for_task(&robot, &teacher.manifest.config.task)?;
             let _ = std::fs::remove_dir_all(&dir);
             init_student(student_manifest(&cfg, &teacher, &refs, "bench")?, &teacher)?
         }

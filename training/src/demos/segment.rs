@@ -166,7 +166,25 @@ pub fn label(
     let Some(first) = start else {
         return (Posture::Other, String::new());
     };
-    let posture = all[first].0;
+    (all[first].0, behaviour(&all, first, min_run))
+}
+
+/// The behaviour of `frames` from the first frame on (a fall that starts standing): the classes
+/// in order, each run shorter than [`SegmentParams::min_label_s`] or unclassified skipped after
+/// the first, as [`label`] names them.
+#[must_use]
+pub fn label_from_start(
+    robot: &Robot,
+    frames: &[Frame],
+    rate_hz: f64,
+    params: &SegmentParams,
+) -> String {
+    let classes = postures(robot, frames);
+    let min_run = (params.min_label_s * rate_hz).round().max(1.0) as usize;
+    behaviour(&runs(&classes), 0, min_run)
+}
+
+fn behaviour(all: &[(Posture, usize, usize)], first: usize, min_run: usize) -> String {
     let mut names: Vec<&str> = Vec::new();
     for (i, &(p, a, b)) in all.iter().enumerate().skip(first) {
         if i > first && (p == Posture::Other || b - a < min_run) {
@@ -176,7 +194,7 @@ pub fn label(
             names.push(p.name());
         }
     }
-    (posture, names.join(">"))
+    names.join(">")
 }
 
 /// Cuts `take` into labelled clips at [`SegmentParams::rate_hz`], named `<take>_<k>` (k from 1),

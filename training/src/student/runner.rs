@@ -343,10 +343,7 @@ pub fn build_envs(
         .map_err(TrainError::Invalid)?;
     let p = Arc::new(params_for(&task.teacher, engine)?);
     let cfg = env_config(&p, sim);
-    let refs = Arc::new(ReferenceSet::shipped(
-        robot,
-        f64::from(p.raw.task.keyframe_spacing_s),
-    )?);
+    let refs = Arc::new(ReferenceSet::for_task(robot, &p.raw.task)?);
     let geometry = Arc::new(RobotGeometry::new(robot));
     let mut slots: Vec<(Option<TaskEnv>, Option<StudentSensor>, Option<String>)> =
         specs.iter().map(|_| (None, None, None)).collect();
@@ -411,10 +408,7 @@ where
     F: FnMut(&IterationReport),
 {
     tch::set_num_threads(cfg.torch_threads as i32);
-    let refs = ReferenceSet::shipped(
-        robot,
-        f64::from(teacher.manifest.config.task.keyframe_spacing_s),
-    )?;
+    let refs = ReferenceSet::for_task(robot, &teacher.manifest.config.task)?;
     let task = StudentTask {
         robot: robot.name.clone(),
         teacher: teacher.manifest.config.clone(),

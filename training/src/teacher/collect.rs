@@ -91,10 +91,7 @@ impl<'r> InProcess<'r> {
             robot,
             cfg: env_config(params, sim),
             params: Arc::new(params.clone()),
-            refs: Arc::new(ReferenceSet::shipped(
-                robot,
-                f64::from(params.raw.task.keyframe_spacing_s),
-            )?),
+            refs: Arc::new(ReferenceSet::for_task(robot, &params.raw.task)?),
             threads: threads(params),
             envs: Vec::new(),
             done: None,

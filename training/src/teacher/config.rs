@@ -7,6 +7,7 @@ use vigor_sim::engine::EngineKind;
 use vigor_sim::scenario::Scenario;
 use vigor_sim::terrain::TerrainKind;
 
+use crate::demos::authored::{RECOVERIES, shipped_names};
 use crate::rl::PpoConfig;
 
 /// Number of reward terms ([`RewardWeights::weights`]).
@@ -97,6 +98,15 @@ pub struct TaskSection {
     /// uses on the robot). Absent in configurations before it existed, which read as `scenario`.
     #[serde(default)]
     pub reference_rule: ReferenceRule,
+    /// The demonstrations episodes track (names of `configs/demos/`, mirror images included).
+    /// Absent in configurations before the fall demonstrations, which read as the three lying
+    /// recoveries (`vigor_training::demos::authored::RECOVERIES`).
+    #[serde(default = "default_demos")]
+    pub demos: Vec<String>,
+}
+
+fn default_demos() -> Vec<String> {
+    RECOVERIES.iter().map(|&s| s.to_owned()).collect()
 }
 
 /// How a teacher episode's reference demonstration is chosen.
@@ -108,8 +118,9 @@ pub enum ReferenceRule {
     #[default]
     Scenario,
     /// By the projected gravity at engagement, closest in direction to a demonstration's first
-    /// frame (`vigor_policy::student::closest_gravity`): a push forward tracks the prone recovery,
-    /// backward the supine one, sideways the side one, as the deployed student chooses.
+    /// frame (`vigor_policy::student::closest_gravity`), as the deployed student chooses. With
+    /// the three lying recoveries a push forward tracks the prone one, backward the supine one,
+    /// sideways the side one; with the fall demonstrations each push direction tracks its fall.
     Gravity,
 }
 
@@ -268,6 +279,31 @@ impl Validate for TeacherConfig {
                 Scenario::from_name(s).map_err(|e| config::inconsistent(file, "task.scenarios", e))
             })
             .collect::<Result<Vec<_>, _>>()?;
+        let known = shipped_names();
+        if t.demos.is_empty() {
+            return Err(config::inconsistent(
+                file,
+                "task.demos",
+                "list at least one demonstration",
+            ));
+        }
+        for (i, d) in t.demos.iter().enumerate() {
+            if !known.contains(d) {
+                return Err(ConfigError::OutOfRange {
+                    file: file.to_owned(),
+                    key: format!("task.demos[{i}]"),
+                    value: d.clone(),
+                    allowed: format!("one of {}", known.join(", ")),
+                });
+            }
+            if t.demos[..i].contains(d) {
+                return Err(config::inconsistent(
+                    file,
+                    &format!("task.demos[{i}]"),
+                    format!("`{d}` is listed twice"),
+                ));
+            }
+        }
         check_range(file, "task.episode_s", t.episode_s, 1.0, 30.0)?;
         check_range(
             file,

@@ -337,10 +337,7 @@ pub fn evaluate<F: FnMut(usize, usize)>(
         let p = Arc::new(params_for(agent.config(), engine)?);
         agent.check(robot, &p)?;
         let cfg = env_config(&p, sim);
-        let refs = Arc::new(ReferenceSet::shipped(
-            robot,
-            f64::from(p.raw.task.keyframe_spacing_s),
-        )?);
+        let refs = Arc::new(ReferenceSet::for_task(robot, &p.raw.task)?);
         let steps =
             (p.raw.task.episode_s / (cfg.physics.dt_s * cfg.decimation as f32)).round() as usize;
         for (scenario, terrain, difficulties) in &cells {
@@ -487,10 +484,7 @@ pub fn record_episode(
     let p = Arc::new(params_for(agent.config(), engine)?);
     agent.check(robot, &p)?;
     let cfg = env_config(&p, sim);
-    let refs = Arc::new(ReferenceSet::shipped(
-        robot,
-        f64::from(p.raw.task.keyframe_spacing_s),
-    )?);
+    let refs = Arc::new(ReferenceSet::for_task(robot, &p.raw.task)?);
     let scenario = Scenario::from_name(&r.scenario).map_err(TrainError::Invalid)?;
     let terrain =
         TerrainKind::from_name(&r.terrain).map_err(|e| TrainError::Invalid(e.to_string()))?;

@@ -7,6 +7,8 @@ use vigor_policy::projected_gravity;
 use vigor_sim::robot::Robot;
 use vigor_sim::scenario::Scenario;
 
+use super::config::TaskSection;
+use crate::demos::authored::RECOVERIES;
 use crate::demos::{Clip, ClipKinematics, DemoError, Keyframes, Posture, shipped_demos};
 
 /// Number of values in one reference observation: 15 keypoints (45), root height (1), gravity in
@@ -160,14 +162,38 @@ pub struct ReferenceSet {
 }
 
 impl ReferenceSet {
-    /// The project's authored demonstrations (`configs/demos/`) at 50 Hz.
+    /// The three lying recoveries of `configs/demos/` at 50 Hz, the set of every teacher before
+    /// the fall demonstrations (and of a configuration without `task.demos`).
     ///
     /// # Errors
     /// A shipped demonstration is broken (tests guard it).
     pub fn shipped(robot: &Robot, spacing_s: f64) -> Result<Self, DemoError> {
-        let references = shipped_demos(robot)?
+        let names: Vec<String> = RECOVERIES.iter().map(|&s| s.to_owned()).collect();
+        Self::named(robot, &names, spacing_s)
+    }
+
+    /// The shipped demonstrations a task tracks (`task.demos`), in that order.
+    ///
+    /// # Errors
+    /// A name that is not a shipped demonstration (the configuration's check refuses it first).
+    pub fn for_task(robot: &Robot, task: &TaskSection) -> Result<Self, DemoError> {
+        Self::named(robot, &task.demos, f64::from(task.keyframe_spacing_s))
+    }
+
+    fn named(robot: &Robot, names: &[String], spacing_s: f64) -> Result<Self, DemoError> {
+        let all = shipped_demos(robot)?;
+        let references = names
             .iter()
-            .map(|d| Reference::new(robot, &d.to_clip(robot, 50.0), d.posture, spacing_s))
+            .map(|n| {
+                let d = all
+                    .iter()
+                    .find(|d| &d.name == n)
+                    .ok_or_else(|| DemoError::Clip {
+                        clip: n.clone(),
+                        message: "not a shipped demonstration (configs/demos/)".into(),
+                    })?;
+                Reference::new(robot, &d.to_clip(robot, 50.0), d.posture, spacing_s)
+            })
             .collect::<Result<Vec<_>, _>>()?;
         Ok(Self { references })
     }

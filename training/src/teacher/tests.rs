@@ -121,6 +121,55 @@ fn references_cover_the_lying_postures_and_keyframes_advance() {
 }
 
 #[test]
+fn the_gravity_rule_sends_each_push_direction_to_its_fall_demonstration() {
+    let robot = Robot::embedded("g1_29dof").unwrap();
+    let unified = config::parse::<TeacherConfig>(
+        include_str!("../../../configs/teacher-unified.toml"),
+        "configs/teacher-unified.toml",
+    )
+    .unwrap();
+    let set = ReferenceSet::for_task(&robot, &unified.task).unwrap();
+    let names: Vec<&str> = set.references.iter().map(|r| r.name.as_str()).collect();
+    // A body tipped 20° (the engage tilt) in each direction, at several headings: forward is a
+    // pitch about the body's y, to the left a roll that lowers its +y side.
+    let lean = |axis: Vector3<f64>, deg: f64| {
+        UnitQuaternion::from_axis_angle(&rapier3d::na::Unit::new_normalize(axis), deg.to_radians())
+    };
+    for yaw_deg in [0.0, 70.0, -135.0] {
+        let yaw = UnitQuaternion::from_axis_angle(&Vector3::z_axis(), f64::to_radians(yaw_deg));
+        for (body, expected) in [
+            (lean(Vector3::y(), 20.0), "fall_forward_kneel"),
+            (lean(Vector3::y(), -20.0), "fall_backward_squat"),
+            (lean(Vector3::x(), -20.0), "fall_left_kneel"),
+            (lean(Vector3::x(), 20.0), "fall_right_kneel"),
+            (lean(Vector3::y(), 90.0), "prone_push_up"),
+            (lean(Vector3::y(), -90.0), "supine_roll_kneel"),
+        ] {
+            let q = (yaw * body).into_inner();
+            let g = vigor_policy::projected_gravity([q.w, q.i, q.j, q.k].map(|v| v as f32));
+            assert_eq!(
+                names[set.index_for_gravity(g)],
+                expected,
+                "yaw {yaw_deg}°, gravity {g:?}"
+            );
+        }
+    }
+    // Lying on either side picks the recovery written for that side.
+    let right = lean(Vector3::x(), 90.0).into_inner();
+    let left = lean(Vector3::x(), -90.0).into_inner();
+    for (q, expected) in [(right, "side_roll_kneel"), (left, "side_roll_kneel_left")] {
+        let g = vigor_policy::projected_gravity([q.w, q.i, q.j, q.k].map(|v| v as f32));
+        assert_eq!(names[set.index_for_gravity(g)], expected, "{g:?}");
+    }
+    // Configurations without `task.demos` keep the three lying recoveries.
+    let shipped = TeacherConfig::embedded().unwrap();
+    assert_eq!(
+        shipped.raw.task.demos,
+        ["supine_roll_kneel", "prone_push_up", "side_roll_kneel"]
+    );
+}
+
+#[test]
 fn curriculum_lowers_the_assist_then_promotes_and_demotes() {
     let p = TeacherConfig::embedded().unwrap();
     let n = 4;
