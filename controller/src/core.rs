@@ -17,7 +17,8 @@
 //!   over-temperature, another `rt/lowcmd` writer while Ramp, Armed or Active, a lost operator
 //!   heartbeat, an e-stop (command or the remote's `select` button), and shutdown.
 //!
-//! Safety rules kept here: no command before the first valid LowState; a LowState with NaN or Inf
+//! Safety rules kept here: no command before the first valid LowState (an Arm before it is
+//! refused with [`TransitionReason::NoLowState`], an e-stop before it latches); a LowState with NaN or Inf
 //! in the IMU or a driven joint, or whose `tick` did not advance, is dropped and counted (so a
 //! frozen stream goes stale like a silent one); every target is clamped, NaN-safely, to the joint
 //! limits, and the controller's own stand-pose targets also to a torque-aware band
@@ -331,6 +332,9 @@ impl Controller {
             }
         }
         if !self.have_state {
+            if let Some(c) = input.command {
+                self.command_without_state(c, now);
+            }
             return None;
         }
         self.tilt_rad = tilt_rad(self.last.imu_state.quaternion);
@@ -416,6 +420,19 @@ impl Controller {
         self.params
             .operator_timeout_s
             .is_none_or(|timeout| heartbeat_s.is_some_and(|h| now - h <= timeout))
+    }
+
+    /// A command before the first valid LowState: an e-stop latches (the first frames, once the
+    /// robot's state arrives, are damping), an Arm is refused with the reason in the status, and
+    /// nothing else applies to a controller that has nothing to command yet.
+    fn command_without_state(&mut self, c: Command, now: f64) {
+        match c {
+            Command::EStop => self.fault(TransitionReason::EStop, true, now),
+            Command::Arm if self.state == ControllerState::Passive => {
+                self.go(ControllerState::Passive, TransitionReason::NoLowState, now);
+            }
+            _ => {}
+        }
     }
 
     fn command(&mut self, c: Command, other_writer: bool, operator: bool, now: f64) {

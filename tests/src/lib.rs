@@ -58,10 +58,19 @@ pub fn free_port() -> u16 {
 static REAL_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
 /// Holds the machine for one test that runs real-time processes (a 500 Hz controller, the
-/// simulated robot): such tests run one at a time, since on a two-core machine two of them would
-/// starve each other's loops. The other system tests run beside them.
+/// simulated robot): such tests run one at a time, and never beside a test that keeps the cores
+/// busy ([`cpu_heavy`]), since on a two-core machine either would starve the 500 Hz loops (CI saw
+/// LowState gaps past the 20 ms watchdog while distributed training ran beside a controller).
+/// Light system tests (a CLI call, a config check) run beside them.
 pub fn real_time() -> std::sync::MutexGuard<'static, ()> {
     REAL_TIME
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// Holds the machine for one test that keeps the cores busy (training, several simulators,
+/// recordings): it runs neither beside a [`real_time`] test nor beside another busy one (on two
+/// cores they would only share them).
+pub fn cpu_heavy() -> std::sync::MutexGuard<'static, ()> {
+    real_time()
 }

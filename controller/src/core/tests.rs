@@ -134,6 +134,65 @@ fn no_command_before_the_first_lowstate_then_damping_around_the_measured_pose() 
 }
 
 #[test]
+fn an_arm_before_the_first_lowstate_is_refused_with_its_reason_and_an_estop_latches() {
+    let before = |c: &mut Controller, k: u32, command| {
+        let input = TickInput {
+            now_s: f64::from(k) * DT,
+            command,
+            ..TickInput::default()
+        };
+        assert!(c.tick(&input).is_none(), "commanded before any LowState");
+    };
+    let s = state(0.4, 0.0);
+    let with_state = |c: &mut Controller, k: u32, command| {
+        let mut s = s.clone();
+        s.tick = k;
+        c.tick(&TickInput {
+            now_s: f64::from(k) * DT,
+            lowstate: Some(&s),
+            command,
+            ..TickInput::default()
+        })
+        .unwrap()
+        .clone()
+    };
+
+    // An Arm with nothing to command: refused, and the status says why.
+    let mut c = Controller::new(params(), joints());
+    before(&mut c, 1, Some(Command::Arm));
+    let t = c.take_transition().expect("the refusal is a transition");
+    assert_eq!(
+        (t.from, t.to, t.reason),
+        (
+            ControllerState::Passive,
+            ControllerState::Passive,
+            TransitionReason::NoLowState
+        )
+    );
+    assert_eq!(c.status(0, 0).reason, TransitionReason::NoLowState);
+    // The refused Arm is not remembered: the first state finds the controller Passive, and an
+    // Arm then ramps.
+    with_state(&mut c, 2, None);
+    assert_eq!(c.state(), ControllerState::Passive);
+    with_state(&mut c, 3, Some(Command::Arm));
+    assert_eq!(c.state(), ControllerState::Ramp);
+
+    // An e-stop with nothing to command latches: the first frames are damping, and an Arm does
+    // not undo it.
+    let mut c = Controller::new(params(), joints());
+    before(&mut c, 1, Some(Command::EStop));
+    assert_eq!(c.state(), ControllerState::Damping);
+    let cmd = with_state(&mut c, 2, Some(Command::Arm));
+    assert_eq!(
+        (c.state(), c.status(0, 0).reason, c.status(0, 0).latched),
+        (ControllerState::Damping, TransitionReason::EStop, true)
+    );
+    for m in &cmd.motor_cmd[..29] {
+        assert_eq!((m.kp, m.kd), (0.0, 8.0));
+    }
+}
+
+#[test]
 fn arming_a_robot_that_is_already_down_engages_the_policy_without_a_ramp() {
     let mut r = Rig::new();
     r.s = state(0.3, 80f32.to_radians());

@@ -91,6 +91,9 @@ coded_enum! {
         RemoteEStop = 15,
         /// A thread of the daemon died (a panic): damping, then the process exits non-zero.
         ThreadDied = 16,
+        /// An Arm came before the first valid LowState: refused, still Passive (arm again once
+        /// the robot's state flows).
+        NoLowState = 17,
     }
 }
 

@@ -76,6 +76,7 @@ fn rerun_stats(rrd: &Path) -> String {
 
 #[test]
 fn import_then_list_then_show_a_take_on_terrain() {
+    let _g = vigor_system_tests::cpu_heavy();
     let dir = tempfile::tempdir().unwrap();
     let csv = dir.path().join("synthetic_take.csv");
     std::fs::write(&csv, synthetic_take()).unwrap();
@@ -141,6 +142,7 @@ fn import_then_list_then_show_a_take_on_terrain() {
 
 #[test]
 fn shipped_demonstrations_list_and_show() {
+    let _g = vigor_system_tests::cpu_heavy();
     let run = vigor(&["demos", "list"], &[]);
     let out = text(&run);
     assert!(run.status.success(), "{out}");

@@ -66,6 +66,7 @@ fn text(o: &std::process::Output) -> String {
 
 #[test]
 fn one_worker_without_lag_trains_exactly_as_in_process() {
+    let _g = vigor_system_tests::cpu_heavy();
     let tmp = tempfile::tempdir().unwrap();
     let config = small_config(tmp.path(), 3);
     let here = tmp.path().join("in-process");
@@ -146,6 +147,7 @@ fn wait_for(what: &str, limit: Duration, mut done: impl FnMut() -> bool) {
 
 #[test]
 fn a_killed_worker_loses_at_most_its_chunk_and_a_late_one_joins() {
+    let _g = vigor_system_tests::cpu_heavy();
     let tmp = tempfile::tempdir().unwrap();
     let iterations = 8;
     let config = small_config(tmp.path(), iterations);
@@ -224,6 +226,7 @@ fn a_killed_worker_loses_at_most_its_chunk_and_a_late_one_joins() {
 
 #[test]
 fn workers_reconnect_to_a_restarted_learner_that_resumes() {
+    let _g = vigor_system_tests::cpu_heavy();
     let tmp = tempfile::tempdir().unwrap();
     let iterations = 12;
     let config = small_config(tmp.path(), iterations);

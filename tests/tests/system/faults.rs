@@ -244,8 +244,7 @@ fn a_control_thread_panic_damps_from_the_supervisor_and_exits_non_zero() {
     // Armed about 3 s after start (start-up, then the 2.5 s ramp); the control thread dies at 6 s.
     let mut ctl = Controller::start(&endpoint, &[], &["--inject-fault", "control-panic@6"]);
     robot.wait_state("Passive", Duration::from_secs(30), ControllerState::Passive);
-    robot.command(Op::Arm);
-    robot.wait_state("Armed", Duration::from_secs(10), ControllerState::Armed);
+    rig::arm(&mut robot);
     let armed_at = Instant::now();
     let status = ctl.wait_exit(Duration::from_secs(15));
     assert!(!status.success(), "exit {status}");
@@ -344,8 +343,7 @@ fn a_23_dof_robot_is_commanded_on_its_own_motor_slots() {
         &["--robot", "g1_23dof"],
     );
     robot.wait_state("Passive", Duration::from_secs(30), ControllerState::Passive);
-    robot.command(Op::Arm);
-    robot.wait_state("Armed", Duration::from_secs(10), ControllerState::Armed);
+    rig::arm(&mut robot);
     std::thread::sleep(Duration::from_millis(100));
     let cmd = robot.last_frames(1).remove(0);
     assert_eq!(cmd.mode_machine, 4);

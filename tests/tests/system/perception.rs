@@ -48,6 +48,7 @@ fn run(endpoint: &str, args: &[&str], got: &Received) -> Vec<DepthFrame> {
 
 #[test]
 fn simulated_camera_frames_reach_the_bus_and_replay_from_their_recording() {
+    let _g = vigor_system_tests::cpu_heavy();
     let dir = tempfile::tempdir().unwrap();
     let endpoint = format!("tcp/127.0.0.1:{}", free_port());
     let mut cfg = zenoh::Config::default();

@@ -16,6 +16,7 @@ fn sim_record_on_mujoco_writes_the_same_entities() {
 }
 
 fn record_and_read_back(engine: &str) {
+    let _g = vigor_system_tests::cpu_heavy();
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("episode.rrd");
     let run = Command::new(vigor_system_tests::vigor_bin())

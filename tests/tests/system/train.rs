@@ -40,6 +40,7 @@ fn tiny_config(dir: &Path) -> String {
 
 #[test]
 fn train_resume_and_evaluate_from_the_command_line() {
+    let _g = vigor_system_tests::cpu_heavy();
     let tmp = tempfile::tempdir().unwrap();
     let config = tiny_config(tmp.path());
     let run = tmp.path().join("run");

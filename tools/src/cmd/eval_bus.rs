@@ -33,9 +33,11 @@ use zenoh::Wait;
 
 /// Pelvis height of a standing robot, m (the in-process evaluation's threshold).
 pub const STANDING_PELVIS_M: f64 = vigor_training::demos::posture::STANDING_PELVIS_M;
-/// Time from an episode reset to the arm command, ms: the simulated robot builds the episode's
-/// model and settles the start (about 2 s of physics) before it streams again.
-const RESET_WAIT_MS: u64 = 500;
+/// How long the simulated robot has to acknowledge an episode reset (build the episode's model,
+/// settle the start: about 2 s of physics) before the request is sent again, s.
+const RESET_ACK_S: u64 = 15;
+/// Episode-reset requests per start at most.
+const RESET_ATTEMPTS: usize = 3;
 /// How long the robot must have been upright without a break at the end of the episode, s.
 pub const HELD_S: f32 = 0.5;
 /// Largest tilt of a robot that stands, rad (20°, the evaluation's).
@@ -68,6 +70,52 @@ impl Watch {
 }
 
 struct Proc(Child);
+
+/// The simulated robot's stderr, followed line by line on a thread of its own.
+struct SimLog {
+    lines: Arc<Mutex<Vec<String>>>,
+}
+
+impl SimLog {
+    fn follow(stderr: std::process::ChildStderr) -> Self {
+        use std::io::BufRead as _;
+        let lines = Arc::new(Mutex::new(Vec::new()));
+        let sink = Arc::clone(&lines);
+        std::thread::spawn(move || {
+            for line in std::io::BufReader::new(stderr).lines() {
+                let Ok(line) = line else { break };
+                if let Ok(mut v) = sink.lock() {
+                    v.push(line);
+                }
+            }
+        });
+        Self { lines }
+    }
+
+    /// Waits for the simulated robot's word on request `seq`: `Ok` done, `Err(line)` refused;
+    /// `None` after `timeout` without either.
+    fn wait_for(&self, seq: u64, timeout: Duration) -> Option<Result<(), String>> {
+        let (done, refused) = (
+            format!("sim-robot: request {seq} done"),
+            format!("sim-robot: request {seq} refused"),
+        );
+        let start = Instant::now();
+        while start.elapsed() < timeout {
+            if let Ok(v) = self.lines.lock() {
+                for line in v.iter() {
+                    if line.starts_with(&done) {
+                        return Some(Ok(()));
+                    }
+                    if line.starts_with(&refused) {
+                        return Some(Err(line.clone()));
+                    }
+                }
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        None
+    }
+}
 
 impl Drop for Proc {
     fn drop(&mut self) {
@@ -141,9 +189,18 @@ pub fn run(
     };
     let mut sim = Command::new(&exe);
     sim.args(["sim-robot", "--listen", &endpoint, "--duration-s"])
-        .arg(format!("{:.0}", total_s + 10.0));
-    quiet(&mut sim);
-    let _sim = Proc(sim.spawn().context("starting vigor sim-robot")?);
+        .arg(format!("{:.0}", total_s + 10.0))
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    let mut sim = Proc(sim.spawn().context("starting vigor sim-robot")?);
+    // The simulated robot says on stderr when it has done (or refused) a request: the reset's
+    // acknowledgement.
+    let acks = SimLog::follow(
+        sim.0
+            .stderr
+            .take()
+            .context("the simulated robot's stderr")?,
+    );
     let mut ctl = Command::new(&exe);
     ctl.args(["control", "--connect", &endpoint, "--duration-s"])
         .arg(format!("{total_s:.0}"))
@@ -229,29 +286,66 @@ pub fn run(
             .wait()
             .map_err(zerr)
     };
+    let (requests, matched) = vigor_controller::bus::matched_publisher(
+        &bus,
+        topics::SIM_REQUEST.key,
+        Duration::from_secs(10),
+    )?;
+    if !matched {
+        bail!("the simulated robot's request subscription never reached this session");
+    }
     let mut outcomes = Vec::new();
-    for (i, episode) in episodes.iter().enumerate() {
+    let mut request_seq = 0u64;
+    for episode in episodes {
         command(Op::Disarm)?;
         command(Op::Clear)?;
-        let request = SimRequest {
-            seq: i as u64,
-            stamp_ns: 0,
-            request: SimRequestKind::Episode {
-                scenario: episode.scenario.clone(),
-                terrain: "flat".into(),
-                difficulty: 0.0,
-                seed: episode.seed,
-            },
-        };
-        bus.put(topics::SIM_REQUEST.key, request.encode()?)
-            .wait()
-            .map_err(zerr)?;
-        // The simulated robot builds and settles the start before it streams again; the
-        // controller then sees the robot down, and is Passive.
-        std::thread::sleep(Duration::from_millis(RESET_WAIT_MS));
-        wait(&|s| s.state == ControllerState::Passive, 10.0);
-        command(Op::Arm)?;
-        let engaged = wait(&|s| s.state == ControllerState::Active, 5.0);
+        // The reset, sent again if the simulated robot does not acknowledge it.
+        let mut done = false;
+        for _ in 0..RESET_ATTEMPTS {
+            request_seq += 1;
+            let request = SimRequest {
+                seq: request_seq,
+                stamp_ns: 0,
+                request: SimRequestKind::Episode {
+                    scenario: episode.scenario.clone(),
+                    terrain: "flat".into(),
+                    difficulty: 0.0,
+                    seed: episode.seed,
+                },
+            };
+            requests.put(request.encode()?).wait().map_err(zerr)?;
+            match acks.wait_for(request_seq, Duration::from_secs(RESET_ACK_S)) {
+                Some(Ok(())) => {
+                    done = true;
+                    break;
+                }
+                Some(Err(line)) => bail!("the simulated robot refused the episode: {line}"),
+                None => {}
+            }
+        }
+        if !done {
+            bail!(
+                "the simulated robot did not acknowledge the reset into `{}` (seed {}) in {} \
+                 tries of {RESET_ACK_S} s",
+                episode.scenario,
+                episode.seed,
+                RESET_ATTEMPTS
+            );
+        }
+        // The controller sees the robot down and is Passive (again, if the reset's stall passed
+        // its LowState watchdog); arm, and again if it fell back to Passive.
+        let mut engaged = false;
+        for _ in 0..2 {
+            if let Ok(mut slot) = status.lock() {
+                *slot = None;
+            }
+            wait(&|s| s.state == ControllerState::Passive, 10.0);
+            command(Op::Arm)?;
+            engaged = wait(&|s| s.state == ControllerState::Active, 5.0);
+            if engaged {
+                break;
+            }
+        }
         std::thread::sleep(Duration::from_secs_f32(episode_s));
         let end = Instant::now();
         let (pelvis_m, tilt, gyro, upright_s) = state

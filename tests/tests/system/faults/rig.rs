@@ -146,6 +146,27 @@ impl Robot {
         }
     }
 
+    /// Waits until a status received from now on satisfies `pred`.
+    pub(super) fn wait_until(
+        &self,
+        what: &str,
+        timeout: Duration,
+        pred: impl Fn(&ControllerStatus) -> bool,
+    ) -> ControllerStatus {
+        let start = Instant::now();
+        loop {
+            if let Some(s) = self.statuses.lock().unwrap().iter().find(|s| pred(s)) {
+                return s.clone();
+            }
+            assert!(
+                start.elapsed() < timeout,
+                "timed out waiting for {what}; last status {:?}",
+                self.statuses.lock().unwrap().last()
+            );
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+
     /// The first damping frame at or after `since`, as the time from `since`.
     pub(super) fn damped_after(&self, since: Instant, timeout: Duration) -> Option<Duration> {
         let start = Instant::now();
@@ -349,9 +370,38 @@ pub(super) fn armed(edits: &[(&str, &str)], args: &[&str]) -> (Robot, Controller
     let mut robot = Robot::listen(&endpoint);
     let ctl = Controller::start(&endpoint, edits, args);
     robot.wait_state("Passive", Duration::from_secs(30), ControllerState::Passive);
-    robot.command(Op::Arm);
-    robot.wait_state("Armed", Duration::from_secs(10), ControllerState::Armed);
+    arm(&mut robot);
     (robot, ctl)
+}
+
+/// Arms and waits for Armed, as an operator would: again when the controller refused for want
+/// of a LowState, or when a LowState gap past the 20 ms watchdog (a busy machine delays this
+/// process's publisher) dropped the ramp to Damping and the stream's return to Passive. Every
+/// test then starts from a cleanly armed controller.
+pub(super) fn arm(robot: &mut Robot) {
+    use vigor_msgs::project::TransitionReason as R;
+    let start = Instant::now();
+    for attempt in 1.. {
+        robot.statuses.lock().unwrap().clear();
+        robot.command(Op::Arm);
+        let s = robot.wait_until(
+            "Armed or a fall-back to Passive",
+            Duration::from_secs(10),
+            |s| {
+                s.state == ControllerState::Armed
+                    || (s.state == ControllerState::Passive
+                        && matches!(s.reason, R::NoLowState | R::Cleared))
+            },
+        );
+        if s.state == ControllerState::Armed {
+            return;
+        }
+        assert!(
+            attempt < 5 && start.elapsed() < Duration::from_secs(40),
+            "not armed after {attempt} attempts; last status {s:?}"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
 }
 
 pub(super) fn report(fault: &str, latency: Option<Duration>) -> Duration {
