@@ -272,7 +272,9 @@ pub fn run(args: &Args) -> Result<()> {
          `student-blind/` as its fallback when depth stops): armed, stood up and pushed with 450 N \
          on the torso on flat ground, rough ground and toward stairs, then armed lying on its back \
          and on its front. Recorded to `controller.rrd` (the robot, the depth stream, z_hat and \
-         the reference track under `policy/`, every transition). Transitions:\n\n{story}"
+         the reference track under `policy/`, every transition). The controller ran \
+         `controller.toml`: the shipped config with a 100 ms LowState watchdog instead of 20 ms, \
+         because the simulated robot shares this computer's cores. Transitions:\n\n{story}"
     )?;
 
     step(
