@@ -40,6 +40,10 @@ pub struct PpoConfig {
     /// this run's rewards [0; absent in older configurations].
     #[serde(default)]
     pub critic_warmup_iterations: usize,
+    /// Left-right symmetry augmentation: every update also trains on the mirror image of each
+    /// sample ([`PpoBatch::with_mirror_image`]) [false; absent in older configurations].
+    #[serde(default)]
+    pub symmetry: bool,
 }
 
 impl Default for PpoConfig {
@@ -56,6 +60,7 @@ impl Default for PpoConfig {
             desired_kl: 0.01,
             max_grad_norm: 1.0,
             critic_warmup_iterations: 0,
+            symmetry: false,
         }
     }
 }
@@ -95,6 +100,44 @@ pub struct PpoBatch {
     pub advantages: Vec<f32>,
     /// Value targets, `[S]`.
     pub returns: Vec<f32>,
+}
+
+impl PpoBatch {
+    /// The batch followed by its mirror image (symmetry augmentation, Mittal et al. 2024): rows
+    /// `mirrored_obs` (normalised as the rollout's were), actions and means mirrored, and the
+    /// log-probabilities, values, advantages and returns of the originals, as rsl_rl's
+    /// augmentation keeps them. The update then trains on `2 S` samples in the same number of
+    /// minibatches.
+    ///
+    /// # Panics
+    /// If a mirrored vector's length differs from the original's.
+    #[must_use]
+    pub fn with_mirror_image(
+        mut self,
+        mirrored_obs: &[f32],
+        mirrored_actions: &[f32],
+        mirrored_means: &[f32],
+    ) -> Self {
+        assert_eq!(mirrored_obs.len(), self.obs.len(), "mirrored observations");
+        assert_eq!(
+            mirrored_actions.len(),
+            self.actions.len(),
+            "mirrored actions"
+        );
+        assert_eq!(mirrored_means.len(), self.old_mean.len(), "mirrored means");
+        self.obs.extend_from_slice(mirrored_obs);
+        self.actions.extend_from_slice(mirrored_actions);
+        self.old_mean.extend_from_slice(mirrored_means);
+        for v in [
+            &mut self.old_log_prob,
+            &mut self.old_values,
+            &mut self.advantages,
+            &mut self.returns,
+        ] {
+            v.extend_from_within(..);
+        }
+        self
+    }
 }
 
 /// What one update did (means over minibatches).

@@ -317,3 +317,143 @@ fn a_critic_only_update_moves_the_value_and_leaves_the_actor_and_learning_rate()
         "a full update moves the mean after it"
     );
 }
+
+/// A policy whose mean is linear in its one observation: `w x + b`.
+struct Line {
+    w: Tensor,
+    b: Tensor,
+    log_std: Tensor,
+    v: Tensor,
+}
+
+impl GaussianPolicy for Line {
+    fn mean(&self, obs: &Tensor) -> Tensor {
+        obs * &self.w + &self.b
+    }
+    fn log_std(&self) -> Tensor {
+        self.log_std.shallow_clone()
+    }
+    fn value(&self, obs: &Tensor) -> Tensor {
+        obs.zeros_like().squeeze_dim(-1) + &self.v
+    }
+    fn parameters(&self) -> Vec<Tensor> {
+        vec![
+            self.w.shallow_clone(),
+            self.b.shallow_clone(),
+            self.log_std.shallow_clone(),
+            self.v.shallow_clone(),
+        ]
+    }
+}
+
+#[test]
+fn the_mirror_image_doubles_the_batch_and_teaches_the_mirrored_situation() {
+    // A task symmetric under x -> -x, a -> -a: reward -(a - x / 2)^2. Every rollout sees only
+    // x = +1. Trained on its samples alone the policy learns nothing about x = -1 (w and b share
+    // the gradient, so its mean there stays near 0); trained also on their mirror images (x = -1,
+    // a negated, the same advantage) it acts -1/2 there.
+    let run = |symmetry: bool| {
+        let zero = || Tensor::zeros([1], (Kind::Float, tch::Device::Cpu)).set_requires_grad(true);
+        let model = Line {
+            w: zero(),
+            b: zero(),
+            log_std: zero(),
+            v: zero(),
+        };
+        let named: Vec<(String, Tensor)> = ["w", "b", "log_std", "v"]
+            .iter()
+            .zip(model.parameters())
+            .map(|(n, p)| ((*n).to_owned(), p))
+            .collect();
+        let mut adam = Adam::new(&named);
+        let cfg = PpoConfig {
+            learning_rate: 1e-2,
+            desired_kl: 0.0,
+            entropy_coef: 0.0,
+            symmetry,
+            ..PpoConfig::default()
+        };
+        let mut lr = cfg.learning_rate;
+        let mut rng = SplitMix64::new(5);
+        let n = 256;
+        for it in 0..60 {
+            let mu = (model.w.double_value(&[0]) + model.b.double_value(&[0])) as f32;
+            let ls = model.log_std.double_value(&[0]) as f32;
+            let actions: Vec<f32> = (0..n)
+                .map(|_| {
+                    let u1 = 1.0 - rng.next_f32();
+                    let u2 = rng.next_f32();
+                    mu + ls.exp() * (-2.0 * u1.ln()).sqrt() * (std::f32::consts::TAU * u2).cos()
+                })
+                .collect();
+            let rewards: Vec<f32> = actions.iter().map(|a| -(a - 0.5) * (a - 0.5)).collect();
+            let old_log_prob = Vec::<f32>::try_from(&gaussian_log_prob(
+                &t(&actions).view([n as i64, 1]),
+                &Tensor::full(
+                    [n as i64, 1],
+                    f64::from(mu),
+                    (Kind::Float, tch::Device::Cpu),
+                ),
+                &t(&[ls]),
+            ))
+            .unwrap();
+            let values = vec![model.v.double_value(&[0]) as f32; n];
+            let adv = gae(
+                &rewards,
+                &values,
+                &vec![1.0; n],
+                &vec![0.0; n],
+                n,
+                0.99,
+                0.95,
+            );
+            let mut batch = PpoBatch {
+                obs_dim: 1,
+                act_dim: 1,
+                obs: vec![1.0; n],
+                actions,
+                old_mean: vec![mu; n],
+                old_log_std: vec![ls],
+                old_log_prob,
+                old_values: values,
+                advantages: adv.advantages,
+                returns: adv.returns,
+            };
+            if cfg.symmetry {
+                let negated = |v: &[f32]| v.iter().map(|x| -x).collect::<Vec<f32>>();
+                let (obs, acts, means) = (
+                    negated(&batch.obs),
+                    negated(&batch.actions),
+                    negated(&batch.old_mean),
+                );
+                let before = batch.clone();
+                batch = batch.with_mirror_image(&obs, &acts, &means);
+                assert_eq!(batch.obs[n..], obs[..]);
+                assert_eq!(batch.actions[n..], acts[..]);
+                assert_eq!(batch.old_mean[n..], means[..]);
+                for (v, b) in [
+                    (&batch.old_log_prob, &before.old_log_prob),
+                    (&batch.advantages, &before.advantages),
+                    (&batch.returns, &before.returns),
+                    (&batch.old_values, &before.old_values),
+                ] {
+                    assert_eq!(v[..n], b[..]);
+                    assert_eq!(v[n..], b[..], "the image keeps its original's");
+                }
+                assert_eq!(batch.old_log_std, before.old_log_std);
+            }
+            ppo_update(&model, &mut adam, &cfg, &batch, &mut lr, (it, Part::Both));
+        }
+        let (w, b) = (model.w.double_value(&[0]), model.b.double_value(&[0]));
+        (w + b, b - w)
+    };
+    let (seen, unseen) = run(false);
+    assert!((seen - 0.5).abs() < 0.1, "x = +1 learned: {seen}");
+    assert!(unseen.abs() < 0.15, "x = -1 never seen: {unseen}");
+    let (seen, mirrored) = run(true);
+    assert!((seen - 0.5).abs() < 0.1, "x = +1 learned: {seen}");
+    assert!(
+        (mirrored + 0.5).abs() < 0.1,
+        "x = -1 learned from the images: {mirrored}"
+    );
+}

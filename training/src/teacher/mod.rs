@@ -27,6 +27,7 @@ pub mod reference;
 pub mod rollout;
 pub mod runner;
 mod step;
+pub mod symmetry;
 pub mod task;
 
 #[cfg(test)]

@@ -17,6 +17,7 @@ use super::collect::{Collector, InProcess, Job};
 use super::config::TeacherParams;
 use super::curriculum::Curriculum;
 use super::model::{TeacherNet, TeacherSpec};
+use super::symmetry::TeacherMirror;
 use super::task::{REWARD_TERMS, obs_dims};
 use crate::demos::DemoError;
 use crate::rl::{Adam, Part, PpoBatch, RunningNorm, gae, ppo_update};
@@ -203,6 +204,14 @@ where
     let cfg = env_config(params, sim);
     let dims = obs_dims(robot, params);
     let spec = TeacherSpec::new(dims, robot.joints.len(), &params.raw.model);
+    let mirror = if params.raw.ppo.symmetry {
+        Some(
+            TeacherMirror::for_teacher(robot, params)
+                .map_err(|e| TrainError::Invalid(format!("ppo.symmetry: {e}")))?,
+        )
+    } else {
+        None
+    };
     let mut net = TeacherNet::on(
         spec.clone(),
         params.raw.model.init_std,
@@ -313,12 +322,13 @@ where
         iteration: state.iteration,
         env_steps: state.env_steps,
     };
-    // The episodes begun for the next iteration while the update ran, and their assist.
-    let mut begun: Option<(Vec<EpisodeSpec>, f32)> = None;
+    // The episodes begun for the next iteration while the update ran, their assist, and the
+    // normaliser they were begun with (the mirrored rows are normalised with it).
+    let mut begun: Option<(Vec<EpisodeSpec>, f32, RunningNorm)> = None;
     while state.iteration < params.raw.iterations as u64 {
         let it = state.iteration;
         let started = Instant::now();
-        let (specs, assist) = match begun.take() {
+        let (specs, assist, job_norm) = match begun.take() {
             Some(b) => b,
             None => {
                 let specs: Vec<_> = (0..n).map(|i| state.curriculum.spec(&p, it, i)).collect();
@@ -334,7 +344,7 @@ where
                     steps,
                     seed: params.raw.seed,
                 })?;
-                (specs, assist)
+                (specs, assist, norm.clone())
             }
         };
         let ro = collector.finish()?;
@@ -360,7 +370,7 @@ where
                 steps,
                 seed: params.raw.seed,
             })?;
-            begun = Some((next, next_assist));
+            begun = Some((next, next_assist, norm.clone()));
         }
         let update_started = Instant::now();
         // Episodes end at the time limit and the critic sees the episode phase, so the state after
@@ -385,6 +395,16 @@ where
             old_values: ro.values,
             advantages: adv.advantages,
             returns: adv.returns,
+        };
+        let batch = match &mirror {
+            Some(m) => {
+                let mut obs = m.row.apply_rows(&ro.raw_obs);
+                job_norm.apply_rows(&mut obs);
+                let actions = m.action.apply_rows(&batch.actions);
+                let means = m.action.apply_rows(&batch.old_mean);
+                batch.with_mirror_image(&obs, &actions, &means)
+            }
+            None => batch,
         };
         let mut lr = state.learning_rate;
         tch::set_num_threads(params.raw.torch_threads as i32);

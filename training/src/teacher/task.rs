@@ -176,7 +176,7 @@ pub fn obs_dims(robot: &Robot, params: &TeacherParams) -> ObsDims {
     }
 }
 
-fn height_scan(params: &TeacherParams) -> HeightScan {
+pub(super) fn height_scan(params: &TeacherParams) -> HeightScan {
     let t = &params.raw.task;
     HeightScan::new(HeightScanConfig {
         x_extent_m: t.scan_x_m,
