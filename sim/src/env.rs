@@ -3,7 +3,7 @@
 
 use std::collections::VecDeque;
 
-use rapier3d::na::{Isometry3, Point3, Translation3, Vector3};
+use rapier3d::na::{Isometry3, Point3, Translation3, UnitQuaternion, Vector3};
 use vigor_common::seed::{SplitMix64, derive};
 
 use crate::engine::{Engine, EngineKind};
@@ -222,6 +222,74 @@ impl Env {
     /// # Errors
     /// Invalid terrain parameters.
     pub fn reset(&mut self, spec: EpisodeSpec) -> Result<(), EnvError> {
+        let mut root = self.prepare(spec)?;
+        // Lying starts settle under damping alone (Unitree's passive state: kp 0, kd 3).
+        let damping = vec![
+            JointCommand {
+                kd: 3.0,
+                ..JointCommand::default()
+            };
+            self.robot.joints.len()
+        ];
+        let settle_steps = (self.start.settle_s / self.sim.dt_s()).round() as usize;
+        if settle_steps > 0 && self.flat && self.config.start_pool > 0 {
+            // A settled start from the pool, at this start's place and a yaw of its own.
+            let index = derive(spec.seed, "start-pool-index", 0) % self.config.start_pool as u64;
+            let settled =
+                crate::start_pool::settled(&self.robot, &self.config, spec.scenario, index)?;
+            let yaw = f64::from(self.rng.uniform(-1.0, 1.0)) * std::f64::consts::PI;
+            let placed = settled.placed([root.translation.x, root.translation.y], yaw);
+            self.sim.reset(&placed, &settled.q);
+            self.sim.set_commands(&damping);
+        } else {
+            root.translation.z = self.drop_height(&root, &self.start.q) + self.start.drop_m;
+            self.sim.reset(&root, &self.start.q);
+            if settle_steps > 0 {
+                self.sim.set_commands(&damping);
+                for _ in 0..settle_steps {
+                    self.sim.step();
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Starts a new episode of `spec` (terrain, randomisation and start place as
+    /// [`Env::reset`]) with the robot in a given pose instead of the scenario's start: the
+    /// pelvis turned by `rotation` and then by a yaw drawn from the episode's seed, joints at `q`,
+    /// at rest, with its lowest point `drop_m` above the terrain; no settling and no push. For
+    /// starts part-way along a demonstration (reference-state initialisation).
+    ///
+    /// # Errors
+    /// Invalid terrain parameters.
+    ///
+    /// # Panics
+    /// If `q` does not have one entry per joint.
+    pub fn reset_posed(
+        &mut self,
+        spec: EpisodeSpec,
+        rotation: UnitQuaternion<f64>,
+        q: &[f64],
+        drop_m: f64,
+    ) -> Result<(), EnvError> {
+        assert_eq!(q.len(), self.robot.joints.len(), "one angle per joint");
+        let start = self.prepare(spec)?;
+        let yaw = f64::from(self.rng.uniform(-1.0, 1.0)) * std::f64::consts::PI;
+        let turned = UnitQuaternion::from_axis_angle(&Vector3::z_axis(), yaw) * rotation;
+        let mut root = Isometry3::from_parts(start.translation, turned);
+        root.translation.z = self.drop_height(&root, q) + drop_m;
+        self.sim.reset(&root, q);
+        self.start.push = None;
+        self.start.settle_s = 0.0;
+        self.start.root = root;
+        self.start.q = q.to_vec();
+        Ok(())
+    }
+
+    /// Everything a reset does before the robot is placed: the terrain tile, the engine, the
+    /// randomisation, the scenario's start plan and the episode clocks. Returns the start's root
+    /// moved to the tile's centre.
+    fn prepare(&mut self, spec: EpisodeSpec) -> Result<Isometry3<f64>, EnvError> {
         self.spec = spec;
         self.rng = SplitMix64::new(derive(spec.seed, "episode", 0));
         let (kind, difficulty) = spec.scenario.required_terrain().unwrap_or(spec.terrain);
@@ -263,39 +331,11 @@ impl Env {
         root.translation.y += f64::from(centre[1]);
         self.command_queue.clear();
         self.sensor_queue.clear();
-        // Lying starts settle under damping alone (Unitree's passive state: kp 0, kd 3).
-        let damping = vec![
-            JointCommand {
-                kd: 3.0,
-                ..JointCommand::default()
-            };
-            self.robot.joints.len()
-        ];
-        let settle_steps = (self.start.settle_s / self.sim.dt_s()).round() as usize;
-        if settle_steps > 0 && flat && self.config.start_pool > 0 {
-            // A settled start from the pool, at this start's place and a yaw of its own.
-            let index = derive(spec.seed, "start-pool-index", 0) % self.config.start_pool as u64;
-            let settled =
-                crate::start_pool::settled(&self.robot, &self.config, spec.scenario, index)?;
-            let yaw = f64::from(self.rng.uniform(-1.0, 1.0)) * std::f64::consts::PI;
-            let placed = settled.placed([root.translation.x, root.translation.y], yaw);
-            self.sim.reset(&placed, &settled.q);
-            self.sim.set_commands(&damping);
-        } else {
-            root.translation.z = self.drop_height(&root, &self.start.q) + self.start.drop_m;
-            self.sim.reset(&root, &self.start.q);
-            if settle_steps > 0 {
-                self.sim.set_commands(&damping);
-                for _ in 0..settle_steps {
-                    self.sim.step();
-                }
-            }
-        }
         self.episode_s = 0.0;
         self.gyro_mean = 0.0;
         self.trigger_s = None;
         self.pushed = false;
-        Ok(())
+        Ok(root)
     }
 
     fn randomise(&mut self) {

@@ -11,6 +11,7 @@ use vigor_sim::robot::Robot;
 
 use super::artifact::TeacherManifest;
 use super::config::TeacherParams;
+use super::curriculum::reference_start;
 use super::model::TeacherNet;
 use super::reference::ReferenceSet;
 use super::rollout::{Acting, Rollout, par_each, run_episodes};
@@ -67,6 +68,7 @@ pub trait Collector {
 }
 
 /// The in-process collector: every environment in this process on a pool of worker threads.
+/// Its episodes may begin part-way along their demonstration (`task.reference_start_share`).
 pub struct InProcess<'r> {
     robot: &'r Robot,
     cfg: EnvConfig,
@@ -126,8 +128,14 @@ impl<'r> InProcess<'r> {
                 let r = match slot.as_mut() {
                     Some(env) => env.reset(specs[i]),
                     None => TaskEnv::new(robot, cfg, Arc::clone(p), Arc::clone(refs), specs[i])
-                        .map(|e| {
+                        .and_then(|mut e| {
+                            e.set_reference_starts(true);
+                            if reference_start(p, &specs[i]).is_some() {
+                                // Built at the scenario's start; this one begins posed.
+                                e.reset(specs[i])?;
+                            }
                             **slot = Some(e);
+                            Ok(())
                         }),
                 };
                 if let Some(env) = slot.as_mut() {

@@ -103,6 +103,14 @@ pub struct TaskSection {
     /// recoveries (`vigor_training::demos::authored::RECOVERIES`).
     #[serde(default = "default_demos")]
     pub demos: Vec<String>,
+    /// Share of training episodes of lying starts that begin part-way along their demonstration
+    /// instead of at the scenario's start (0..=1; DeepMimic's reference-state initialisation):
+    /// the robot is put in the demonstration's pose at a phase drawn uniformly over the clip, at
+    /// rest, and the reference plays on from there. Evaluation never uses them, and the
+    /// curriculum and the success metrics count only full starts. Absent in configurations before
+    /// it existed, which read as 0.
+    #[serde(default)]
+    pub reference_start_share: f32,
 }
 
 fn default_demos() -> Vec<String> {
@@ -215,6 +223,26 @@ pub struct CurriculumSection {
     pub assist_decay: f32,
     /// Success rate that lowers the assist (0..=1).
     pub assist_success: f32,
+    /// Adaptive start sampling: each episode's scenario is drawn with a probability that grows
+    /// with how often that scenario has been failing on the slot's terrain kind, instead of
+    /// uniformly (docs/teacher.md). Absent in configurations before it existed: off.
+    #[serde(default)]
+    pub adaptive_starts: bool,
+    /// The uniform share of adaptive draws (0..=1): every scenario keeps at least this over the
+    /// number of scenarios; the rest goes in proportion to the failure rates.
+    #[serde(default = "default_adaptive_floor")]
+    pub adaptive_floor: f32,
+    /// Weight of one full-start episode in its cell's running failure rate (0.001..=1).
+    #[serde(default = "default_adaptive_rate")]
+    pub adaptive_rate: f32,
+}
+
+fn default_adaptive_floor() -> f32 {
+    0.3
+}
+
+fn default_adaptive_rate() -> f32 {
+    0.05
 }
 
 /// The checked configuration.
@@ -319,6 +347,13 @@ impl Validate for TeacherConfig {
             0.05,
             5.0,
         )?;
+        check_range(
+            file,
+            "task.reference_start_share",
+            t.reference_start_share,
+            0.0,
+            1.0,
+        )?;
         check_range(file, "task.history", t.history, 1, 50)?;
         check_range(file, "task.action_scale", t.action_scale, 0.01, 2.0)?;
         check_range(file, "task.kp_scale", t.kp_scale, 0.1, 5.0)?;
@@ -390,6 +425,20 @@ impl Validate for TeacherConfig {
             "curriculum.assist_success",
             c.assist_success,
             0.0,
+            1.0,
+        )?;
+        check_range(
+            file,
+            "curriculum.adaptive_floor",
+            c.adaptive_floor,
+            0.0,
+            1.0,
+        )?;
+        check_range(
+            file,
+            "curriculum.adaptive_rate",
+            c.adaptive_rate,
+            0.001,
             1.0,
         )?;
         let terrains = c

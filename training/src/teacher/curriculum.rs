@@ -3,7 +3,9 @@
 //! success and down after a failure (legged_gym's terrain curriculum), entered once an iteration's
 //! success rate reaches `stage2_success` without help. Before that, HoST's exploration aid: an
 //! upward force on the torso, a fraction of the robot's weight, lowered each time an iteration's
-//! success rate reaches `assist_success`.
+//! success rate reaches `assist_success`. Two options change where episodes start: adaptive start
+//! sampling draws the scenarios that fail more often more often, and reference-state starts begin
+//! a share of the lying starts part-way along their demonstration.
 
 use serde::{Deserialize, Serialize};
 use vigor_common::seed::derive;
@@ -22,7 +24,15 @@ pub struct Curriculum {
     pub levels: Vec<usize>,
     /// Upward assist on the torso, fraction of the robot's weight.
     pub assist: f32,
+    /// Adaptive start sampling's running failure rate per cell (terrain kind of the slot, flat
+    /// first, then `curriculum.terrains`; times scenario), filled on first use. Absent in
+    /// checkpoints before it existed.
+    #[serde(default)]
+    pub start_failure: Vec<f32>,
 }
+
+/// A cell's failure rate before it has seen an episode.
+const PRIOR_FAILURE: f32 = 0.5;
 
 impl Curriculum {
     /// Stage 1 for `envs` slots.
@@ -32,15 +42,89 @@ impl Curriculum {
             stage: 1,
             levels: vec![0; envs],
             assist,
+            start_failure: Vec::new(),
         }
+    }
+
+    /// The terrain-kind cell of slot `env` now: 0 on flat ground (stage 1), else 1 + the index
+    /// of its kind in `curriculum.terrains`.
+    fn kind_cell(&self, p: &TeacherParams, env: usize) -> usize {
+        if self.stage >= 2 && !p.terrains.is_empty() {
+            1 + env % p.terrains.len()
+        } else {
+            0
+        }
+    }
+
+    /// The probability of each of `p.scenarios` for a slot in kind cell `cell` under adaptive
+    /// start sampling: `adaptive_floor` spread evenly, the rest in proportion to the cells'
+    /// failure rates (evenly while none fails).
+    #[must_use]
+    pub fn scenario_weights(&self, p: &TeacherParams, cell: usize) -> Vec<f64> {
+        let n = p.scenarios.len();
+        let floor = f64::from(p.raw.curriculum.adaptive_floor);
+        let fail: Vec<f64> = (0..n)
+            .map(|s| {
+                f64::from(
+                    self.start_failure
+                        .get(cell * n + s)
+                        .copied()
+                        .unwrap_or(PRIOR_FAILURE),
+                )
+            })
+            .collect();
+        let total: f64 = fail.iter().sum();
+        fail.iter()
+            .map(|f| {
+                let share = if total > 0.0 {
+                    f / total
+                } else {
+                    1.0 / n as f64
+                };
+                floor / n as f64 + (1.0 - floor) * share
+            })
+            .collect()
+    }
+
+    /// The mean of [`Curriculum::scenario_weights`] over the kind cells the slots use now.
+    #[must_use]
+    pub fn mean_scenario_weights(&self, p: &TeacherParams) -> Vec<f64> {
+        let slots = self.levels.len().max(1);
+        let mut mean = vec![0.0; p.scenarios.len()];
+        for env in 0..slots {
+            for (m, w) in mean
+                .iter_mut()
+                .zip(self.scenario_weights(p, self.kind_cell(p, env)))
+            {
+                *m += w / slots as f64;
+            }
+        }
+        mean
     }
 
     /// The episode of slot `env` in iteration `iteration`.
     #[must_use]
+    ///
+    /// The scenario is drawn uniformly, or with `curriculum.adaptive_starts` by
+    /// [`Curriculum::scenario_weights`] of the slot's cell, from the same seeded draw.
     pub fn spec(&self, p: &TeacherParams, iteration: u64, env: usize) -> EpisodeSpec {
         let n = p.raw.envs as u64;
         let k = iteration * n + env as u64;
-        let pick = derive(p.raw.seed, "scenario", k) as usize % p.scenarios.len();
+        let draw = derive(p.raw.seed, "scenario", k);
+        let pick = if p.raw.curriculum.adaptive_starts {
+            let unit = (draw >> 11) as f64 / (1u64 << 53) as f64;
+            let weights = self.scenario_weights(p, self.kind_cell(p, env));
+            let mut acc = 0.0;
+            weights
+                .iter()
+                .position(|w| {
+                    acc += w;
+                    unit < acc
+                })
+                .unwrap_or(weights.len() - 1)
+        } else {
+            draw as usize % p.scenarios.len()
+        };
         let scenario: Scenario = p.scenarios[pick];
         let terrain = if self.stage >= 2 && !p.terrains.is_empty() {
             let kind = p.terrains[env % p.terrains.len()];
@@ -56,9 +140,37 @@ impl Curriculum {
         }
     }
 
-    /// Moves levels and stage after an iteration with per-slot `successes`.
-    pub fn update(&mut self, p: &TeacherParams, successes: &[bool]) {
-        let rate = successes.iter().filter(|s| **s).count() as f32 / successes.len().max(1) as f32;
+    /// Moves levels and stage after an iteration with per-slot `successes`: `None` for an
+    /// episode that began part-way along its demonstration ([`reference_start`]), which counts
+    /// towards neither the success rate nor its slot's level.
+    ///
+    /// With adaptive start sampling, each full start also moves its cell's failure rate (its
+    /// slot's terrain kind before any promotion, and the scenario of `specs`, the iteration's
+    /// episodes in slot order).
+    pub fn update(&mut self, p: &TeacherParams, specs: &[EpisodeSpec], successes: &[Option<bool>]) {
+        if p.raw.curriculum.adaptive_starts {
+            let n = p.scenarios.len();
+            let cells = (1 + p.terrains.len()) * n;
+            if self.start_failure.len() != cells {
+                self.start_failure = vec![PRIOR_FAILURE; cells];
+            }
+            let rate = p.raw.curriculum.adaptive_rate;
+            for (env, (spec, ok)) in specs.iter().zip(successes).enumerate() {
+                let (Some(ok), Some(s)) =
+                    (ok, p.scenarios.iter().position(|x| *x == spec.scenario))
+                else {
+                    continue;
+                };
+                let cell = self.kind_cell(p, env) * n + s;
+                let f = &mut self.start_failure[cell];
+                *f += rate * (f32::from(u8::from(!ok)) - *f);
+            }
+        }
+        let full = successes.iter().flatten().count();
+        let rate = successes.iter().flatten().filter(|s| **s).count() as f32 / full.max(1) as f32;
+        if full == 0 {
+            return;
+        }
         let c = &p.raw.curriculum;
         if self.assist > 0.0 {
             if rate >= c.assist_success {
@@ -77,11 +189,11 @@ impl Curriculum {
         }
         let top = p.raw.curriculum.levels.saturating_sub(1);
         for (level, ok) in self.levels.iter_mut().zip(successes) {
-            *level = if *ok {
-                (*level + 1).min(top)
-            } else {
-                level.saturating_sub(1)
-            };
+            match ok {
+                Some(true) => *level = (*level + 1).min(top),
+                Some(false) => *level = level.saturating_sub(1),
+                None => {}
+            }
         }
     }
 
@@ -90,4 +202,18 @@ impl Curriculum {
     pub fn mean_level(&self) -> f32 {
         self.levels.iter().sum::<usize>() as f32 / self.levels.len().max(1) as f32
     }
+}
+
+/// Where along its demonstration a training episode of `spec` begins, as a fraction of the clip
+/// (0..1), or `None` for a full start: a share `task.reference_start_share` of the lying starts
+/// (fall starts never), the draw and the phase derived from the episode's seed alone, so every
+/// collector and thread count agrees.
+#[must_use]
+pub fn reference_start(p: &TeacherParams, spec: &EpisodeSpec) -> Option<f64> {
+    let share = f64::from(p.raw.task.reference_start_share);
+    if share <= 0.0 || spec.scenario.is_fall() {
+        return None;
+    }
+    let unit = |tag: &str| (derive(spec.seed, tag, 0) >> 11) as f64 / (1u64 << 53) as f64;
+    (unit("reference-start") < share).then(|| unit("reference-phase"))
 }

@@ -58,6 +58,8 @@ pub struct RefFrame {
     pub gravity: [f32; 3],
     /// Joint angles, rad.
     pub q: Vec<f32>,
+    /// The pelvis's orientation in the clip's world (a start posed at this frame takes it).
+    pub root_rotation: UnitQuaternion<f64>,
 }
 
 /// A prepared reference.
@@ -105,6 +107,7 @@ impl Reference {
                     root_height_m: root.translation.vector.z as f32,
                     gravity: projected_gravity([r.w as f32, r.i as f32, r.j as f32, r.k as f32]),
                     q: f.joint_pos_rad.iter().map(|&q| q as f32).collect(),
+                    root_rotation: root.rotation,
                 }
             })
             .collect();

@@ -349,10 +349,16 @@ where
         };
         let ro = collector.finish()?;
         let reset_s = ro.reset_s;
-        let successes: Vec<bool> = ro.outcomes.iter().map(|o| o.success).collect();
+        // Episodes begun part-way along their demonstration are practice: the curriculum and
+        // the success metrics count only full starts.
+        let successes: Vec<Option<bool>> = ro
+            .outcomes
+            .iter()
+            .map(|o| (!o.reference_start).then_some(o.success))
+            .collect();
         let stage = state.curriculum.stage;
         let level = state.curriculum.mean_level();
-        state.curriculum.update(&p, &successes);
+        state.curriculum.update(&p, &specs, &successes);
         if collector.overlaps() && it + 1 < params.raw.iterations as u64 {
             // The next iteration's episodes run on these weights while the update runs.
             let next: Vec<_> = (0..n)
@@ -431,8 +437,10 @@ where
         state.adam_steps = adam.t;
         state.wall_s += elapsed;
 
+        let full: Vec<&super::task::Outcome> =
+            ro.outcomes.iter().filter(|o| !o.reference_start).collect();
         let mean = |f: &dyn Fn(&super::task::Outcome) -> f64| {
-            ro.outcomes.iter().map(f).sum::<f64>() / n as f64
+            full.iter().map(|o| f(o)).sum::<f64>() / full.len().max(1) as f64
         };
         let success = mean(&|o| f64::from(u8::from(o.success)));
         let mut m = Map::new();
@@ -463,7 +471,7 @@ where
                 .iter()
                 .zip(&successes)
                 .filter(|(sp, _)| sp.scenario == *s)
-                .map(|(_, ok)| *ok)
+                .filter_map(|(_, ok)| *ok)
                 .collect();
             if !picked.is_empty() {
                 let rate = picked.iter().filter(|x| **x).count() as f64 / picked.len() as f64;
@@ -471,7 +479,14 @@ where
             }
         }
         for (k, name) in REWARD_TERMS.iter().enumerate() {
-            let v = ro.term_sums.iter().map(|t| f64::from(t[k])).sum::<f64>() / n as f64;
+            let v = ro
+                .term_sums
+                .iter()
+                .zip(&ro.outcomes)
+                .filter(|(_, o)| !o.reference_start)
+                .map(|(t, _)| f64::from(t[k]))
+                .sum::<f64>()
+                / full.len().max(1) as f64;
             m.insert(format!("reward/{name}"), json!(v));
         }
         for (k, v) in serde_json::to_value(&stats)
@@ -487,6 +502,21 @@ where
             "ppo/action_std".into(),
             json!(log_std.iter().map(|l| f64::from(l.exp())).sum::<f64>() / log_std.len() as f64),
         );
+        if params.raw.task.reference_start_share > 0.0 {
+            let posed: Vec<&super::task::Outcome> =
+                ro.outcomes.iter().filter(|o| o.reference_start).collect();
+            m.insert(
+                "reference_start/share".into(),
+                json!(posed.len() as f64 / n as f64),
+            );
+            if !posed.is_empty() {
+                let k = posed.len() as f64;
+                let ok = posed.iter().filter(|o| o.success).count() as f64;
+                let ret = posed.iter().map(|o| f64::from(o.reward)).sum::<f64>();
+                m.insert("reference_start/success".into(), json!(ok / k));
+                m.insert("reference_start/mean_return".into(), json!(ret / k));
+            }
+        }
         m.insert("time/reset_s".into(), json!(reset_s));
         m.insert("time/sim_s".into(), json!(ro.sim_s));
         m.insert("time/forward_s".into(), json!(ro.forward_s));
@@ -494,6 +524,12 @@ where
         m.insert("curriculum/stage".into(), json!(stage));
         m.insert("curriculum/mean_level".into(), json!(level));
         m.insert("curriculum/assist".into(), json!(assist));
+        if params.raw.curriculum.adaptive_starts {
+            let weights = state.curriculum.mean_scenario_weights(&p);
+            for (s, w) in p.scenarios.iter().zip(weights) {
+                m.insert(format!("curriculum/start_p/{s}"), json!(w));
+            }
+        }
         collector.report(&mut m);
         append_metrics(&metrics_path, &m)?;
 

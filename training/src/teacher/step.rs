@@ -33,7 +33,7 @@ impl TaskEnv {
     fn clip_time_s(&self) -> f64 {
         let r = &self.refs.references[self.reference];
         let speed = r.duration_s / f64::from(self.params.raw.task.reference_duration_s);
-        (f64::from(self.since_engaged_s()) * speed).min(r.duration_s)
+        (self.clip_start_s + f64::from(self.since_engaged_s()) * speed).min(r.duration_s)
     }
 
     /// True once the episode has run its length.
@@ -182,7 +182,8 @@ impl TaskEnv {
         let poses = self.link_poses();
         let r = &self.refs.references[self.reference];
         let t_clip = self.clip_time_s();
-        let post_stand = self.since_engaged_s() >= self.params.raw.task.reference_duration_s;
+        let post_stand = self.since_engaged_s() >= self.params.raw.task.reference_duration_s
+            || (self.posed && t_clip >= r.duration_s);
         let target = r.frame_at(t_clip);
         let terrain = self.env.terrain();
         let ground = |x: f32, y: f32| terrain.height(x, y);
@@ -339,6 +340,7 @@ impl TaskEnv {
                 .map_or(0.0, |t| self.since_engaged_s() - t),
             gyro_rad_s: self.env.gyro_mean_rad_s(),
             left_terrain: self.stats.left_terrain,
+            reference_start: self.posed,
             reward: self.stats.reward,
         }
     }

@@ -41,6 +41,8 @@ pub const HEAD_CLEARANCE_M: f32 = 0.05;
 pub(super) const HEAD_CLEAR_M: f32 = 0.10;
 /// Actions are clipped to this magnitude before scaling.
 pub const ACTION_CLIP: f32 = 10.0;
+/// A start posed from a demonstration frame is dropped from this far above the terrain, m.
+const POSED_DROP_M: f64 = 0.01;
 /// Fall starts that have not tipped past 20° after this long engage anyway, s.
 const MAX_PRE_TRIGGER_S: f32 = 3.0;
 
@@ -115,6 +117,10 @@ pub struct Outcome {
     /// ended there, a failure.
     #[serde(default)]
     pub left_terrain: bool,
+    /// The episode began part-way along its demonstration (a training-only reference-state
+    /// start), not at its scenario's start.
+    #[serde(default)]
+    pub reference_start: bool,
     /// Episode return.
     pub reward: f32,
 }
@@ -157,6 +163,12 @@ pub struct TaskEnv {
     pub(super) assist_n: f32,
     pub(super) steps: usize,
     pub(super) torso: usize,
+    /// Whether resets may begin part-way along the demonstration (training only).
+    pub(super) reference_starts: bool,
+    /// Clip time the episode began at, s (0 for a full start).
+    pub(super) clip_start_s: f64,
+    /// The episode began posed from its demonstration.
+    pub(super) posed: bool,
 }
 
 /// The observation sizes for `robot` under `params`.
@@ -249,6 +261,9 @@ impl TaskEnv {
             assist_n: 0.0,
             steps: 0,
             torso: robot.link_index("torso_link").unwrap_or(0),
+            reference_starts: false,
+            clip_start_s: 0.0,
+            posed: false,
         };
         this.begin(spec);
         Ok(this)
@@ -258,6 +273,12 @@ impl TaskEnv {
     /// (training only; 0 = none).
     pub fn set_assist(&mut self, fraction: f32) {
         self.assist_n = fraction * self.env.robot().mass() as f32 * 9.81;
+    }
+
+    /// Lets later resets begin part-way along the demonstration for the share of episodes
+    /// [`super::curriculum::reference_start`] picks (training; evaluation leaves it off).
+    pub fn set_reference_starts(&mut self, on: bool) {
+        self.reference_starts = on;
     }
 
     /// Observation sizes.
@@ -289,8 +310,29 @@ impl TaskEnv {
     /// # Errors
     /// Terrain or engine errors.
     pub fn reset(&mut self, spec: EpisodeSpec) -> Result<(), EnvError> {
-        self.env.reset(spec)?;
+        let phase = if self.reference_starts {
+            super::curriculum::reference_start(&self.params, &spec)
+        } else {
+            None
+        };
+        let Some(phase) = phase else {
+            self.env.reset(spec)?;
+            self.posed = false;
+            self.clip_start_s = 0.0;
+            self.begin(spec);
+            return Ok(());
+        };
+        let reference = self.refs.index_for(spec.scenario);
+        let r = &self.refs.references[reference];
+        let t0 = phase * r.duration_s;
+        let frame = r.frame_at(t0);
+        let q: Vec<f64> = frame.q.iter().map(|&x| f64::from(x)).collect();
+        self.env
+            .reset_posed(spec, frame.root_rotation, &q, POSED_DROP_M)?;
+        self.posed = true;
+        self.clip_start_s = t0;
         self.begin(spec);
+        self.reference = reference;
         Ok(())
     }
 

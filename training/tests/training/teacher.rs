@@ -11,6 +11,7 @@ use vigor_sim::scenario::Scenario;
 use vigor_sim::terrain::TerrainKind;
 use vigor_training::demos::Posture;
 use vigor_training::teacher::config::{DEFAULT_TOML, ReferenceRule, UNIFIED_TOML};
+use vigor_training::teacher::curriculum::{Curriculum, reference_start};
 use vigor_training::teacher::eval::{self, EvalPlan};
 use vigor_training::teacher::reference::ReferenceSet;
 use vigor_training::teacher::runner::{METRICS, env_config, read_metrics};
@@ -125,6 +126,142 @@ fn a_resumed_run_continues_exactly_and_threads_do_not_matter() {
     assert!(err.contains("different configuration"), "{err}");
     let err = run(&tiny(1, 2), b.path(), false).unwrap_err();
     assert!(err.contains("--resume"), "{err}");
+}
+
+#[test]
+fn reference_starts_pose_the_robot_along_its_demonstration() {
+    let robot = Robot::embedded("g1_29dof").unwrap();
+    let sim = vigor_sim::SimConfig::embedded().unwrap();
+    let mut params = TeacherConfig::embedded().unwrap();
+    params.raw.task.reference_start_share = 1.0;
+    let p = Arc::new(params);
+    let cfg = env_config(&p, &sim);
+    let refs = Arc::new(ReferenceSet::shipped(&robot, 0.5).unwrap());
+    let spec = EpisodeSpec {
+        scenario: Scenario::Prone,
+        terrain: (TerrainKind::Flat, 0.0),
+        seed: 11,
+    };
+    let phase = reference_start(&p, &spec).expect("every lying start at share 1");
+    let reference = &refs.references[refs.index_for(Scenario::Prone)];
+    let frame = reference.frame_at(phase * reference.duration_s);
+    let mut env = TaskEnv::new(&robot, &cfg, Arc::clone(&p), Arc::clone(&refs), spec).unwrap();
+    assert!(!env.outcome().reference_start, "off until asked for");
+    let lying = env.env().state();
+    env.set_reference_starts(true);
+    env.reset(spec).unwrap();
+    let s = env.env().state();
+    assert!(env.outcome().reference_start);
+    assert_ne!(s.q, lying.q);
+    for (j, (a, b)) in s.q.iter().zip(&frame.q).enumerate() {
+        assert!(
+            (a - b).abs() < 1e-4,
+            "joint {j}: {a} against the frame's {b}"
+        );
+    }
+    let g = vigor_policy::projected_gravity(s.base_quat);
+    for k in 0..3 {
+        assert!(
+            (g[k] - frame.gravity[k]).abs() < 1e-4,
+            "{g:?} {:?}",
+            frame.gravity
+        );
+    }
+    // Placed with its lowest point 1 cm above the ground, as the clip stands on its own.
+    assert!(
+        (s.base_pos[2] - frame.root_height_m).abs() < 0.05,
+        "pelvis at {} m, the clip's at {} m",
+        s.base_pos[2],
+        frame.root_height_m
+    );
+    assert!(
+        s.base_linvel.iter().chain(&s.dq).all(|v| *v == 0.0),
+        "at rest"
+    );
+    // The reference plays on from the phase (the critic's last value is the clip phase).
+    let dims = env.dims();
+    let mut row = vec![f32::NAN; dims.critic()];
+    env.observe(&mut row);
+    assert!(((row[dims.critic() - 1]) - phase as f32).abs() < 1e-5);
+    let zero = vec![0.0; 29];
+    let mut steps = 0;
+    while !env.done() {
+        assert!(env.step(&zero).total.is_finite());
+        steps += 1;
+    }
+    assert_eq!(steps, 375, "the episode keeps its length");
+    let o = env.outcome();
+    assert!(o.reference_start && o.tracking_rms_m.is_finite());
+    // The same episode again is the same start.
+    let mut again = TaskEnv::new(&robot, &cfg, Arc::clone(&p), Arc::clone(&refs), spec).unwrap();
+    again.set_reference_starts(true);
+    again.reset(spec).unwrap();
+    let t = again.env().state();
+    assert_eq!(
+        (t.q, t.base_pos, t.base_quat),
+        (s.q, s.base_pos, s.base_quat)
+    );
+}
+
+#[test]
+fn training_with_reference_starts_counts_only_full_starts_and_ignores_threads() {
+    let with = |threads, iterations| {
+        let mut p = tiny(threads, iterations);
+        p.raw.envs = 8;
+        p.raw.task.reference_start_share = 0.5;
+        p
+    };
+    let a = tempfile::tempdir().unwrap();
+    run(&with(2, 2), a.path(), false).unwrap();
+    let b = tempfile::tempdir().unwrap();
+    run(&with(1, 2), b.path(), false).unwrap();
+    assert_eq!(weights_digest(a.path()), weights_digest(b.path()));
+    let p = with(1, 2);
+    let c = Curriculum::new(8, p.raw.curriculum.assist_start);
+    for (it, m) in read_metrics(&a.path().join(METRICS))
+        .unwrap()
+        .iter()
+        .enumerate()
+    {
+        let posed = (0..8)
+            .filter(|&i| reference_start(&p, &c.spec(&p, it as u64, i)).is_some())
+            .count();
+        assert_eq!(
+            m["reference_start/share"],
+            serde_json::json!(posed as f64 / 8.0)
+        );
+        assert_eq!(m.contains_key("reference_start/success"), posed > 0);
+    }
+}
+
+#[test]
+fn adaptive_start_sampling_resumes_exactly() {
+    let with = |iterations| {
+        let mut p = tiny(1, iterations);
+        p.raw.envs = 6;
+        p.raw.curriculum.adaptive_starts = true;
+        p
+    };
+    let a = tempfile::tempdir().unwrap();
+    run(&with(2), a.path(), false).unwrap();
+    let b = tempfile::tempdir().unwrap();
+    run(&with(1), b.path(), false).unwrap();
+    run(&with(2), b.path(), true).unwrap();
+    assert_eq!(weights_digest(a.path()), weights_digest(b.path()));
+    let ma = read_metrics(&a.path().join(METRICS)).unwrap();
+    let mb = read_metrics(&b.path().join(METRICS)).unwrap();
+    for key in [
+        "mean_return",
+        "curriculum/start_p/prone",
+        "curriculum/start_p/supine",
+    ] {
+        assert_eq!(ma[1][key], mb[1][key], "{key}");
+    }
+    let total: f64 = ["supine", "prone", "side"]
+        .iter()
+        .map(|s| ma[1][&format!("curriculum/start_p/{s}")].as_f64().unwrap())
+        .sum();
+    assert!((total - 1.0).abs() < 1e-9, "{total}");
 }
 
 #[test]
