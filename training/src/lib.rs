@@ -15,6 +15,7 @@
 pub mod demos;
 pub mod mirror;
 pub mod rl;
+pub mod run_dir;
 pub mod student;
 pub mod teacher;
 

@@ -1,8 +1,8 @@
-//! A student run's files: the deployable artifact with its probe (`run/student/`), and atomic
-//! checkpoints with exact resume (`run/checkpoints/iter_N/`: weights and manifest, optimiser
-//! moments, state, task; `run/latest` names the newest).
+//! A student run's files: the deployable artifact with its probe (`run/student/`), and the
+//! checkpoints with exact resume that [`RunDir`] keeps (`run/checkpoints/iter_N/`: weights and
+//! manifest, optimiser moments, state, task; `run/latest` names the newest).
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 
 use tch::{Device, Tensor};
@@ -14,12 +14,13 @@ use vigor_sim::sensors::RobotGeometry;
 
 use super::rollout::{ProbeTick, StudentActing, run_student};
 use super::runner::{
-    LATEST, OPTIMIZER, PROBE_FILE, PROBE_STEPS, STATE, StudentState, StudentTask, TASK_FILE,
-    build_envs, episode_spec, invalid, io, named_params,
+    PROBE_FILE, PROBE_STEPS, STATE, StudentState, StudentTask, TASK_FILE, build_envs, episode_spec,
+    invalid, io, named_params,
 };
 use super::sensor::StudentSensor;
 use crate::rl::Adam;
-use crate::teacher::runner::{METRICS, TrainError};
+use crate::run_dir::{OPTIMIZER, RunDir, load_moments, save_moments};
+use crate::teacher::runner::TrainError;
 
 /// Writes the deployable artifact into `dir`: `manifest.json`, `weights.safetensors`,
 /// `task.json`, and a probe (a short evaluation episode's recorded inputs with the actions the
@@ -111,66 +112,42 @@ fn write_probe(path: &Path, ticks: &[ProbeTick], depth_size: [i64; 2]) -> Result
 }
 
 pub(super) fn checkpoint(
-    run: &Path,
+    run: &RunDir,
     student: &mut StudentPolicy,
     adam: &Adam,
     state: &StudentState,
     task: &StudentTask,
 ) -> Result<(), TrainError> {
-    let root = run.join("checkpoints");
-    let name = format!("iter_{:06}", state.iteration);
-    let tmp = root.join(format!(".tmp-{name}"));
-    let _ = std::fs::remove_dir_all(&tmp);
-    student.save(&tmp).map_err(invalid)?;
-    let mut named: Vec<(String, Tensor)> = Vec::new();
-    for (k, n) in adam.names.iter().enumerate() {
-        named.push((format!("m.{n}"), adam.m[k].shallow_clone()));
-        named.push((format!("v.{n}"), adam.v[k].shallow_clone()));
-    }
-    let opt = tmp.join(OPTIMIZER);
-    let opt_tmp = fsutil::temp_sibling(&opt);
-    Tensor::write_safetensors(&named, &opt_tmp).map_err(invalid)?;
-    fsutil::commit(&opt_tmp, &opt).map_err(io(&opt))?;
-    for (file, value) in [
-        (STATE, serde_json::to_vec_pretty(state).map_err(invalid)?),
-        (TASK_FILE, serde_json::to_vec_pretty(task).map_err(invalid)?),
-    ] {
-        let p = tmp.join(file);
-        fsutil::write_atomic(&p, &value).map_err(io(&p))?;
-    }
-    let dir = root.join(&name);
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::rename(&tmp, &dir).map_err(io(&dir))?;
-    std::fs::File::open(&root)
-        .and_then(|d| d.sync_all())
-        .map_err(io(&root))?;
-    let latest = run.join(LATEST);
-    fsutil::write_atomic(&latest, format!("checkpoints/{name}\n").as_bytes())
-        .map_err(io(&latest))?;
-    let mut all: Vec<PathBuf> = std::fs::read_dir(&root)
-        .map_err(io(&root))?
-        .filter_map(Result::ok)
-        .map(|e| e.path())
-        .filter(|p| {
-            p.file_name()
-                .and_then(|n| n.to_str())
-                .is_some_and(|n| n.starts_with("iter_"))
-        })
-        .collect();
-    all.sort();
-    for old in all.iter().rev().skip(3) {
-        let _ = std::fs::remove_dir_all(old);
-    }
+    run.commit_checkpoint(state.iteration, |tmp| {
+        student.save(tmp).map_err(invalid)?;
+        save_moments(adam, &tmp.join(OPTIMIZER))?;
+        for (file, value) in [
+            (STATE, serde_json::to_vec_pretty(state).map_err(invalid)?),
+            (TASK_FILE, serde_json::to_vec_pretty(task).map_err(invalid)?),
+        ] {
+            let p = tmp.join(file);
+            fsutil::write_atomic(&p, &value).map_err(io(&p))?;
+        }
+        Ok::<(), TrainError>(())
+    })?;
     Ok(())
 }
 
+/// The student, optimiser and state of the newest complete checkpoint of `run`, which must have
+/// been trained for `task`.
 pub(super) fn resume(
-    run: &Path,
+    run: &RunDir,
     task: &StudentTask,
 ) -> Result<(StudentPolicy, Adam, StudentState), TrainError> {
-    let latest = run.join(LATEST);
-    let rel = std::fs::read_to_string(&latest).map_err(io(&latest))?;
-    let dir = run.join(rel.trim());
+    let (student, adam, state) = run.load_latest(|dir| load_checkpoint(dir, task))?;
+    run.truncate_metrics(state.iteration)?;
+    Ok((student, adam, state))
+}
+
+fn load_checkpoint(
+    dir: &Path,
+    task: &StudentTask,
+) -> Result<(StudentPolicy, Adam, StudentState), TrainError> {
     let read = |file: &str| -> Result<Vec<u8>, TrainError> {
         let p = dir.join(file);
         std::fs::read(&p).map_err(io(&p))
@@ -187,23 +164,14 @@ pub(super) fn resume(
         )));
     }
     let state: StudentState = serde_json::from_slice(&read(STATE)?).map_err(invalid)?;
-    let student = StudentPolicy::load(&dir, Device::Cpu).map_err(invalid)?;
+    let student = StudentPolicy::load(dir, Device::Cpu).map_err(invalid)?;
     let mut adam = Adam::new(&named_params(&student));
-    let opt = dir.join(OPTIMIZER);
-    let saved_opt = Tensor::read_safetensors(&opt).map_err(invalid)?;
-    for (k, name) in adam.names.clone().iter().enumerate() {
-        for (slot, prefix) in [(&mut adam.m[k], "m"), (&mut adam.v[k], "v")] {
-            let key = format!("{prefix}.{name}");
-            let found = saved_opt
-                .iter()
-                .find(|(n, t)| *n == key && t.size() == slot.size())
-                .ok_or_else(|| TrainError::Resume(format!("{}: lacks `{key}`", opt.display())))?;
-            *slot = found.1.shallow_clone();
-        }
-    }
-    adam.t = state.adam_steps;
-    let metrics = run.join(METRICS);
-    crate::teacher::runner::truncate_metrics(&metrics, state.iteration)?;
+    load_moments(
+        &mut adam,
+        &dir.join(OPTIMIZER),
+        state.adam_steps,
+        Device::Cpu,
+    )?;
     Ok((student, adam, state))
 }
 

@@ -28,11 +28,12 @@ use super::config::{StudentConfig, StudentKind};
 use super::rollout::{StudentActing, StudentBatch, run_student};
 use super::sensor::StudentSensor;
 use crate::rl::Adam;
+use crate::run_dir::RunDir;
 use crate::teacher::config::{TeacherActionMode, TeacherConfig};
 use crate::teacher::eval::{check_fits, params_for};
 use crate::teacher::reference::ReferenceSet;
 use crate::teacher::rollout::par_each;
-use crate::teacher::runner::{IterationReport, METRICS, TrainError, append_metrics, env_config};
+use crate::teacher::runner::{IterationReport, TrainError, env_config};
 use crate::teacher::task::ACTION_CLIP;
 use crate::teacher::{TaskEnv, Teacher};
 
@@ -41,9 +42,7 @@ pub const STUDENT_DIR: &str = "student";
 /// Beside `manifest.json`: the task the student was trained and is evaluated in (training only).
 pub const TASK_FILE: &str = "task.json";
 pub use vigor_policy::student_probe::PROBE_FILE;
-pub(super) const OPTIMIZER: &str = "optimizer.safetensors";
 pub(super) const STATE: &str = "state.json";
-pub(super) const LATEST: &str = "latest";
 /// Policy steps recorded in the probe.
 pub(super) const PROBE_STEPS: usize = 40;
 
@@ -432,16 +431,9 @@ where
         adam_steps: 0,
         wall_s: 0.0,
     };
-    std::fs::create_dir_all(&opts.run_dir).map_err(io(&opts.run_dir))?;
+    let run = RunDir::open(&opts.run_dir, opts.resume)?;
     if opts.resume {
-        (student, adam, state) = resume(&opts.run_dir, &task)?;
-    } else if opts.run_dir.join(LATEST).exists() {
-        return Err(TrainError::Resume(format!(
-            "{} already holds a run: pass --resume to continue it, or choose another --run-dir",
-            opts.run_dir.display()
-        )));
-    } else {
-        let _ = std::fs::remove_file(opts.run_dir.join(METRICS));
+        (student, adam, state) = resume(&run, &task)?;
     }
     let workers = threads(cfg.threads);
     while state.iteration < cfg.iterations as u64 {
@@ -521,10 +513,10 @@ where
         m.insert("time/sim_s".into(), json!(ro.sim_s));
         m.insert("time/forward_s".into(), json!(ro.forward_s));
         m.insert("time/update_s".into(), json!(update_s));
-        append_metrics(&opts.run_dir.join(METRICS), &m)?;
+        run.append_metrics(&m)?;
         let last = state.iteration == cfg.iterations as u64;
         if state.iteration.is_multiple_of(cfg.checkpoint_every as u64) || last {
-            checkpoint(&opts.run_dir, &mut student, &adam, &state, &task)?;
+            checkpoint(&run, &mut student, &adam, &state, &task)?;
             export(
                 &mut student,
                 &task,
@@ -532,7 +524,7 @@ where
                 sim,
                 &opts.run_dir.join(STUDENT_DIR),
             )?;
-            crate::teacher::curves::write_panels(&opts.run_dir, &STUDENT_PANELS)?;
+            crate::teacher::curves::write_panels(run.path(), &STUDENT_PANELS)?;
         }
         on_iteration(&IterationReport {
             iteration: state.iteration,

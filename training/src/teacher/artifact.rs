@@ -8,7 +8,6 @@
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
-use tch::Tensor;
 use vigor_common::fsutil;
 use vigor_policy::{Network, PolicyKind};
 
@@ -16,6 +15,7 @@ use super::config::TeacherConfig;
 use super::curriculum::Curriculum;
 use super::model::{TeacherNet, TeacherSpec};
 use crate::rl::{Adam, RunningNorm};
+use crate::run_dir::{OPTIMIZER, RunDir, RunDirError, save_moments};
 
 /// The manifest's file name (the one every policy artifact has).
 pub const TEACHER_MANIFEST: &str = vigor_policy::artifact::MANIFEST_FILE;
@@ -23,10 +23,8 @@ pub const TEACHER_MANIFEST: &str = vigor_policy::artifact::MANIFEST_FILE;
 pub const LEGACY_TEACHER_MANIFEST: &str = "teacher.json";
 /// The weights' file name.
 pub const WEIGHTS: &str = vigor_policy::artifact::WEIGHTS_FILE;
-const OPTIMIZER: &str = "optimizer.safetensors";
 const STATE: &str = "state.json";
-/// The file in a run directory naming the newest complete checkpoint.
-pub const LATEST: &str = "latest";
+pub use crate::run_dir::LATEST;
 
 /// The teacher's manifest as training uses it. On disk it is a policy artifact of kind `teacher`
 /// ([`vigor_policy::Manifest`]): the common fields there, and `config`, `spec`, `iteration` and
@@ -254,17 +252,13 @@ pub enum ArtifactError {
         #[source]
         source: tch::TchError,
     },
+    /// The run directory.
+    #[error(transparent)]
+    RunDir(#[from] RunDirError),
 }
 
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> ArtifactError + '_ {
     move |source| ArtifactError::Io {
-        path: path.to_path_buf(),
-        source,
-    }
-}
-
-fn torch(path: &Path) -> impl FnOnce(tch::TchError) -> ArtifactError + '_ {
-    move |source| ArtifactError::Torch {
         path: path.to_path_buf(),
         source,
     }
@@ -345,72 +339,24 @@ pub fn load_artifact_on(dir: &Path, device: tch::Device) -> Result<Teacher, Arti
     })
 }
 
-/// Writes checkpoint `name` under `run/checkpoints/` and points `run/latest` at it; keeps the
-/// newest `keep` checkpoints.
+/// Writes the checkpoint of `state.iteration` into `run` (the artifact, the optimiser's moments
+/// and the training state) and points `latest` at it ([`RunDir::commit_checkpoint`]).
 ///
 /// # Errors
 /// File system or libtorch errors, naming the file.
 pub fn save_checkpoint(
-    run: &Path,
-    name: &str,
+    run: &RunDir,
     net: &TeacherNet,
     manifest: &mut TeacherManifest,
     adam: &Adam,
     state: &TrainState,
-    keep: usize,
 ) -> Result<(), ArtifactError> {
-    let root = run.join("checkpoints");
-    let tmp = root.join(format!(".tmp-{name}"));
-    if tmp.exists() {
-        std::fs::remove_dir_all(&tmp).map_err(io(&tmp))?;
-    }
-    save_artifact(&tmp, net, manifest)?;
-    let mut named: Vec<(String, Tensor)> = Vec::new();
-    for (k, n) in adam.names.iter().enumerate() {
-        named.push((format!("m.{n}"), adam.m[k].to(tch::Device::Cpu)));
-        named.push((format!("v.{n}"), adam.v[k].to(tch::Device::Cpu)));
-    }
-    let opt = tmp.join(OPTIMIZER);
-    let opt_tmp = tmp.join(".optimizer.tmp.safetensors");
-    Tensor::write_safetensors(&named, &opt_tmp).map_err(torch(&opt_tmp))?;
-    fsutil::commit(&opt_tmp, &opt).map_err(io(&opt))?;
-    write_json(&tmp.join(STATE), state)?;
-    let dir = root.join(name);
-    if dir.exists() {
-        std::fs::remove_dir_all(&dir).map_err(io(&dir))?;
-    }
-    std::fs::rename(&tmp, &dir).map_err(io(&dir))?;
-    std::fs::File::open(&root)
-        .and_then(|d| d.sync_all())
-        .map_err(io(&root))?;
-    fsutil::write_atomic(
-        &run.join(LATEST),
-        format!("checkpoints/{name}\n").as_bytes(),
-    )
-    .map_err(io(run))?;
-    let mut all: Vec<PathBuf> = std::fs::read_dir(&root)
-        .map_err(io(&root))?
-        .filter_map(Result::ok)
-        .map(|e| e.path())
-        .filter(|p| {
-            p.file_name()
-                .and_then(|n| n.to_str())
-                .is_some_and(|n| n.starts_with("iter_"))
-        })
-        .collect();
-    all.sort_by_key(|p| iteration_of(p));
-    for old in all.iter().rev().skip(keep) {
-        let _ = std::fs::remove_dir_all(old);
-    }
+    run.commit_checkpoint(state.iteration, |tmp| {
+        save_artifact(tmp, net, manifest)?;
+        save_moments(adam, &tmp.join(OPTIMIZER))?;
+        write_json(&tmp.join(STATE), state)
+    })?;
     Ok(())
-}
-
-fn iteration_of(dir: &Path) -> u64 {
-    dir.file_name()
-        .and_then(|n| n.to_str())
-        .and_then(|n| n.strip_prefix("iter_"))
-        .and_then(|n| n.parse().ok())
-        .unwrap_or(0)
 }
 
 /// A checkpoint read back.
@@ -418,51 +364,30 @@ fn iteration_of(dir: &Path) -> u64 {
 pub struct Checkpoint {
     /// Manifest and networks.
     pub teacher: Teacher,
-    /// Optimiser moments by name (`m.<param>`, `v.<param>`).
-    pub optimizer: Vec<(String, Tensor)>,
     /// Training state.
     pub state: TrainState,
-    /// Its directory.
+    /// Its directory (the optimiser's moments are its [`OPTIMIZER`]).
     pub dir: PathBuf,
 }
 
-/// Reads the checkpoint `run/latest` points at.
+/// Reads the newest complete checkpoint of `run` ([`RunDir::load_latest`]).
 ///
 /// # Errors
 /// No checkpoint, or unreadable files, naming them.
-pub fn load_latest(run: &Path, device: tch::Device) -> Result<Checkpoint, ArtifactError> {
-    let latest = run.join(LATEST);
-    let rel = std::fs::read_to_string(&latest).map_err(io(&latest))?;
-    let named = run.join(rel.trim());
-    match load_checkpoint(&named, device) {
-        Ok(ck) => Ok(ck),
-        Err(first) => {
-            // After a power loss `latest` can name a checkpoint whose files never reached the
-            // disk: fall back to the newest complete one.
-            let root = run.join("checkpoints");
-            let mut dirs: Vec<PathBuf> = std::fs::read_dir(&root)
-                .map_err(io(&root))?
-                .filter_map(Result::ok)
-                .map(|e| e.path())
-                .filter(|p| iteration_of(p) > 0 && *p != named)
-                .collect();
-            dirs.sort_by_key(|p| std::cmp::Reverse(iteration_of(p)));
-            dirs.iter()
-                .find_map(|d| load_checkpoint(d, device).ok())
-                .ok_or(first)
-        }
-    }
+pub fn load_latest(run: &RunDir, device: tch::Device) -> Result<Checkpoint, ArtifactError> {
+    run.load_latest(|dir| load_checkpoint(dir, device))
 }
 
 fn load_checkpoint(dir: &Path, device: tch::Device) -> Result<Checkpoint, ArtifactError> {
     let dir = dir.to_path_buf();
     let teacher = load_artifact_on(&dir, device)?;
     let opt = dir.join(OPTIMIZER);
-    let optimizer = Tensor::read_safetensors(&opt).map_err(torch(&opt))?;
+    if !opt.is_file() {
+        return Err(io(&opt)(std::io::ErrorKind::NotFound.into()));
+    }
     let state = read_json(&dir.join(STATE))?;
     Ok(Checkpoint {
         teacher,
-        optimizer,
         state,
         dir,
     })

@@ -1,8 +1,7 @@
 //! The training loop: whole-episode rollouts of every environment, GAE, a PPO update, the
 //! curriculum, metrics (JSONL, rerun, PNG curves) and checkpoints, resumable exactly.
 
-use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -21,17 +20,9 @@ use super::symmetry::TeacherMirror;
 use super::task::{REWARD_TERMS, obs_dims};
 use crate::demos::DemoError;
 use crate::rl::{Adam, Part, PpoBatch, RunningNorm, gae, ppo_update};
+use crate::run_dir::{OPTIMIZER, RunDir, RunDirError, load_moments};
 
-/// Metrics file in a run directory.
-pub const METRICS: &str = "metrics.jsonl";
-/// Learning curves picture in a run directory.
-pub const CURVES: &str = "curves.png";
-/// Rerun recording of the metrics in a run directory.
-pub const METRICS_RRD: &str = "metrics.rrd";
-/// The best artifact so far in a run directory.
-pub const BEST: &str = "best";
-/// Its score, inside it.
-const BEST_SCORE: &str = "score.txt";
+pub use crate::run_dir::{BEST, CURVES, METRICS, METRICS_RRD, read_metrics};
 
 /// Why training stopped.
 #[derive(Debug, thiserror::Error)]
@@ -45,6 +36,9 @@ pub enum TrainError {
     /// Artifact or checkpoint.
     #[error(transparent)]
     Artifact(#[from] ArtifactError),
+    /// The run directory.
+    #[error(transparent)]
+    RunDir(#[from] RunDirError),
     /// A file.
     #[error("{path}: {source}")]
     Io {
@@ -111,13 +105,6 @@ pub fn env_config(p: &TeacherParams, sim: &SimParams) -> EnvConfig {
     }
     c.start_pool = p.raw.sim.start_pool;
     c
-}
-
-fn io(path: &Path) -> impl FnOnce(std::io::Error) -> TrainError + '_ {
-    move |source| TrainError::Io {
-        path: path.to_path_buf(),
-        source,
-    }
 }
 
 pub(super) fn threads(p: &TeacherParams) -> usize {
@@ -229,9 +216,9 @@ where
         best_score: -1.0,
         wall_s: 0.0,
     };
-    std::fs::create_dir_all(&opts.run_dir).map_err(io(&opts.run_dir))?;
+    let run = RunDir::open(&opts.run_dir, opts.resume)?;
     if opts.resume {
-        let ck = artifact::load_latest(&opts.run_dir, opts.device)?;
+        let ck = artifact::load_latest(&run, opts.device)?;
         let mut saved = ck.teacher.manifest.config.clone();
         saved.iterations = params.raw.iterations;
         if saved != params.raw {
@@ -249,67 +236,34 @@ where
         net = ck.teacher.net;
         norm = ck.teacher.manifest.normaliser.clone();
         adam = Adam::new(&net.named_parameters());
-        for (k, name) in adam.names.clone().iter().enumerate() {
-            for (slot, prefix) in [(&mut adam.m[k], "m"), (&mut adam.v[k], "v")] {
-                let key = format!("{prefix}.{name}");
-                let found = ck
-                    .optimizer
-                    .iter()
-                    .find(|(n, _)| *n == key)
-                    .filter(|(_, t)| t.size() == slot.size())
-                    .ok_or_else(|| {
-                        TrainError::Resume(format!(
-                            "{}: optimizer.safetensors lacks `{key}` of shape {:?}",
-                            ck.dir.display(),
-                            slot.size()
-                        ))
-                    })?;
-                *slot = found.1.to(opts.device);
-            }
-        }
-        adam.t = ck.state.adam_steps;
+        load_moments(
+            &mut adam,
+            &ck.dir.join(OPTIMIZER),
+            ck.state.adam_steps,
+            opts.device,
+        )?;
         state = ck.state;
         // `best/` may have improved after the last checkpoint; never let it get worse.
-        if let Some(score) = read_best_score(&opts.run_dir) {
+        if let Some(score) = run.best_score() {
             state.best_score = state.best_score.max(score);
         }
-        truncate_metrics(&opts.run_dir.join(METRICS), state.iteration)?;
-    } else if opts.run_dir.join(artifact::LATEST).exists() {
-        return Err(TrainError::Resume(format!(
-            "{} already holds a run: pass --resume to continue it, or choose another --run-dir",
-            opts.run_dir.display()
-        )));
-    } else {
-        if let Some(dir) = &opts.init_from {
-            let t = artifact::load_artifact_on(dir, opts.device)?;
-            if t.manifest.spec != spec || t.manifest.normaliser.len() != spec.row() {
-                return Err(TrainError::Invalid(format!(
-                    "{}: --init-from needs a teacher with this configuration's network shapes \
-                     (model, task.history, task.scan_* and the robot)",
-                    dir.display()
-                )));
-            }
-            net = t.net;
-            norm = t.manifest.normaliser;
-            adam = Adam::new(&net.named_parameters());
+        run.truncate_metrics(state.iteration)?;
+    } else if let Some(dir) = &opts.init_from {
+        let t = artifact::load_artifact_on(dir, opts.device)?;
+        if t.manifest.spec != spec || t.manifest.normaliser.len() != spec.row() {
+            return Err(TrainError::Invalid(format!(
+                "{}: --init-from needs a teacher with this configuration's network shapes \
+                 (model, task.history, task.scan_* and the robot)",
+                dir.display()
+            )));
         }
-        // A run that died before its first checkpoint leaves files a new run must not append to.
-        for stale in [METRICS, METRICS_RRD, CURVES] {
-            let _ = std::fs::remove_file(opts.run_dir.join(stale));
-        }
-        for stale in [BEST, ".best.tmp", ".best.old"] {
-            let _ = std::fs::remove_dir_all(opts.run_dir.join(stale));
-        }
-    }
-    // A crash between the two renames of `best/` leaves it as `.best.old`.
-    let (best, old) = (opts.run_dir.join(BEST), opts.run_dir.join(".best.old"));
-    if !best.exists() && old.exists() {
-        std::fs::rename(&old, &best).map_err(io(&best))?;
+        net = t.net;
+        norm = t.manifest.normaliser;
+        adam = Adam::new(&net.named_parameters());
     }
     let steps =
         (params.raw.task.episode_s / (cfg.physics.dt_s * cfg.decimation as f32)).round() as usize;
     let n = params.raw.envs;
-    let metrics_path = opts.run_dir.join(METRICS);
     let mut manifest = TeacherManifest {
         name: params.raw.name.clone(),
         robot: robot.name.clone(),
@@ -531,7 +485,7 @@ where
             }
         }
         collector.report(&mut m);
-        append_metrics(&metrics_path, &m)?;
+        run.append_metrics(&m)?;
 
         manifest.normaliser = norm.clone();
         manifest.iteration = state.iteration;
@@ -539,21 +493,9 @@ where
         let score = 10.0 * (1.0 - f64::from(assist)) + success;
         if score > state.best_score {
             state.best_score = score;
-            let tmp = opts.run_dir.join(".best.tmp");
-            let _ = std::fs::remove_dir_all(&tmp);
-            artifact::save_artifact(&tmp, &net, &mut manifest.clone())?;
-            let score_path = tmp.join(BEST_SCORE);
-            vigor_common::fsutil::write_atomic(&score_path, format!("{score}\n").as_bytes())
-                .map_err(io(&score_path))?;
-            // Swap folders so that `best/` is missing only between two renames.
-            let best = opts.run_dir.join(BEST);
-            let old = opts.run_dir.join(".best.old");
-            let _ = std::fs::remove_dir_all(&old);
-            if best.exists() {
-                std::fs::rename(&best, &old).map_err(io(&best))?;
-            }
-            std::fs::rename(&tmp, &best).map_err(io(&best))?;
-            let _ = std::fs::remove_dir_all(&old);
+            run.replace_best(score, |tmp| {
+                artifact::save_artifact(tmp, &net, &mut manifest.clone())
+            })?;
         }
         let last = state.iteration == params.raw.iterations as u64;
         if state
@@ -561,9 +503,8 @@ where
             .is_multiple_of(params.raw.checkpoint_every as u64)
             || last
         {
-            let name = format!("iter_{:06}", state.iteration);
-            artifact::save_checkpoint(&opts.run_dir, &name, &net, &mut manifest, &adam, &state, 3)?;
-            super::curves::write_all(&opts.run_dir)?;
+            artifact::save_checkpoint(&run, &net, &mut manifest, &adam, &state)?;
+            super::curves::write_all(run.path())?;
         }
         on_iteration(&IterationReport {
             iteration: state.iteration,
@@ -576,58 +517,4 @@ where
         });
     }
     Ok(manifest)
-}
-
-/// The score of `best/` (see [`TrainState::best_score`]) as written beside it.
-fn read_best_score(run: &Path) -> Option<f64> {
-    std::fs::read_to_string(run.join(BEST).join(BEST_SCORE))
-        .ok()?
-        .trim()
-        .parse()
-        .ok()
-}
-
-pub(crate) fn append_metrics(path: &Path, m: &Map<String, Value>) -> Result<(), TrainError> {
-    let mut f = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(path)
-        .map_err(io(path))?;
-    let line = serde_json::to_string(m).unwrap_or_default();
-    writeln!(f, "{line}")
-        .and_then(|()| f.sync_data())
-        .map_err(io(path))
-}
-
-/// Reads every metrics line of a run.
-///
-/// # Errors
-/// The file cannot be read.
-pub fn read_metrics(path: &Path) -> Result<Vec<Map<String, Value>>, TrainError> {
-    let text = std::fs::read_to_string(path).map_err(io(path))?;
-    Ok(text
-        .lines()
-        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
-        .filter_map(|v| v.as_object().cloned())
-        .collect())
-}
-
-pub(crate) fn truncate_metrics(path: &Path, last: u64) -> Result<(), TrainError> {
-    if !path.exists() {
-        return Ok(());
-    }
-    let kept: Vec<String> = read_metrics(path)?
-        .into_iter()
-        .filter(|m| {
-            m.get("iteration")
-                .and_then(Value::as_u64)
-                .is_some_and(|i| i <= last)
-        })
-        .map(|m| serde_json::to_string(&m).unwrap_or_default())
-        .collect();
-    let mut text = kept.join("\n");
-    if !text.is_empty() {
-        text.push('\n');
-    }
-    vigor_common::fsutil::write_atomic(path, text.as_bytes()).map_err(io(path))
 }
