@@ -26,12 +26,14 @@ venv=".venv"
 say() { printf 'setup: %s\n' "$*"; }
 die() { printf 'setup: error: %s\n' "$*" >&2; exit 1; }
 
-# Debian packages the build needs: a C++ compiler (torch-sys compiles a shim), venv support, and
-# openssl (deploy/make-certs.sh, which a system test runs).
+# Debian packages the build needs: a C++ compiler (torch-sys compiles a shim), venv support,
+# openssl (deploy/make-certs.sh, which a system test runs) and a TrueType font (curves' text).
 missing=()
 command -v c++ >/dev/null 2>&1 || missing+=(g++)
 python3 -c 'import ensurepip, venv' >/dev/null 2>&1 || missing+=(python3-venv)
 command -v openssl >/dev/null 2>&1 || missing+=(openssl)
+# The text of the learning-curve pictures (training/src/teacher/curves.rs reads this font).
+[ -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || missing+=(fonts-dejavu-core)
 if [ ${#missing[@]} -gt 0 ]; then
     if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
         say "installing Debian packages: ${missing[*]}"

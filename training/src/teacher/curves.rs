@@ -1,193 +1,136 @@
-//! Pictures of a run: `curves.png` (learning curves drawn with a tiny built-in font) and
-//! `metrics.rrd` (every metric as a rerun time series), both regenerated from `metrics.jsonl` at
-//! each checkpoint so they survive crashes and resumes.
+//! Pictures of a run: `curves.png` (learning curves drawn with plotters: a panel per quantity with
+//! axes, ticks, a grid and a legend) and `metrics.rrd` (every metric as a rerun time series), both
+//! regenerated from `metrics.jsonl` at each checkpoint so they survive crashes and resumes.
 
 use std::path::Path;
+use std::sync::OnceLock;
 
+use plotters::prelude::*;
+use plotters::style::{FontStyle, register_font};
 use serde_json::Value;
 
 use super::runner::{CURVES, METRICS, METRICS_RRD, TrainError, read_metrics};
 
-/// 3x5 glyphs, rows top to bottom, 3 bits each (MSB left).
-const GLYPHS: &[(char, [u8; 5])] = &[
-    ('0', [7, 5, 5, 5, 7]),
-    ('1', [2, 6, 2, 2, 7]),
-    ('2', [7, 1, 7, 4, 7]),
-    ('3', [7, 1, 7, 1, 7]),
-    ('4', [5, 5, 7, 1, 1]),
-    ('5', [7, 4, 7, 1, 7]),
-    ('6', [7, 4, 7, 5, 7]),
-    ('7', [7, 1, 1, 1, 1]),
-    ('8', [7, 5, 7, 5, 7]),
-    ('9', [7, 5, 7, 1, 7]),
-    ('A', [2, 5, 7, 5, 5]),
-    ('B', [6, 5, 6, 5, 6]),
-    ('C', [3, 4, 4, 4, 3]),
-    ('D', [6, 5, 5, 5, 6]),
-    ('E', [7, 4, 6, 4, 7]),
-    ('F', [7, 4, 6, 4, 4]),
-    ('G', [3, 4, 5, 5, 3]),
-    ('H', [5, 5, 7, 5, 5]),
-    ('I', [7, 2, 2, 2, 7]),
-    ('J', [1, 1, 1, 5, 2]),
-    ('K', [5, 5, 6, 5, 5]),
-    ('L', [4, 4, 4, 4, 7]),
-    ('M', [5, 7, 7, 5, 5]),
-    ('N', [6, 5, 5, 5, 5]),
-    ('O', [2, 5, 5, 5, 2]),
-    ('P', [6, 5, 6, 4, 4]),
-    ('Q', [2, 5, 5, 6, 3]),
-    ('R', [6, 5, 6, 5, 5]),
-    ('S', [3, 4, 2, 1, 6]),
-    ('T', [7, 2, 2, 2, 2]),
-    ('U', [5, 5, 5, 5, 7]),
-    ('V', [5, 5, 5, 5, 2]),
-    ('W', [5, 5, 7, 7, 5]),
-    ('X', [5, 5, 2, 5, 5]),
-    ('Y', [5, 5, 2, 2, 2]),
-    ('Z', [7, 1, 2, 4, 7]),
-    ('.', [0, 0, 0, 0, 2]),
-    ('-', [0, 0, 7, 0, 0]),
-    ('/', [1, 1, 2, 4, 4]),
-    ('%', [5, 1, 2, 4, 5]),
-    ('_', [0, 0, 0, 0, 7]),
-    ('+', [0, 2, 7, 2, 0]),
-    ('(', [1, 2, 2, 2, 1]),
-    (')', [4, 2, 2, 2, 4]),
+/// One panel's size, pixels.
+const PANEL_W: u32 = 560;
+const PANEL_H: u32 = 320;
+/// Line colours, in the order of a panel's metrics.
+const COLOURS: [RGBColor; 4] = [
+    RGBColor(31, 119, 180),
+    RGBColor(255, 127, 14),
+    RGBColor(44, 160, 44),
+    RGBColor(214, 39, 40),
+];
+/// TrueType fonts tried for the text, in order, after `$VIGOR_FONT` (Debian's `fonts-dejavu-core`,
+/// which `scripts/setup.sh` installs, first).
+const FONTS: [&str; 4] = [
+    "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf",
+    "/usr/share/fonts/TTF/DejaVuSans.ttf",
+    "/usr/share/fonts/dejavu/DejaVuSans.ttf",
+    "/usr/share/fonts/truetype/liberation/LiberationSans-Regular.ttf",
 ];
 
-const PANEL_W: usize = 420;
-const PANEL_H: usize = 240;
-const SCALE: usize = 2;
-const COLOURS: [[u8; 3]; 3] = [[31, 119, 180], [255, 127, 14], [44, 160, 44]];
-
-/// An RGB canvas.
-struct Canvas {
-    w: usize,
-    h: usize,
-    px: Vec<u8>,
-}
-
-impl Canvas {
-    fn new(w: usize, h: usize) -> Self {
-        Self {
-            w,
-            h,
-            px: vec![255; w * h * 3],
-        }
-    }
-
-    fn set(&mut self, x: i64, y: i64, c: [u8; 3]) {
-        if x >= 0 && y >= 0 && (x as usize) < self.w && (y as usize) < self.h {
-            let k = (y as usize * self.w + x as usize) * 3;
-            self.px[k..k + 3].copy_from_slice(&c);
-        }
-    }
-
-    fn line(&mut self, a: (i64, i64), b: (i64, i64), c: [u8; 3]) {
-        let (mut x, mut y) = a;
-        let (dx, dy) = ((b.0 - x).abs(), -(b.1 - y).abs());
-        let (sx, sy) = (if x < b.0 { 1 } else { -1 }, if y < b.1 { 1 } else { -1 });
-        let mut err = dx + dy;
-        loop {
-            self.set(x, y, c);
-            self.set(x, y + 1, c);
-            if (x, y) == b {
-                break;
-            }
-            let e2 = 2 * err;
-            if e2 >= dy {
-                err += dy;
-                x += sx;
-            }
-            if e2 <= dx {
-                err += dx;
-                y += sy;
-            }
-        }
-    }
-
-    fn text(&mut self, x: usize, y: usize, s: &str, c: [u8; 3]) {
-        for (i, ch) in s.to_uppercase().chars().enumerate() {
-            let Some((_, rows)) = GLYPHS.iter().find(|(g, _)| *g == ch) else {
-                continue;
-            };
-            for (r, bits) in rows.iter().enumerate() {
-                for col in 0..3 {
-                    if bits & (4 >> col) != 0 {
-                        for dy in 0..SCALE {
-                            for dx in 0..SCALE {
-                                let px = x + (i * 4 + col) * SCALE + dx;
-                                self.set(px as i64, (y + r * SCALE + dy) as i64, c);
-                            }
-                        }
-                    }
+/// Registers the first readable font as plotters' `sans-serif`, once; false when there is none
+/// (the curves are then drawn without text).
+fn font_ready() -> bool {
+    static READY: OnceLock<bool> = OnceLock::new();
+    *READY.get_or_init(|| {
+        let candidates = std::env::var("VIGOR_FONT")
+            .ok()
+            .into_iter()
+            .chain(FONTS.iter().map(|s| (*s).to_owned()));
+        for path in candidates {
+            if let Ok(bytes) = std::fs::read(&path) {
+                // plotters keeps fonts for the life of the process.
+                let bytes: &'static [u8] = Box::leak(bytes.into_boxed_slice());
+                if register_font("sans-serif", FontStyle::Normal, bytes).is_ok() {
+                    return true;
                 }
             }
         }
-    }
+        false
+    })
 }
 
-fn number(v: f64) -> String {
-    if v.abs() >= 1000.0 || (v != 0.0 && v.abs() < 0.01) {
-        format!("{v:.2e}").replace("e", "E")
+/// The y range of `series`: their extent with 5 % on either side (1 around a constant).
+fn y_range(series: &[(&str, Vec<(f64, f64)>)]) -> (f64, f64) {
+    let ys = series.iter().flat_map(|(_, p)| p.iter().map(|q| q.1));
+    let (lo, hi) = ys.fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), y| {
+        (a.min(y), b.max(y))
+    });
+    if !lo.is_finite() {
+        return (0.0, 1.0);
+    }
+    let pad = if hi > lo { (hi - lo) * 0.05 } else { 0.5 };
+    (lo - pad, hi + pad)
+}
+
+/// Draws one panel into `area`.
+fn panel<DB: DrawingBackend>(
+    area: &DrawingArea<DB, plotters::coord::Shift>,
+    title: &str,
+    series: &[(&str, Vec<(f64, f64)>)],
+    text: bool,
+) -> Result<(), DrawingAreaErrorKind<DB::ErrorType>> {
+    let x_max = series
+        .iter()
+        .flat_map(|(_, p)| p.iter().map(|q| q.0))
+        .fold(1.0f64, f64::max);
+    let (y_lo, y_hi) = y_range(series);
+    let mut builder = ChartBuilder::on(area);
+    builder.margin(10);
+    if text {
+        builder
+            .caption(title, ("sans-serif", 20))
+            .x_label_area_size(34)
+            .y_label_area_size(62);
+    }
+    let mut chart = builder.build_cartesian_2d(0.0..x_max, y_lo..y_hi)?;
+    let decimals = decimals(y_hi - y_lo);
+    let y_label = |v: &f64| format!("{:.decimals$}", v + 0.0);
+    let x_label = |v: &f64| format!("{v:.0}");
+    let mut mesh = chart.configure_mesh();
+    mesh.light_line_style(RGBColor(235, 235, 235));
+    if text {
+        mesh.x_desc("iteration")
+            .label_style(("sans-serif", 13))
+            .axis_desc_style(("sans-serif", 14))
+            .x_labels(6)
+            .y_labels(6)
+            .x_label_formatter(&x_label)
+            .y_label_formatter(&y_label);
     } else {
-        format!("{v:.3}")
+        mesh.x_labels(0).y_labels(0);
     }
-}
-
-/// Draws `series` (name, points) into the panel at `(ox, oy)`.
-fn panel(c: &mut Canvas, ox: usize, oy: usize, title: &str, series: &[(&str, Vec<(f64, f64)>)]) {
-    let grey = [200, 200, 200];
-    let (l, t, r, b) = (ox + 50, oy + 34, ox + PANEL_W - 10, oy + PANEL_H - 24);
-    c.text(ox + 10, oy + 8, title, [0, 0, 0]);
-    for x in l..=r {
-        c.set(x as i64, b as i64, grey);
-        c.set(x as i64, t as i64, grey);
-    }
-    for y in t..=b {
-        c.set(l as i64, y as i64, grey);
-    }
-    let all: Vec<(f64, f64)> = series.iter().flat_map(|(_, p)| p.iter().copied()).collect();
-    if all.is_empty() {
-        return;
-    }
-    let (x0, x1) = all.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |a, p| {
-        (a.0.min(p.0), a.1.max(p.0))
-    });
-    let (mut y0, mut y1) = all.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |a, p| {
-        (a.0.min(p.1), a.1.max(p.1))
-    });
-    if (y1 - y0).abs() < 1e-12 {
-        y0 -= 0.5;
-        y1 += 0.5;
-    }
-    c.text(ox + 4, t, &number(y1), [80, 80, 80]);
-    c.text(ox + 4, b - 10, &number(y0), [80, 80, 80]);
-    c.text(
-        l,
-        b + 6,
-        &format!("ITERATION {x0:.0} - {x1:.0}"),
-        [80, 80, 80],
-    );
-    let sx = |x: f64| l as f64 + (x - x0) / (x1 - x0).max(1e-12) * (r - l) as f64;
-    let sy = |y: f64| b as f64 - (y - y0) / (y1 - y0) * (b - t) as f64;
+    mesh.draw()?;
     for (k, (name, pts)) in series.iter().enumerate() {
         let colour = COLOURS[k % COLOURS.len()];
-        c.text(
-            ox + 10 + (title.len() + 2) * 4 * SCALE + k * 90,
-            oy + 8,
-            name,
-            colour,
-        );
-        for w in pts.windows(2) {
-            let a = (sx(w[0].0) as i64, sy(w[0].1) as i64);
-            let bb = (sx(w[1].0) as i64, sy(w[1].1) as i64);
-            c.line(a, bb, colour);
+        let drawn =
+            chart.draw_series(LineSeries::new(pts.iter().copied(), colour.stroke_width(2)))?;
+        if text && series.len() > 1 {
+            drawn.label(*name).legend(move |(x, y)| {
+                PathElement::new([(x, y), (x + 18, y)], colour.stroke_width(2))
+            });
         }
-        if pts.len() == 1 {
-            c.set(sx(pts[0].0) as i64, sy(pts[0].1) as i64, colour);
-        }
+    }
+    if text && series.len() > 1 {
+        chart
+            .configure_series_labels()
+            .position(SeriesLabelPosition::UpperLeft)
+            .background_style(WHITE.mix(0.85))
+            .border_style(RGBColor(200, 200, 200))
+            .label_font(("sans-serif", 13))
+            .draw()?;
+    }
+    Ok(())
+}
+
+/// Decimals that tell ticks apart over a span: about three significant digits of it.
+fn decimals(span: f64) -> usize {
+    if span > 0.0 && span.is_finite() {
+        (2.0 - span.log10().floor()).clamp(0.0, 6.0) as usize
+    } else {
+        2
     }
 }
 
@@ -215,27 +158,39 @@ pub fn render_panels(
     rows: &[serde_json::Map<String, Value>],
     panels: &[(&str, &[&str])],
 ) -> Vec<u8> {
-    let mut c = Canvas::new(PANEL_W * 2, PANEL_H * panels.len().div_ceil(2).max(1));
-    for (k, (title, keys)) in panels.iter().enumerate() {
-        let series: Vec<(&str, Vec<(f64, f64)>)> = keys
-            .iter()
-            .map(|key| {
-                let pts = rows
-                    .iter()
-                    .filter_map(|m| Some((m.get("iteration")?.as_f64()?, m.get(*key)?.as_f64()?)))
-                    .collect();
-                (key.rsplit('/').next().unwrap_or(key), pts)
-            })
-            .collect();
-        panel(&mut c, (k % 2) * PANEL_W, (k / 2) * PANEL_H, title, &series);
+    let rows_n = panels.len().div_ceil(2).max(1) as u32;
+    let (w, h) = (PANEL_W * 2, PANEL_H * rows_n);
+    let mut px = vec![255u8; (w * h * 3) as usize];
+    let text = font_ready();
+    {
+        let root = BitMapBackend::with_buffer(&mut px, (w, h)).into_drawing_area();
+        let areas = root.split_evenly((rows_n as usize, 2));
+        for ((title, keys), area) in panels.iter().zip(&areas) {
+            let series: Vec<(&str, Vec<(f64, f64)>)> = keys
+                .iter()
+                .map(|key| {
+                    let pts = rows
+                        .iter()
+                        .filter_map(|m| {
+                            Some((m.get("iteration")?.as_f64()?, m.get(*key)?.as_f64()?))
+                        })
+                        .filter(|(_, y)| y.is_finite())
+                        .collect();
+                    (key.rsplit('/').next().unwrap_or(key), pts)
+                })
+                .collect();
+            // A panel that cannot be drawn stays blank; the others and the file still come.
+            let _ = panel(area, title, &series, text);
+        }
+        let _ = root.present();
     }
     let mut out = Vec::new();
     {
-        let mut enc = png::Encoder::new(&mut out, c.w as u32, c.h as u32);
+        let mut enc = png::Encoder::new(&mut out, w, h);
         enc.set_color(png::ColorType::Rgb);
         enc.set_depth(png::BitDepth::Eight);
-        if let Ok(mut w) = enc.write_header() {
-            let _ = w.write_image_data(&c.px);
+        if let Ok(mut wr) = enc.write_header() {
+            let _ = wr.write_image_data(&px);
         }
     }
     out

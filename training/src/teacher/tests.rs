@@ -342,19 +342,40 @@ fn reference_starts_take_their_share_of_lying_starts_and_never_falls() {
 fn curves_are_a_png_with_the_lines_drawn() {
     let rows: Vec<serde_json::Map<String, serde_json::Value>> = (1..=20)
         .map(|i| {
-            let v = serde_json::json!({"iteration": i, "mean_return": f64::from(i).sqrt(), "success": f64::from(i) / 20.0});
+            let v = serde_json::json!({"iteration": i, "mean_return": f64::from(i).sqrt(), "success": f64::from(i) / 20.0, "safe_success": f64::from(i) / 40.0});
             v.as_object().unwrap().clone()
         })
         .collect();
     let bytes = super::curves::render(&rows);
+    if let Ok(path) = std::env::var("VIGOR_CURVES_OUT") {
+        std::fs::write(path, &bytes).unwrap();
+    }
     let decoder = png::Decoder::new(std::io::Cursor::new(bytes));
     let mut reader = decoder.read_info().unwrap();
     let mut buf = vec![0; reader.output_buffer_size().unwrap()];
     let info = reader.next_frame(&mut buf).unwrap();
     // Eight panels, two per row.
-    assert_eq!((info.width, info.height), (840, 960));
-    let blue = buf.chunks(3).filter(|p| p == &[31, 119, 180]).count();
-    assert!(blue > 200, "{blue} blue pixels");
+    assert_eq!((info.width, info.height), (1120, 1280));
+    let near = |p: &[u8], c: [u8; 3]| p.iter().zip(c).all(|(a, b)| a.abs_diff(b) < 12);
+    let blue = buf.chunks(3).filter(|p| near(p, [31, 119, 180])).count();
+    assert!(blue > 400, "{blue} blue pixels");
+    // The success panel (top right) has its second line, safe success, in orange.
+    let orange = buf.chunks(3).filter(|p| near(p, [255, 127, 14])).count();
+    assert!(orange > 200, "{orange} orange pixels");
+    // Text: the first panel's caption band (its top 36 rows) holds dark glyph pixels.
+    let w = info.width as usize;
+    let caption: usize = (0..36)
+        .map(|y| {
+            buf[y * w * 3..(y * w + 560) * 3]
+                .chunks(3)
+                .filter(|p| p.iter().all(|v| *v < 100))
+                .count()
+        })
+        .sum();
+    assert!(
+        caption > 100,
+        "{caption} dark pixels in the caption: no font (scripts/setup.sh installs fonts-dejavu-core)"
+    );
 }
 
 #[test]
