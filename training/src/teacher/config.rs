@@ -223,6 +223,11 @@ pub struct CurriculumSection {
     pub assist_decay: f32,
     /// Success rate that lowers the assist (0..=1).
     pub assist_success: f32,
+    /// A two-way assist: after an iteration whose success rate is below this (0..=1; 0 = never),
+    /// the assist goes back up by one step (divided by `assist_decay`, at most `assist_start`)
+    /// instead of staying where a decay left it. Absent in configurations before it existed: 0.
+    #[serde(default)]
+    pub assist_raise_below: f32,
     /// Adaptive start sampling: each episode's scenario is drawn with a probability that grows
     /// with how often that scenario has been failing on the slot's terrain kind, instead of
     /// uniformly (docs/teacher.md). Absent in configurations before it existed: off.
@@ -427,6 +432,23 @@ impl Validate for TeacherConfig {
             0.0,
             1.0,
         )?;
+        check_range(
+            file,
+            "curriculum.assist_raise_below",
+            c.assist_raise_below,
+            0.0,
+            1.0,
+        )?;
+        if c.assist_raise_below > 0.0 && c.assist_raise_below >= c.assist_success {
+            return Err(config::inconsistent(
+                file,
+                "curriculum.assist_raise_below",
+                format!(
+                    "must be below assist_success ({}) or the assist would rise and fall at once",
+                    c.assist_success
+                ),
+            ));
+        }
         check_range(
             file,
             "curriculum.adaptive_floor",

@@ -178,6 +178,8 @@ impl Curriculum {
                 if self.assist < 0.02 {
                     self.assist = 0.0;
                 }
+            } else if rate < c.assist_raise_below && c.assist_decay > 0.0 {
+                self.assist = (self.assist / c.assist_decay).min(c.assist_start);
             }
             return;
         }

@@ -228,6 +228,37 @@ fn curriculum_lowers_the_assist_then_promotes_and_demotes() {
 }
 
 #[test]
+fn a_two_way_assist_goes_back_up_after_a_failing_iteration() {
+    let mut p = TeacherConfig::embedded().unwrap();
+    let mut c = Curriculum::new(4, 0.8);
+    let specs: Vec<EpisodeSpec> = (0..4).map(|i| c.spec(&p, 0, i)).collect();
+    let fail = [Some(false); 4];
+    c.update(&p, &specs, &fail);
+    assert!((c.assist - 0.8).abs() < 1e-6, "off by default: kept");
+    p.raw.curriculum.assist_raise_below = 0.1;
+    c.update(&p, &specs, &[Some(true), Some(true), None, Some(false)]);
+    assert!(
+        (c.assist - 0.72).abs() < 1e-6,
+        "two of three full starts: lowered"
+    );
+    c.update(
+        &p,
+        &specs,
+        &[Some(true), Some(false), Some(false), Some(false)],
+    );
+    assert!((c.assist - 0.72).abs() < 1e-6, "25 %: kept");
+    c.update(&p, &specs, &fail);
+    assert!((c.assist - 0.8).abs() < 1e-6, "none: raised back");
+    c.update(&p, &specs, &fail);
+    assert!((c.assist - 0.8).abs() < 1e-6, "never above the start");
+    // It must lie below the rate that lowers it.
+    let err = params(&DEFAULT_TOML.replace("assist_raise_below = 0.0", "assist_raise_below = 0.5"))
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("curriculum.assist_raise_below"), "{err}");
+}
+
+#[test]
 fn adaptive_start_sampling_draws_failing_scenarios_more_with_a_uniform_floor() {
     let mut p = TeacherConfig::embedded().unwrap();
     let n = 64;
