@@ -162,14 +162,16 @@ impl RunDir {
         if !path.exists() {
             return Ok(());
         }
-        let kept: Vec<String> = read_metrics(&path)?
-            .into_iter()
-            .filter(|m| {
-                m.get("iteration")
-                    .and_then(Value::as_u64)
+        // The kept lines stay as written: parsing and printing again would move floats by an ulp.
+        let text = std::fs::read_to_string(&path).map_err(io(&path))?;
+        let kept: Vec<&str> = text
+            .lines()
+            .filter(|l| {
+                serde_json::from_str::<Value>(l)
+                    .ok()
+                    .and_then(|m| m.get("iteration").and_then(Value::as_u64))
                     .is_some_and(|i| i <= last)
             })
-            .map(|m| serde_json::to_string(&m).unwrap_or_default())
             .collect();
         let mut text = kept.join("\n");
         if !text.is_empty() {
@@ -423,6 +425,17 @@ mod tests {
             m.insert("iteration".into(), i.into());
             run.append_metrics(&m).unwrap();
         }
+        let mut m = Map::new();
+        m.insert("iteration".into(), 7.into());
+        m.insert("success".into(), (14.0 / 15.0).into());
+        run.append_metrics(&m).unwrap();
+        let before = std::fs::read_to_string(run.join(METRICS)).unwrap();
+        run.truncate_metrics(7).unwrap();
+        assert_eq!(
+            std::fs::read_to_string(run.join(METRICS)).unwrap(),
+            before,
+            "kept lines are kept byte for byte"
+        );
         run.truncate_metrics(4).unwrap();
         let rows = read_metrics(&run.join(METRICS)).unwrap();
         assert_eq!(rows.len(), 4);
