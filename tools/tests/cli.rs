@@ -140,6 +140,58 @@ fn vigor_msgs_keys() -> [&'static str; 3] {
 }
 
 #[test]
+fn train_compare_prints_windows_draws_runs_and_names_a_missing_metric() {
+    let dir = tempfile::tempdir().unwrap();
+    for (name, success) in [("base", 0.25), ("lever", 0.5)] {
+        let run = dir.path().join(name);
+        std::fs::create_dir_all(&run).unwrap();
+        let lines: String = (1..=10)
+            .map(|i| {
+                format!(
+                    "{{\"iteration\":{i},\"env_steps\":{},\"wall_s\":{i}.0,\"success\":{success}}}\n",
+                    i * 1000
+                )
+            })
+            .collect();
+        std::fs::write(run.join("metrics.jsonl"), lines).unwrap();
+    }
+    let png = dir.path().join("compare.png");
+    let (base, lever) = (dir.path().join("base"), dir.path().join("lever"));
+    let args = |metrics: &str| {
+        vec![
+            "train".to_owned(),
+            "compare".to_owned(),
+            base.display().to_string(),
+            lever.display().to_string(),
+            "--window".to_owned(),
+            "5".to_owned(),
+            "--metrics".to_owned(),
+            metrics.to_owned(),
+            "--out".to_owned(),
+            png.display().to_string(),
+        ]
+    };
+    let a = args("success");
+    let out = vigor(&a.iter().map(String::as_str).collect::<Vec<_>>(), b"");
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let table = text(&out.stdout);
+    assert!(
+        table.contains("| iterations | env steps | base | lever |"),
+        "{table}"
+    );
+    assert!(table.contains("| 6-10 | 0.01 M | 25 % | 50 % |"), "{table}");
+    assert!(std::fs::read(&png).unwrap().starts_with(b"\x89PNG"));
+    let a = args("success,ppo/kl");
+    let out = vigor(&a.iter().map(String::as_str).collect::<Vec<_>>(), b"");
+    assert!(!out.status.success());
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("metrics.jsonl") && err.contains("`ppo/kl`"),
+        "{err}"
+    );
+}
+
+#[test]
 fn terrain_preview_writes_a_png_of_the_grid() {
     let dir = tempfile::tempdir().unwrap();
     // 2 rows × 3 cols of 4 m tiles in a 1 m border: 10 m along x (picture height), 14 m along y.

@@ -42,6 +42,35 @@ pub enum Command {
         /// The run directory.
         run_dir: PathBuf,
     },
+    /// Compare runs side by side: prints a markdown table of each metric's mean over windows of
+    /// iterations (rates in percent), and with `--out` draws each metric's rolling mean against
+    /// environment steps and against wall-clock hours, a line per run. For ablations: runs of
+    /// the same config that differ in one lever, compared at the same step budget.
+    Compare(CompareArgs),
+}
+
+/// Flags of `vigor train compare`.
+#[derive(Debug, Args)]
+pub struct CompareArgs {
+    /// Run directories (each holds a `metrics.jsonl`); a run is named by its folder.
+    #[arg(required = true, num_args = 1..)]
+    pub runs: Vec<PathBuf>,
+    /// Iterations per table row and per rolling mean in the picture.
+    #[arg(long, default_value_t = 25, value_parser = clap::value_parser!(u64).range(1..=100_000))]
+    pub window: u64,
+    /// Metrics to compare, comma-separated keys of `metrics.jsonl`.
+    #[arg(
+        long,
+        value_delimiter = ',',
+        default_value = "mean_return,success,curriculum/assist"
+    )]
+    pub metrics: Vec<String>,
+    /// Only iterations up to this many environment steps (the same budget for every run).
+    #[arg(long)]
+    pub until_steps: Option<f64>,
+    /// Also write the picture here (PNG).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
 }
 
 /// Flags of `vigor train student`.
@@ -196,6 +225,7 @@ pub fn run(c: &Command) -> Result<()> {
     match c {
         Command::Teacher(a) => teacher(a),
         Command::Student(a) => student(a),
+        Command::Compare(a) => compare(a),
         Command::Curves { run_dir } => {
             let metrics = run_dir.join(vigor_training::teacher::runner::METRICS);
             let rows = vigor_training::teacher::runner::read_metrics(&metrics)
@@ -218,6 +248,55 @@ pub fn run(c: &Command) -> Result<()> {
             Ok(())
         }
     }
+}
+
+fn compare(a: &CompareArgs) -> Result<()> {
+    use vigor_training::teacher::curves::{compare_table, render_compare};
+    let mut runs = Vec::new();
+    for dir in &a.runs {
+        let metrics = dir.join(vigor_training::teacher::runner::METRICS);
+        let mut rows = vigor_training::teacher::runner::read_metrics(&metrics)
+            .with_context(|| format!("reading {}", metrics.display()))?;
+        if let Some(limit) = a.until_steps {
+            rows.retain(|m| {
+                m.get("env_steps")
+                    .and_then(serde_json::Value::as_f64)
+                    .is_none_or(|s| s <= limit)
+            });
+        }
+        let missing: Vec<&String> = a
+            .metrics
+            .iter()
+            .filter(|k| !rows.iter().any(|m| m.contains_key(k.as_str())))
+            .collect();
+        if !missing.is_empty() {
+            anyhow::bail!(
+                "{}: no iteration has {}",
+                metrics.display(),
+                missing
+                    .iter()
+                    .map(|k| format!("`{k}`"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
+        }
+        let name = dir.file_name().map_or_else(
+            || dir.display().to_string(),
+            |n| n.to_string_lossy().into_owned(),
+        );
+        runs.push((name, rows));
+    }
+    let window = usize::try_from(a.window).unwrap_or(usize::MAX);
+    print!(
+        "{}",
+        compare_table(&runs, &a.metrics, window, a.until_steps)
+    );
+    if let Some(out) = &a.out {
+        vigor_common::fsutil::write_atomic(out, &render_compare(&runs, &a.metrics, window))
+            .with_context(|| format!("writing {}", out.display()))?;
+        println!("wrote {}", out.display());
+    }
+    Ok(())
 }
 
 fn student(a: &StudentArgs) -> Result<()> {

@@ -68,14 +68,14 @@ fn y_range(series: &[(&str, Vec<(f64, f64)>)]) -> (f64, f64) {
 /// Draws one panel into `area`.
 fn panel<DB: DrawingBackend>(
     area: &DrawingArea<DB, plotters::coord::Shift>,
-    title: &str,
+    (title, x_desc): (&str, &str),
     series: &[(&str, Vec<(f64, f64)>)],
     text: bool,
 ) -> Result<(), DrawingAreaErrorKind<DB::ErrorType>> {
     let x_max = series
         .iter()
         .flat_map(|(_, p)| p.iter().map(|q| q.0))
-        .fold(1.0f64, f64::max);
+        .fold(f64::MIN_POSITIVE, f64::max);
     let (y_lo, y_hi) = y_range(series);
     let mut builder = ChartBuilder::on(area);
     builder.margin(10);
@@ -86,13 +86,14 @@ fn panel<DB: DrawingBackend>(
             .y_label_area_size(62);
     }
     let mut chart = builder.build_cartesian_2d(0.0..x_max, y_lo..y_hi)?;
-    let decimals = decimals(y_hi - y_lo);
-    let y_label = |v: &f64| format!("{:.decimals$}", v + 0.0);
-    let x_label = |v: &f64| format!("{v:.0}");
+    let y_decimals = decimals(y_hi - y_lo);
+    let y_label = |v: &f64| format!("{:.y_decimals$}", v + 0.0);
+    let x_decimals = decimals(x_max).saturating_sub(1);
+    let x_label = |v: &f64| format!("{:.x_decimals$}", v + 0.0);
     let mut mesh = chart.configure_mesh();
     mesh.light_line_style(RGBColor(235, 235, 235));
     if text {
-        mesh.x_desc("iteration")
+        mesh.x_desc(x_desc)
             .label_style(("sans-serif", 13))
             .axis_desc_style(("sans-serif", 14))
             .x_labels(6)
@@ -123,6 +124,20 @@ fn panel<DB: DrawingBackend>(
             .draw()?;
     }
     Ok(())
+}
+
+/// RGB pixels as PNG bytes.
+fn encode(px: &[u8], w: u32, h: u32) -> Vec<u8> {
+    let mut out = Vec::new();
+    {
+        let mut enc = png::Encoder::new(&mut out, w, h);
+        enc.set_color(png::ColorType::Rgb);
+        enc.set_depth(png::BitDepth::Eight);
+        if let Ok(mut wr) = enc.write_header() {
+            let _ = wr.write_image_data(px);
+        }
+    }
+    out
 }
 
 /// Decimals that tell ticks apart over a span: about three significant digits of it.
@@ -180,20 +195,11 @@ pub fn render_panels(
                 })
                 .collect();
             // A panel that cannot be drawn stays blank; the others and the file still come.
-            let _ = panel(area, title, &series, text);
+            let _ = panel(area, (title, "iteration"), &series, text);
         }
         let _ = root.present();
     }
-    let mut out = Vec::new();
-    {
-        let mut enc = png::Encoder::new(&mut out, w, h);
-        enc.set_color(png::ColorType::Rgb);
-        enc.set_depth(png::BitDepth::Eight);
-        if let Ok(mut wr) = enc.write_header() {
-            let _ = wr.write_image_data(&px);
-        }
-    }
-    out
+    encode(&px, w, h)
 }
 
 /// Rewrites `curves.png` and `metrics.rrd` of the run in `run` from its metrics.
@@ -234,4 +240,152 @@ pub fn write_panels(run: &Path, panels: &[(&str, &[&str])]) -> Result<(), TrainE
         path: rrd,
         source: std::io::Error::other(e.to_string()),
     })
+}
+
+/// One run in a comparison: its name and its metrics rows.
+pub type NamedRun = (String, Vec<serde_json::Map<String, Value>>);
+
+fn value(m: &serde_json::Map<String, Value>, key: &str) -> Option<f64> {
+    m.get(key)?.as_f64().filter(|v| v.is_finite())
+}
+
+/// The mean of `key` over each run's rows `from..to` (by position), `None` where a run has none.
+fn window_mean(
+    rows: &[serde_json::Map<String, Value>],
+    key: &str,
+    from: usize,
+    to: usize,
+) -> Option<f64> {
+    let v: Vec<f64> = rows
+        .get(from..to.min(rows.len()))?
+        .iter()
+        .filter_map(|m| value(m, key))
+        .collect();
+    (!v.is_empty()).then(|| v.iter().sum::<f64>() / v.len() as f64)
+}
+
+fn cell(key: &str, v: Option<f64>) -> String {
+    match v {
+        None => "-".into(),
+        Some(v) if key.contains("success") || key.contains("assist") || key.contains("share") => {
+            format!("{:.0} %", 100.0 * v)
+        }
+        Some(v) => format!("{v:.2}"),
+    }
+}
+
+/// A markdown table of `runs` side by side, after a line that names the metrics: one row per
+/// `window` iterations (up to the longest run, or to `until_steps` environment steps), each cell
+/// the window's means of `metrics` separated by slashes (rates in percent).
+#[must_use]
+pub fn compare_table(
+    runs: &[NamedRun],
+    metrics: &[String],
+    window: usize,
+    until_steps: Option<f64>,
+) -> String {
+    let window = window.max(1);
+    let longest = runs
+        .iter()
+        .map(|(_, rows)| {
+            rows.iter()
+                .take_while(|m| {
+                    until_steps.is_none_or(|u| value(m, "env_steps").is_none_or(|s| s <= u))
+                })
+                .count()
+        })
+        .max()
+        .unwrap_or(0);
+    let mut out = format!(
+        "Each cell: {}, means over the window.\n\n| iterations | env steps | {} |\n",
+        metrics.join(" / "),
+        runs.iter()
+            .map(|r| r.0.as_str())
+            .collect::<Vec<_>>()
+            .join(" | ")
+    );
+    out.push_str(&format!("|---|---|{}\n", "---|".repeat(runs.len())));
+    let mut from = 0;
+    while from < longest {
+        let to = (from + window).min(longest);
+        let steps = runs
+            .iter()
+            .filter_map(|(_, rows)| rows.get(to - 1).and_then(|m| value(m, "env_steps")))
+            .fold(0.0f64, f64::max);
+        let cells: Vec<String> = runs
+            .iter()
+            .map(|(_, rows)| {
+                metrics
+                    .iter()
+                    .map(|k| cell(k, window_mean(rows, k, from, to)))
+                    .collect::<Vec<_>>()
+                    .join(" / ")
+            })
+            .collect();
+        out.push_str(&format!(
+            "| {}-{} | {:.2} M | {} |\n",
+            from + 1,
+            to,
+            steps / 1e6,
+            cells.join(" | ")
+        ));
+        from = to;
+    }
+    out
+}
+
+/// The rolling mean of `(x, y)` points over `window` points.
+fn rolling(points: &[(f64, f64)], window: usize) -> Vec<(f64, f64)> {
+    let w = window.max(1);
+    let mut sum = 0.0;
+    points
+        .iter()
+        .enumerate()
+        .map(|(i, &(x, y))| {
+            sum += y;
+            if i >= w {
+                sum -= points[i - w].1;
+            }
+            (x, sum / (i + 1).min(w) as f64)
+        })
+        .collect()
+}
+
+/// Renders `runs` against each other as PNG bytes: a row per metric, its rolling mean over
+/// `window` iterations against environment steps (left) and wall-clock hours (right), a line per
+/// run.
+#[must_use]
+pub fn render_compare(runs: &[NamedRun], metrics: &[String], window: usize) -> Vec<u8> {
+    let rows_n = metrics.len().max(1) as u32;
+    let (w, h) = (PANEL_W * 2, PANEL_H * rows_n);
+    let mut px = vec![255u8; (w * h * 3) as usize];
+    let text = font_ready();
+    {
+        let root = BitMapBackend::with_buffer(&mut px, (w, h)).into_drawing_area();
+        let areas = root.split_evenly((rows_n as usize, 2));
+        for (k, key) in metrics.iter().enumerate() {
+            for (side, (x_key, scale, x_desc)) in [
+                ("env_steps", 1e-6, "env steps (millions)"),
+                ("wall_s", 1.0 / 3600.0, "wall-clock (hours)"),
+            ]
+            .into_iter()
+            .enumerate()
+            {
+                let series: Vec<(&str, Vec<(f64, f64)>)> = runs
+                    .iter()
+                    .map(|(name, rows)| {
+                        let pts: Vec<(f64, f64)> = rows
+                            .iter()
+                            .filter_map(|m| Some((value(m, x_key)? * scale, value(m, key)?)))
+                            .collect();
+                        (name.as_str(), rolling(&pts, window))
+                    })
+                    .collect();
+                let title = format!("{key} (mean of {window})");
+                let _ = panel(&areas[k * 2 + side], (&title, x_desc), &series, text);
+            }
+        }
+        let _ = root.present();
+    }
+    encode(&px, w, h)
 }

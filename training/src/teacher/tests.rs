@@ -410,6 +410,64 @@ fn curves_are_a_png_with_the_lines_drawn() {
 }
 
 #[test]
+fn runs_compare_in_windows_and_in_pictures_against_steps_and_hours() {
+    use super::curves::{compare_table, render_compare};
+    let run = |name: &str, n: u64, rate: f64| {
+        let rows = (1..=n)
+            .map(|i| {
+                let v = serde_json::json!({
+                    "iteration": i,
+                    "env_steps": i * 12_000,
+                    "wall_s": i as f64 * 10.0,
+                    "success": rate,
+                    "mean_return": i as f64,
+                });
+                v.as_object().unwrap().clone()
+            })
+            .collect::<Vec<_>>();
+        (name.to_owned(), rows)
+    };
+    let runs = vec![run("base", 50, 0.25), run("lever", 30, 0.5)];
+    let metrics = vec!["success".to_owned(), "mean_return".to_owned()];
+    let table = compare_table(&runs, &metrics, 25, None);
+    let lines: Vec<&str> = table.lines().collect();
+    assert_eq!(
+        lines[0],
+        "Each cell: success / mean_return, means over the window."
+    );
+    assert_eq!(lines[2], "| iterations | env steps | base | lever |");
+    assert_eq!(lines[4], "| 1-25 | 0.30 M | 25 % / 13.00 | 50 % / 13.00 |");
+    assert_eq!(lines[5], "| 26-50 | 0.60 M | 25 % / 38.00 | 50 % / 28.00 |");
+    assert_eq!(lines.len(), 6);
+    // Cut at a step budget: the first 20 iterations.
+    let cut = compare_table(&runs, &metrics, 25, Some(240_000.0));
+    assert_eq!(
+        cut.lines().nth(4),
+        Some("| 1-20 | 0.24 M | 25 % / 10.50 | 50 % / 10.50 |")
+    );
+    let bytes = render_compare(&runs, &metrics, 5);
+    let mut reader = png::Decoder::new(std::io::Cursor::new(bytes))
+        .read_info()
+        .unwrap();
+    let mut buf = vec![0; reader.output_buffer_size().unwrap()];
+    let info = reader.next_frame(&mut buf).unwrap();
+    assert_eq!(
+        (info.width, info.height),
+        (1120, 640),
+        "two metrics, steps and hours"
+    );
+    let near = |p: &[u8], c: [u8; 3]| p.iter().zip(c).all(|(a, b)| a.abs_diff(b) < 12);
+    assert!(
+        buf.chunks(3).filter(|p| near(p, [31, 119, 180])).count() > 400,
+        "the first run"
+    );
+    assert!(
+        buf.chunks(3).filter(|p| near(p, [255, 127, 14])).count() > 400,
+        "the second run"
+    );
+}
+
+#[test]
 fn the_vigor_protocol_covers_every_start_where_it_makes_sense_with_drawn_difficulty() {
     use super::eval::{EpisodeResult, EvalPlan, protocol_summary};
     use super::task::Outcome;
