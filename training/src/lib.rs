@@ -12,6 +12,7 @@
 //! It depends on [`vigor_policy`] for the network and the artifact format, and on [`vigor_sim`] for
 //! the robot and the environment; nothing on the robot depends on it.
 
+pub mod algorithm;
 pub mod demos;
 pub mod mirror;
 pub mod rl;

@@ -111,25 +111,24 @@ fn write_probe(path: &Path, ticks: &[ProbeTick], depth_size: [i64; 2]) -> Result
     fsutil::commit(&tmp, path).map_err(io(path))
 }
 
-pub(super) fn checkpoint(
-    run: &RunDir,
+/// Writes a checkpoint's files into `dir` (the student artifact, the optimiser's moments, the
+/// state and the task); [`RunDir::commit_checkpoint`] gives the folder and puts it in place.
+pub(super) fn write_checkpoint(
+    dir: &Path,
     student: &mut StudentPolicy,
     adam: &Adam,
     state: &StudentState,
     task: &StudentTask,
 ) -> Result<(), TrainError> {
-    run.commit_checkpoint(state.iteration, |tmp| {
-        student.save(tmp).map_err(invalid)?;
-        save_moments(adam, &tmp.join(OPTIMIZER))?;
-        for (file, value) in [
-            (STATE, serde_json::to_vec_pretty(state).map_err(invalid)?),
-            (TASK_FILE, serde_json::to_vec_pretty(task).map_err(invalid)?),
-        ] {
-            let p = tmp.join(file);
-            fsutil::write_atomic(&p, &value).map_err(io(&p))?;
-        }
-        Ok::<(), TrainError>(())
-    })?;
+    student.save(dir).map_err(invalid)?;
+    save_moments(adam, &dir.join(OPTIMIZER))?;
+    for (file, value) in [
+        (STATE, serde_json::to_vec_pretty(state).map_err(invalid)?),
+        (TASK_FILE, serde_json::to_vec_pretty(task).map_err(invalid)?),
+    ] {
+        let p = dir.join(file);
+        fsutil::write_atomic(&p, &value).map_err(io(&p))?;
+    }
     Ok(())
 }
 

@@ -1,7 +1,9 @@
 //! Distilling a student from a teacher: DAgger rollouts, supervised updates on
-//! `w_z ||z_hat - z||^2 + w_a ||a - a_teacher||^2`, metrics, curves, atomic checkpoints, exact
-//! resume, and the deployable artifact (`run/student/`, with a probe of recorded inputs and the
-//! outputs training computed for them).
+//! `w_z ||z_hat - z||^2 + w_a ||a - a_teacher||^2` and the iteration's metrics, as an
+//! [`Algorithm`] that the shared loop ([`crate::algorithm::run`]) drives through the run
+//! directory's metrics and checkpoints (exact resume), exporting the deployable artifact
+//! (`run/student/`, with a probe of recorded inputs and the outputs training computed for them)
+//! at each checkpoint.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -23,10 +25,11 @@ use vigor_sim::scenario::Scenario;
 use vigor_sim::sensors::{DepthCameraConfig, RobotGeometry};
 use vigor_sim::terrain::TerrainKind;
 
-use super::artifact::{checkpoint, export, resume};
+use super::artifact::{export, resume, write_checkpoint};
 use super::config::{StudentConfig, StudentKind};
 use super::rollout::{StudentActing, StudentBatch, run_student};
 use super::sensor::StudentSensor;
+use crate::algorithm::{self, Algorithm};
 use crate::rl::Adam;
 use crate::run_dir::RunDir;
 use crate::teacher::config::{TeacherActionMode, TeacherConfig};
@@ -401,7 +404,7 @@ pub fn train_student<F>(
     robot: &Robot,
     sim: &SimParams,
     opts: &StudentRunOptions,
-    mut on_iteration: F,
+    on_iteration: F,
 ) -> Result<Manifest, TrainError>
 where
     F: FnMut(&IterationReport),
@@ -435,15 +438,66 @@ where
     if opts.resume {
         (student, adam, state) = resume(&run, &task)?;
     }
-    let workers = threads(cfg.threads);
-    while state.iteration < cfg.iterations as u64 {
+    let mut dagger = Dagger {
+        cfg,
+        teacher,
+        robot,
+        sim,
+        task,
+        student,
+        adam,
+        state,
+        workers: threads(cfg.threads),
+    };
+    algorithm::run(
+        &mut dagger,
+        &run,
+        cfg.iterations as u64,
+        cfg.checkpoint_every as u64,
+        on_iteration,
+    )?;
+    Ok(dagger.student.manifest().clone())
+}
+
+/// DAgger on a student: what a distillation run carries from one iteration to the next.
+struct Dagger<'a> {
+    cfg: &'a StudentConfig,
+    teacher: &'a Teacher,
+    robot: &'a Robot,
+    sim: &'a SimParams,
+    task: StudentTask,
+    student: StudentPolicy,
+    adam: Adam,
+    state: StudentState,
+    /// Environment worker threads.
+    workers: usize,
+}
+
+impl Algorithm for Dagger<'_> {
+    fn done(&self) -> u64 {
+        self.state.iteration
+    }
+
+    fn iterate(&mut self) -> Result<IterationReport, TrainError> {
+        let Self {
+            cfg,
+            teacher,
+            robot,
+            sim,
+            task,
+            student,
+            adam,
+            state,
+            workers,
+        } = self;
+        let (cfg, teacher, robot, sim, workers) = (*cfg, *teacher, *robot, *sim, *workers);
         let it = state.iteration;
         let started = Instant::now();
         let specs: Vec<EpisodeSpec> = (0..cfg.envs)
             .map(|i| episode_spec(cfg, &task.teacher, it, i))
             .collect();
         let (mut envs, mut sensors, steps) =
-            build_envs(&task, student.manifest(), robot, sim, &specs, true, workers)?;
+            build_envs(task, student.manifest(), robot, sim, &specs, true, workers)?;
         for e in &mut envs {
             e.set_assist(cfg.assist);
         }
@@ -451,7 +505,7 @@ where
         let ro = run_student(
             &mut envs,
             &mut sensors,
-            &student,
+            student,
             StudentActing {
                 teacher: Some(teacher),
                 beta,
@@ -466,8 +520,8 @@ where
         let rollout_s = started.elapsed().as_secs_f64();
         let update_started = Instant::now();
         let loss = update(
-            &student,
-            &mut adam,
+            student,
+            adam,
             cfg,
             &ro.batch,
             derive(cfg.seed, "minibatch", it),
@@ -513,20 +567,7 @@ where
         m.insert("time/sim_s".into(), json!(ro.sim_s));
         m.insert("time/forward_s".into(), json!(ro.forward_s));
         m.insert("time/update_s".into(), json!(update_s));
-        run.append_metrics(&m)?;
-        let last = state.iteration == cfg.iterations as u64;
-        if state.iteration.is_multiple_of(cfg.checkpoint_every as u64) || last {
-            checkpoint(&run, &mut student, &adam, &state, &task)?;
-            export(
-                &mut student,
-                &task,
-                robot,
-                sim,
-                &opts.run_dir.join(STUDENT_DIR),
-            )?;
-            crate::teacher::curves::write_panels(run.path(), &STUDENT_PANELS)?;
-        }
-        on_iteration(&IterationReport {
+        Ok(IterationReport {
             iteration: state.iteration,
             iterations: cfg.iterations as u64,
             env_steps: state.env_steps,
@@ -534,9 +575,23 @@ where
             mean_return: ro.action_mse,
             success,
             metrics: m,
-        });
+        })
     }
-    Ok(student.manifest().clone())
+
+    fn write_checkpoint(&mut self, dir: &Path) -> Result<(), TrainError> {
+        write_checkpoint(dir, &mut self.student, &self.adam, &self.state, &self.task)
+    }
+
+    fn after_checkpoint(&mut self, run: &RunDir) -> Result<(), TrainError> {
+        export(
+            &mut self.student,
+            &self.task,
+            self.robot,
+            self.sim,
+            &run.join(STUDENT_DIR),
+        )?;
+        crate::teacher::curves::write_panels(run.path(), &STUDENT_PANELS)
+    }
 }
 
 /// The panels of a student run's `curves.png`.

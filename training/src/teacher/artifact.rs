@@ -339,24 +339,21 @@ pub fn load_artifact_on(dir: &Path, device: tch::Device) -> Result<Teacher, Arti
     })
 }
 
-/// Writes the checkpoint of `state.iteration` into `run` (the artifact, the optimiser's moments
-/// and the training state) and points `latest` at it ([`RunDir::commit_checkpoint`]).
+/// Writes a checkpoint's files into `dir` (the artifact, the optimiser's moments and the
+/// training state); [`RunDir::commit_checkpoint`] gives the folder and puts it in place.
 ///
 /// # Errors
 /// File system or libtorch errors, naming the file.
-pub fn save_checkpoint(
-    run: &RunDir,
+pub fn write_checkpoint(
+    dir: &Path,
     net: &TeacherNet,
     manifest: &mut TeacherManifest,
     adam: &Adam,
     state: &TrainState,
 ) -> Result<(), ArtifactError> {
-    run.commit_checkpoint(state.iteration, |tmp| {
-        save_artifact(tmp, net, manifest)?;
-        save_moments(adam, &tmp.join(OPTIMIZER))?;
-        write_json(&tmp.join(STATE), state)
-    })?;
-    Ok(())
+    save_artifact(dir, net, manifest)?;
+    save_moments(adam, &dir.join(OPTIMIZER))?;
+    write_json(&dir.join(STATE), state)
 }
 
 /// A checkpoint read back.

@@ -1,7 +1,9 @@
-//! The training loop: whole-episode rollouts of every environment, GAE, a PPO update, the
-//! curriculum, metrics (JSONL, rerun, PNG curves) and checkpoints, resumable exactly.
+//! PPO on the teacher: whole-episode rollouts of every environment, GAE, a PPO update, the
+//! curriculum and the iteration's metrics, as an [`Algorithm`] that the shared loop
+//! ([`crate::algorithm::run`]) drives through the run directory's metrics, `best/` and
+//! checkpoints, resumable exactly.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -18,6 +20,7 @@ use super::curriculum::Curriculum;
 use super::model::{TeacherNet, TeacherSpec};
 use super::symmetry::TeacherMirror;
 use super::task::{REWARD_TERMS, obs_dims};
+use crate::algorithm::{self, Algorithm};
 use crate::demos::DemoError;
 use crate::rl::{Adam, Part, PpoBatch, RunningNorm, gae, ppo_update};
 use crate::run_dir::{OPTIMIZER, RunDir, RunDirError, load_moments};
@@ -178,7 +181,7 @@ pub fn train_with<F>(
     sim: &SimParams,
     opts: &RunOptions,
     collector: &mut dyn Collector,
-    mut on_iteration: F,
+    on_iteration: F,
 ) -> Result<TeacherManifest, TrainError>
 where
     F: FnMut(&IterationReport),
@@ -264,7 +267,7 @@ where
     let steps =
         (params.raw.task.episode_s / (cfg.physics.dt_s * cfg.decimation as f32)).round() as usize;
     let n = params.raw.envs;
-    let mut manifest = TeacherManifest {
+    let manifest = TeacherManifest {
         name: params.raw.name.clone(),
         robot: robot.name.clone(),
         joints: robot.joints.iter().map(|j| j.name.clone()).collect(),
@@ -276,25 +279,90 @@ where
         iteration: state.iteration,
         env_steps: state.env_steps,
     };
-    // The episodes begun for the next iteration while the update ran, their assist, and the
-    // normaliser they were begun with (the mirrored rows are normalised with it).
-    let mut begun: Option<(Vec<EpisodeSpec>, f32, RunningNorm)> = None;
-    while state.iteration < params.raw.iterations as u64 {
+    let mut ppo = Ppo {
+        params,
+        p,
+        collector,
+        mirror,
+        net,
+        adam,
+        norm,
+        state,
+        manifest,
+        steps,
+        n,
+        begun: None,
+        score: f64::NEG_INFINITY,
+    };
+    algorithm::run(
+        &mut ppo,
+        &run,
+        params.raw.iterations as u64,
+        params.raw.checkpoint_every as u64,
+        on_iteration,
+    )?;
+    Ok(ppo.manifest)
+}
+
+/// PPO on the teacher: what a training run carries from one iteration to the next.
+struct Ppo<'a> {
+    params: &'a TeacherParams,
+    p: Arc<TeacherParams>,
+    collector: &'a mut dyn Collector,
+    mirror: Option<TeacherMirror>,
+    net: TeacherNet,
+    adam: Adam,
+    norm: RunningNorm,
+    state: TrainState,
+    manifest: TeacherManifest,
+    /// Policy steps per episode.
+    steps: usize,
+    /// Environments.
+    n: usize,
+    /// The episodes begun for the next iteration while the update ran, their assist, and the
+    /// normaliser they were begun with (the mirrored rows are normalised with it).
+    begun: Option<(Vec<EpisodeSpec>, f32, RunningNorm)>,
+    /// The last iteration's score for `best/`: the least assist, then the best success.
+    score: f64,
+}
+
+impl Algorithm for Ppo<'_> {
+    fn done(&self) -> u64 {
+        self.state.iteration
+    }
+
+    fn iterate(&mut self) -> Result<IterationReport, TrainError> {
+        let Self {
+            params,
+            p,
+            collector,
+            mirror,
+            net,
+            adam,
+            norm,
+            state,
+            manifest,
+            steps,
+            n,
+            begun,
+            score,
+        } = self;
+        let (params, steps, n) = (*params, *steps, *n);
         let it = state.iteration;
         let started = Instant::now();
         let (specs, assist, job_norm) = match begun.take() {
             Some(b) => b,
             None => {
-                let specs: Vec<_> = (0..n).map(|i| state.curriculum.spec(&p, it, i)).collect();
+                let specs: Vec<_> = (0..n).map(|i| state.curriculum.spec(p, it, i)).collect();
                 let assist = state.curriculum.assist;
                 collector.begin(&Job {
                     iteration: it,
                     specs: &specs,
                     assist,
-                    net: &net,
+                    net,
                     version: state.iteration,
-                    norm: &norm,
-                    manifest: &manifest,
+                    norm,
+                    manifest,
                     steps,
                     seed: params.raw.seed,
                 })?;
@@ -312,25 +380,25 @@ where
             .collect();
         let stage = state.curriculum.stage;
         let level = state.curriculum.mean_level();
-        state.curriculum.update(&p, &specs, &successes);
+        state.curriculum.update(p, &specs, &successes);
         if collector.overlaps() && it + 1 < params.raw.iterations as u64 {
             // The next iteration's episodes run on these weights while the update runs.
             let next: Vec<_> = (0..n)
-                .map(|i| state.curriculum.spec(&p, it + 1, i))
+                .map(|i| state.curriculum.spec(p, it + 1, i))
                 .collect();
             let next_assist = state.curriculum.assist;
             collector.begin(&Job {
                 iteration: it + 1,
                 specs: &next,
                 assist: next_assist,
-                net: &net,
+                net,
                 version: state.iteration,
-                norm: &norm,
-                manifest: &manifest,
+                norm,
+                manifest,
                 steps,
                 seed: params.raw.seed,
             })?;
-            begun = Some((next, next_assist, norm.clone()));
+            *begun = Some((next, next_assist, norm.clone()));
         }
         let update_started = Instant::now();
         // Episodes end at the time limit and the critic sees the episode phase, so the state after
@@ -345,8 +413,8 @@ where
             params.raw.ppo.lambda as f32,
         );
         let batch = PpoBatch {
-            obs_dim: spec.row(),
-            act_dim: spec.actor.output,
+            obs_dim: net.spec.row(),
+            act_dim: net.spec.actor.output,
             obs: ro.obs,
             actions: ro.actions,
             old_mean: ro.means,
@@ -374,8 +442,8 @@ where
             Part::Both
         };
         let stats = ppo_update(
-            &net,
-            &mut adam,
+            &*net,
+            adam,
             &params.raw.ppo,
             &batch,
             &mut lr,
@@ -479,34 +547,17 @@ where
         m.insert("curriculum/mean_level".into(), json!(level));
         m.insert("curriculum/assist".into(), json!(assist));
         if params.raw.curriculum.adaptive_starts {
-            let weights = state.curriculum.mean_scenario_weights(&p);
+            let weights = state.curriculum.mean_scenario_weights(p);
             for (s, w) in p.scenarios.iter().zip(weights) {
                 m.insert(format!("curriculum/start_p/{s}"), json!(w));
             }
         }
         collector.report(&mut m);
-        run.append_metrics(&m)?;
-
         manifest.normaliser = norm.clone();
         manifest.iteration = state.iteration;
         manifest.env_steps = state.env_steps;
-        let score = 10.0 * (1.0 - f64::from(assist)) + success;
-        if score > state.best_score {
-            state.best_score = score;
-            run.replace_best(score, |tmp| {
-                artifact::save_artifact(tmp, &net, &mut manifest.clone())
-            })?;
-        }
-        let last = state.iteration == params.raw.iterations as u64;
-        if state
-            .iteration
-            .is_multiple_of(params.raw.checkpoint_every as u64)
-            || last
-        {
-            artifact::save_checkpoint(&run, &net, &mut manifest, &adam, &state)?;
-            super::curves::write_all(run.path())?;
-        }
-        on_iteration(&IterationReport {
+        *score = 10.0 * (1.0 - f64::from(assist)) + success;
+        Ok(IterationReport {
             iteration: state.iteration,
             iterations: params.raw.iterations as u64,
             env_steps: state.env_steps,
@@ -514,7 +565,26 @@ where
             mean_return: mean(&|o| f64::from(o.reward)),
             success,
             metrics: m,
-        });
+        })
     }
-    Ok(manifest)
+
+    fn after_iteration(&mut self, run: &RunDir) -> Result<(), TrainError> {
+        if self.score > self.state.best_score {
+            self.state.best_score = self.score;
+            let (net, manifest) = (&self.net, &self.manifest);
+            run.replace_best(self.score, |tmp| {
+                artifact::save_artifact(tmp, net, &mut manifest.clone())
+            })?;
+        }
+        Ok(())
+    }
+
+    fn write_checkpoint(&mut self, dir: &Path) -> Result<(), TrainError> {
+        artifact::write_checkpoint(dir, &self.net, &mut self.manifest, &self.adam, &self.state)?;
+        Ok(())
+    }
+
+    fn after_checkpoint(&mut self, run: &RunDir) -> Result<(), TrainError> {
+        super::curves::write_all(run.path())
+    }
 }

@@ -299,7 +299,7 @@ fn adaptive_start_sampling_draws_failing_scenarios_more_with_a_uniform_floor() {
         assert!((x - floor).abs() < 1e-3, "scenario {s}: {x}");
     }
     assert!((w.iter().sum::<f64>() - 1.0).abs() < 1e-9);
-    let mut count = vec![0usize; 3];
+    let mut count = [0usize; 3];
     for it in 1000..1100 {
         for i in 0..n {
             let s = c.spec(&p, it, i).scenario;

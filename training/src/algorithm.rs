@@ -1,0 +1,72 @@
+//! The one training loop, shared by every algorithm (the teacher's PPO and the students' DAgger,
+//! as rsl_rl's runner shares its loop between its algorithms): each iteration the algorithm
+//! collects and learns ([`Algorithm::iterate`]); the loop appends the iteration's metrics to the
+//! run directory, lets the algorithm keep its best artifact, commits a checkpoint every so many
+//! iterations and at the end (the algorithm writes its files into the checkpoint's temporary
+//! folder), and reports to the caller (progress bars, logs).
+
+use std::path::Path;
+
+use crate::run_dir::RunDir;
+use crate::teacher::runner::{IterationReport, TrainError};
+
+/// One training algorithm as the loop drives it.
+pub trait Algorithm {
+    /// Iterations done so far (more than zero after a resume).
+    fn done(&self) -> u64;
+    /// Runs one iteration (episodes and an update) and reports it, its metrics line included.
+    ///
+    /// # Errors
+    /// Simulator or update errors.
+    fn iterate(&mut self) -> Result<IterationReport, TrainError>;
+    /// After the iteration's metrics are written: keeps the best artifact, for an algorithm that
+    /// has one.
+    ///
+    /// # Errors
+    /// File errors.
+    fn after_iteration(&mut self, _run: &RunDir) -> Result<(), TrainError> {
+        Ok(())
+    }
+    /// Writes everything a resume needs into the checkpoint folder `dir`.
+    ///
+    /// # Errors
+    /// File or libtorch errors.
+    fn write_checkpoint(&mut self, dir: &Path) -> Result<(), TrainError>;
+    /// After a checkpoint is committed: pictures and exports in the run directory.
+    ///
+    /// # Errors
+    /// File errors.
+    fn after_checkpoint(&mut self, _run: &RunDir) -> Result<(), TrainError> {
+        Ok(())
+    }
+}
+
+/// Runs `algorithm` in `run` until `iterations` are done, with a checkpoint every
+/// `checkpoint_every` iterations and after the last; `on_iteration` sees every report.
+///
+/// # Errors
+/// The algorithm's errors, or the run directory's.
+pub fn run<A, F>(
+    algorithm: &mut A,
+    run: &RunDir,
+    iterations: u64,
+    checkpoint_every: u64,
+    mut on_iteration: F,
+) -> Result<(), TrainError>
+where
+    A: Algorithm + ?Sized,
+    F: FnMut(&IterationReport),
+{
+    while algorithm.done() < iterations {
+        let report = algorithm.iterate()?;
+        run.append_metrics(&report.metrics)?;
+        algorithm.after_iteration(run)?;
+        let it = report.iteration;
+        if it.is_multiple_of(checkpoint_every.max(1)) || it == iterations {
+            run.commit_checkpoint(it, |dir| algorithm.write_checkpoint(dir))?;
+            algorithm.after_checkpoint(run)?;
+        }
+        on_iteration(&report);
+    }
+    Ok(())
+}
