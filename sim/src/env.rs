@@ -281,6 +281,7 @@ impl Env {
         self.sim.reset(&root, q);
         self.start.push = None;
         self.start.settle_s = 0.0;
+        self.start.drop_m = drop_m;
         self.start.root = root;
         self.start.q = q.to_vec();
         Ok(())

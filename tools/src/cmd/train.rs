@@ -45,7 +45,8 @@ pub enum Command {
     /// Compare runs side by side: prints a markdown table of each metric's mean over windows of
     /// iterations (rates in percent), and with `--out` draws each metric's rolling mean against
     /// environment steps and against wall-clock hours, a line per run. For ablations: runs of
-    /// the same config that differ in one lever, compared at the same step budget.
+    /// the same config that differ in one lever, compared at the same step budget (table rows are
+    /// windows of iterations; a note says when the runs' steps per iteration differ).
     Compare(CompareArgs),
 }
 
@@ -285,6 +286,28 @@ fn compare(a: &CompareArgs) -> Result<()> {
             |n| n.to_string_lossy().into_owned(),
         );
         runs.push((name, rows));
+    }
+    // Rows are windows of iterations: they are one step budget only if every run takes the same
+    // environment steps per iteration.
+    let per_iteration: Vec<(String, f64)> = runs
+        .iter()
+        .filter_map(|(name, rows)| {
+            let m = rows.first()?;
+            let steps = m.get("env_steps")?.as_f64()?;
+            let it = m.get("iteration")?.as_f64()?;
+            Some((name.clone(), steps / it.max(1.0)))
+        })
+        .collect();
+    if per_iteration.windows(2).any(|w| w[0].1 != w[1].1) {
+        eprintln!(
+            "note: the runs take different env steps per iteration ({}), so a row is not one step \
+             budget for all of them; compare the picture against env steps",
+            per_iteration
+                .iter()
+                .map(|(n, s)| format!("{n}: {s:.0}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
     }
     let window = usize::try_from(a.window).unwrap_or(usize::MAX);
     print!(

@@ -15,7 +15,7 @@ use super::config::TeacherConfig;
 use super::curriculum::Curriculum;
 use super::model::{TeacherNet, TeacherSpec};
 use crate::rl::{Adam, RunningNorm};
-use crate::run_dir::{OPTIMIZER, RunDir, RunDirError, save_moments};
+use crate::run_dir::{OPTIMIZER, RunDir, RunDirError, load_moments, save_moments};
 
 /// The manifest's file name (the one every policy artifact has).
 pub const TEACHER_MANIFEST: &str = vigor_policy::artifact::MANIFEST_FILE;
@@ -361,9 +361,11 @@ pub fn write_checkpoint(
 pub struct Checkpoint {
     /// Manifest and networks.
     pub teacher: Teacher,
+    /// The optimiser, its moments and step count restored.
+    pub adam: Adam,
     /// Training state.
     pub state: TrainState,
-    /// Its directory (the optimiser's moments are its [`OPTIMIZER`]).
+    /// Its directory.
     pub dir: PathBuf,
 }
 
@@ -378,13 +380,13 @@ pub fn load_latest(run: &RunDir, device: tch::Device) -> Result<Checkpoint, Arti
 fn load_checkpoint(dir: &Path, device: tch::Device) -> Result<Checkpoint, ArtifactError> {
     let dir = dir.to_path_buf();
     let teacher = load_artifact_on(&dir, device)?;
-    let opt = dir.join(OPTIMIZER);
-    if !opt.is_file() {
-        return Err(io(&opt)(std::io::ErrorKind::NotFound.into()));
-    }
-    let state = read_json(&dir.join(STATE))?;
+    let state: TrainState = read_json(&dir.join(STATE))?;
+    // Read here, so that a checkpoint with a broken optimiser file falls back to an older one.
+    let mut adam = Adam::new(&teacher.net.named_parameters());
+    load_moments(&mut adam, &dir.join(OPTIMIZER), state.adam_steps, device)?;
     Ok(Checkpoint {
         teacher,
+        adam,
         state,
         dir,
     })

@@ -225,7 +225,8 @@ pub struct CurriculumSection {
     pub assist_success: f32,
     /// A two-way assist: after an iteration whose success rate is below this (0..=1; 0 = never),
     /// the assist goes back up by one step (divided by `assist_decay`, at most `assist_start`)
-    /// instead of staying where a decay left it. Absent in configurations before it existed: 0.
+    /// instead of staying where a decay left it, while the assist is on (once a decay switches it
+    /// off below 2 %, it stays off). Absent in configurations before it existed: 0.
     #[serde(default)]
     pub assist_raise_below: f32,
     /// Adaptive start sampling: each episode's scenario is drawn with a probability that grows

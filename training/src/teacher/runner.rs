@@ -23,7 +23,7 @@ use super::task::{REWARD_TERMS, obs_dims};
 use crate::algorithm::{self, Algorithm};
 use crate::demos::DemoError;
 use crate::rl::{Adam, Part, PpoBatch, RunningNorm, gae, ppo_update};
-use crate::run_dir::{OPTIMIZER, RunDir, RunDirError, load_moments};
+use crate::run_dir::{RunDir, RunDirError};
 
 pub use crate::run_dir::{BEST, CURVES, METRICS, METRICS_RRD, read_metrics};
 
@@ -219,6 +219,12 @@ where
         best_score: -1.0,
         wall_s: 0.0,
     };
+    // A new run's starting weights are read before the run directory clears a dead run's files
+    // (`--init-from RUN/best` on a run that died before its first checkpoint).
+    let init = match (&opts.init_from, opts.resume) {
+        (Some(dir), false) => Some((dir, artifact::load_artifact_on(dir, opts.device)?)),
+        _ => None,
+    };
     let run = RunDir::open(&opts.run_dir, opts.resume)?;
     if opts.resume {
         let ck = artifact::load_latest(&run, opts.device)?;
@@ -238,21 +244,14 @@ where
         }
         net = ck.teacher.net;
         norm = ck.teacher.manifest.normaliser.clone();
-        adam = Adam::new(&net.named_parameters());
-        load_moments(
-            &mut adam,
-            &ck.dir.join(OPTIMIZER),
-            ck.state.adam_steps,
-            opts.device,
-        )?;
+        adam = ck.adam;
         state = ck.state;
         // `best/` may have improved after the last checkpoint; never let it get worse.
         if let Some(score) = run.best_score() {
             state.best_score = state.best_score.max(score);
         }
         run.truncate_metrics(state.iteration)?;
-    } else if let Some(dir) = &opts.init_from {
-        let t = artifact::load_artifact_on(dir, opts.device)?;
+    } else if let Some((dir, t)) = init {
         if t.manifest.spec != spec || t.manifest.normaliser.len() != spec.row() {
             return Err(TrainError::Invalid(format!(
                 "{}: --init-from needs a teacher with this configuration's network shapes \

@@ -362,6 +362,47 @@ fn stale_files_are_cleared_and_a_broken_latest_checkpoint_falls_back() {
         vec![1, 2, 3],
         "iteration 2 redone from iteration 1's checkpoint"
     );
+    // The newest checkpoint's optimiser file is empty: the same fallback.
+    std::fs::write(
+        dir.path()
+            .join("checkpoints/iter_000003/optimizer.safetensors"),
+        b"",
+    )
+    .unwrap();
+    run(&tiny(0, 4), dir.path(), true).unwrap();
+    let rows = read_metrics(&dir.path().join(METRICS)).unwrap();
+    assert_eq!(
+        rows.len(),
+        4,
+        "iteration 3 redone from iteration 2's checkpoint"
+    );
+    // A new run in the folder of one that died before its first checkpoint may start from that
+    // folder's own `best/`: it is read before the folder is cleared.
+    let fresh = tempfile::tempdir().unwrap();
+    let best = fresh.path().join("best");
+    copy_dir(&dir.path().join("best"), &best);
+    let robot = Robot::embedded("g1_29dof").unwrap();
+    let sim = vigor_sim::SimConfig::embedded().unwrap();
+    let opts = RunOptions {
+        run_dir: fresh.path().to_path_buf(),
+        resume: false,
+        git_hash: "test".into(),
+        device: tch::Device::Cpu,
+        init_from: Some(best.clone()),
+    };
+    train(&tiny(0, 1), &robot, &sim, &opts, |_| {}).unwrap();
+    assert!(
+        best.join("manifest.json").is_file(),
+        "a new best/ after one iteration"
+    );
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        std::fs::copy(e.path(), to.join(e.file_name())).unwrap();
+    }
 }
 
 #[test]
