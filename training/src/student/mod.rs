@@ -12,6 +12,7 @@
 
 pub mod artifact;
 pub mod config;
+mod dagger;
 pub mod rollout;
 pub mod runner;
 pub mod sensor;

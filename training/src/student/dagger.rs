@@ -1,0 +1,212 @@
+//! DAgger as an [`Algorithm`]: one distillation iteration (the student's episodes with the teacher
+//! labelling every step and acting with probability beta, then a supervised update), its
+//! metrics, and the checkpoint and export it writes.
+
+use std::path::Path;
+use std::time::Instant;
+
+use serde_json::{Map, json};
+use tch::{Kind, Tensor};
+use vigor_common::seed::{SplitMix64, derive};
+use vigor_policy::StudentPolicy;
+use vigor_sim::SimParams;
+use vigor_sim::env::EpisodeSpec;
+use vigor_sim::robot::Robot;
+
+use super::artifact::{export, write_checkpoint};
+use super::config::StudentConfig;
+use super::rollout::{StudentActing, StudentBatch, run_student};
+use crate::algorithm::Algorithm;
+use crate::rl::Adam;
+use crate::run_dir::RunDir;
+use crate::teacher::Teacher;
+use crate::teacher::runner::{IterationReport, TrainError};
+
+use super::runner::{
+    STUDENT_DIR, STUDENT_PANELS, StudentState, StudentTask, build_envs, episode_spec,
+};
+
+/// Supervised update over `batch`; returns the mean loss.
+fn update(
+    student: &StudentPolicy,
+    adam: &mut Adam,
+    cfg: &StudentConfig,
+    batch: &StudentBatch,
+    seed: u64,
+) -> f64 {
+    let n = batch.len as i64;
+    if n == 0 {
+        return 0.0;
+    }
+    let depth = (!batch.depth.is_empty()).then(|| Tensor::from_slice(&batch.depth).view([n, -1]));
+    let hist = Tensor::from_slice(&batch.history).view([n, -1]);
+    let phase = Tensor::from_slice(&batch.phase).view([n, 1]);
+    let z = Tensor::from_slice(&batch.latent).view([n, -1]);
+    let a = Tensor::from_slice(&batch.action).view([n, -1]);
+    let mut vars: Vec<(String, Tensor)> = student.var_store().variables().into_iter().collect();
+    vars.sort_by(|x, y| x.0.cmp(&y.0));
+    let mut params: Vec<Tensor> = vars.into_iter().map(|(_, t)| t).collect();
+    let mut order: Vec<i64> = (0..n).collect();
+    let mut rng = SplitMix64::new(seed);
+    let (mut total, mut count) = (0.0, 0);
+    for _ in 0..cfg.optim.epochs {
+        for i in (1..order.len()).rev() {
+            let j = (rng.next_u64() % (i as u64 + 1)) as usize;
+            order.swap(i, j);
+        }
+        for chunk in order.chunks(cfg.optim.minibatch) {
+            let idx = Tensor::from_slice(chunk);
+            let d = depth.as_ref().map(|d| d.index_select(0, &idx));
+            let (zh, ah) = student.net().forward(
+                d.as_ref(),
+                &hist.index_select(0, &idx),
+                &phase.index_select(0, &idx),
+            );
+            let loss = (zh - z.index_select(0, &idx)).square().mean(Kind::Float)
+                * cfg.optim.latent_weight
+                + (ah - a.index_select(0, &idx)).square().mean(Kind::Float)
+                    * cfg.optim.action_weight;
+            loss.backward();
+            Adam::clip_grad_norm(&params, cfg.optim.max_grad_norm);
+            adam.step(&mut params, cfg.optim.learning_rate);
+            total += loss.double_value(&[]);
+            count += 1;
+        }
+    }
+    total / f64::from(count.max(1))
+}
+
+/// DAgger on a student: what a distillation run carries from one iteration to the next.
+pub(super) struct Dagger<'a> {
+    pub(super) cfg: &'a StudentConfig,
+    pub(super) teacher: &'a Teacher,
+    pub(super) robot: &'a Robot,
+    pub(super) sim: &'a SimParams,
+    pub(super) task: StudentTask,
+    pub(super) student: StudentPolicy,
+    pub(super) adam: Adam,
+    pub(super) state: StudentState,
+    /// Environment worker threads.
+    pub(super) workers: usize,
+}
+
+impl Algorithm for Dagger<'_> {
+    fn done(&self) -> u64 {
+        self.state.iteration
+    }
+
+    fn iterate(&mut self) -> Result<IterationReport, TrainError> {
+        let Self {
+            cfg,
+            teacher,
+            robot,
+            sim,
+            task,
+            student,
+            adam,
+            state,
+            workers,
+        } = self;
+        let (cfg, teacher, robot, sim, workers) = (*cfg, *teacher, *robot, *sim, *workers);
+        let it = state.iteration;
+        let started = Instant::now();
+        let specs: Vec<EpisodeSpec> = (0..cfg.envs)
+            .map(|i| episode_spec(cfg, &task.teacher, it, i))
+            .collect();
+        let (mut envs, mut sensors, steps) =
+            build_envs(task, student.manifest(), robot, sim, &specs, true, workers)?;
+        for e in &mut envs {
+            e.set_assist(cfg.assist);
+        }
+        let beta = cfg.beta(it);
+        let ro = run_student(
+            &mut envs,
+            &mut sensors,
+            student,
+            StudentActing {
+                teacher: Some(teacher),
+                beta,
+                seed: derive(cfg.seed, "dagger", it),
+                record: true,
+                probe: false,
+            },
+            steps,
+            workers,
+            |_, _| {},
+        );
+        let rollout_s = started.elapsed().as_secs_f64();
+        let update_started = Instant::now();
+        let loss = update(
+            student,
+            adam,
+            cfg,
+            &ro.batch,
+            derive(cfg.seed, "minibatch", it),
+        );
+        let update_s = update_started.elapsed().as_secs_f64();
+        let elapsed = started.elapsed().as_secs_f64();
+        state.iteration += 1;
+        state.env_steps += (cfg.envs * steps) as u64;
+        state.adam_steps = adam.t;
+        state.wall_s += elapsed;
+        let n = ro.outcomes.len().max(1) as f64;
+        let success = ro.outcomes.iter().filter(|o| o.success).count() as f64 / n;
+        let mut m = Map::new();
+        m.insert("iteration".into(), json!(state.iteration));
+        m.insert("env_steps".into(), json!(state.env_steps));
+        m.insert("wall_s".into(), json!(state.wall_s));
+        m.insert(
+            "steps_per_s".into(),
+            json!((cfg.envs * steps) as f64 / elapsed),
+        );
+        m.insert("beta".into(), json!(beta));
+        m.insert("teacher_share".into(), json!(ro.teacher_share));
+        m.insert("track_match".into(), json!(ro.track_match));
+        m.insert("latent_mse".into(), json!(ro.latent_mse));
+        m.insert("action_mse".into(), json!(ro.action_mse));
+        m.insert("loss".into(), json!(loss));
+        m.insert("success".into(), json!(success));
+        m.insert(
+            "safe_success".into(),
+            json!(ro.outcomes.iter().filter(|o| o.safe_success).count() as f64 / n),
+        );
+        m.insert(
+            "tracking_rms_m".into(),
+            json!(
+                ro.outcomes
+                    .iter()
+                    .map(|o| f64::from(o.tracking_rms_m))
+                    .sum::<f64>()
+                    / n
+            ),
+        );
+        m.insert("time/rollout_s".into(), json!(rollout_s));
+        m.insert("time/sim_s".into(), json!(ro.sim_s));
+        m.insert("time/forward_s".into(), json!(ro.forward_s));
+        m.insert("time/update_s".into(), json!(update_s));
+        Ok(IterationReport {
+            iteration: state.iteration,
+            iterations: cfg.iterations as u64,
+            env_steps: state.env_steps,
+            steps_per_s: (cfg.envs * steps) as f64 / elapsed,
+            mean_return: ro.action_mse,
+            success,
+            metrics: m,
+        })
+    }
+
+    fn write_checkpoint(&mut self, dir: &Path) -> Result<(), TrainError> {
+        write_checkpoint(dir, &mut self.student, &self.adam, &self.state, &self.task)
+    }
+
+    fn after_checkpoint(&mut self, run: &RunDir) -> Result<(), TrainError> {
+        export(
+            &mut self.student,
+            &self.task,
+            self.robot,
+            self.sim,
+            &run.join(STUDENT_DIR),
+        )?;
+        crate::teacher::curves::write_panels(run.path(), &STUDENT_PANELS)
+    }
+}
