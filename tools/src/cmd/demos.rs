@@ -33,6 +33,57 @@ pub enum Command {
     /// as an orange stick figure) and, with --terrain, the reference aligned onto that terrain
     /// (the flat-ground original as a grey stick figure).
     Show(ShowArgs),
+    /// Check that the demonstrations are physically feasible: play each one a teacher
+    /// configuration tracks through the robot's PD controller with no policy (a zero residual:
+    /// the joint targets are the demonstration's own), from phases of the clip (the robot posed
+    /// at rest in that frame) and from the scenarios' real starts, with HoST's upward help at
+    /// several levels. Writes feasibility.json, feasibility.md (success and safe success per
+    /// demonstration x start x help, the least help at which half stand, head clearance and
+    /// tracking error) and with --record a rerun recording per demonstration and start.
+    Check(CheckArgs),
+}
+
+/// `vigor demos check` flags.
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// Teacher configuration whose demonstrations (`task.demos`) and task (episode length,
+    /// PD gains, reference rule) are checked; it must use `task.action_mode =
+    /// "reference_residual"` (default: the embedded configs/teacher-unified.toml, all eight
+    /// shipped demonstrations).
+    #[arg(long)]
+    config: Option<PathBuf>,
+    /// Output folder: feasibility.json, feasibility.md, and the recordings.
+    #[arg(long)]
+    out: PathBuf,
+    /// Phases of each clip to pose the robot at, 0..=1 (0: its first frame).
+    #[arg(long, value_delimiter = ',', default_value = "0,0.25,0.5")]
+    phases: Vec<f64>,
+    /// Scenarios whose real start is also played (comma-separated, `all`, or `none`): each
+    /// tracks the demonstration the configuration's rule picks for it.
+    #[arg(long, value_delimiter = ',', default_value = "supine,prone,side,push")]
+    scenarios: Vec<String>,
+    /// Help levels: upward force on the torso as fractions of the robot's weight, 0..=1.
+    #[arg(long, value_delimiter = ',', default_value = "0,0.2,0.4,0.6,0.8")]
+    assist: Vec<f32>,
+    /// Seeded trials per demonstration (or scenario) x phase x help level (1..=1000).
+    #[arg(long, default_value_t = 4)]
+    trials: usize,
+    /// Trial seed.
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// Engine: mujoco or rapier.
+    #[arg(long, default_value = "mujoco")]
+    engine: String,
+    /// Worker threads, 0 = one per core.
+    #[arg(long, default_value_t = 0)]
+    threads: usize,
+    /// Record, per demonstration and start, the first episode at the least help at which half
+    /// stand (or at the most help tried), to `<demo>-<start>.rrd`.
+    #[arg(long)]
+    record: bool,
+    /// No progress bar: a line per tenth of the episodes (for logs).
+    #[arg(long)]
+    plain: bool,
 }
 
 /// `vigor demos import` flags.
@@ -106,6 +157,7 @@ pub fn run(c: &Command) -> Result<()> {
         Command::Import(a) => import(a),
         Command::List(a) => list(a),
         Command::Show(a) => show(a),
+        Command::Check(a) => check(a),
     }
 }
 
@@ -412,5 +464,109 @@ pub fn show(a: &ShowArgs) -> Result<()> {
         shown.frames.len(),
         a.out.display()
     );
+    Ok(())
+}
+
+fn check(a: &CheckArgs) -> Result<()> {
+    use vigor_training::teacher::TeacherConfig;
+    use vigor_training::teacher::feasibility::{self, FeasibilityPlan};
+
+    if let Some(p) = a.phases.iter().find(|p| !(0.0..=1.0).contains(*p)) {
+        bail!("--phases: {p} is out of range: allowed 0 ..= 1");
+    }
+    if let Some(h) = a.assist.iter().find(|h| !(0.0..=1.0).contains(*h)) {
+        bail!("--assist: {h} is out of range: allowed 0 ..= 1");
+    }
+    if !(1..=1000).contains(&a.trials) {
+        bail!(
+            "--trials = {} is out of range: allowed 1 ..= 1000",
+            a.trials
+        );
+    }
+    let engine: vigor_sim::engine::EngineKind = a
+        .engine
+        .parse()
+        .map_err(|m| anyhow::anyhow!("--engine: {m}"))?;
+    let scenarios = match a.scenarios.as_slice() {
+        [one] if one == "all" => vigor_sim::scenario::Scenario::ALL.to_vec(),
+        [one] if one == "none" => Vec::new(),
+        names => names
+            .iter()
+            .map(|n| {
+                vigor_sim::scenario::Scenario::from_name(n)
+                    .map_err(|e| anyhow::anyhow!("--scenarios: {e}"))
+            })
+            .collect::<Result<Vec<_>>>()?,
+    };
+    let config = match &a.config {
+        Some(path) => vigor_common::config::load::<TeacherConfig>(path)?,
+        None => vigor_common::config::parse::<TeacherConfig>(
+            vigor_training::teacher::config::UNIFIED_TOML,
+            "<embedded configs/teacher-unified.toml>",
+        )?,
+    };
+    feasibility::check_open_loop(&config)?;
+    let robot = Robot::embedded("g1_29dof")?;
+    let sim = vigor_sim::SimConfig::embedded()?;
+    let plan = FeasibilityPlan {
+        phases: a.phases.clone(),
+        scenarios,
+        assists: a.assist.clone(),
+        trials: a.trials,
+        seed: a.seed,
+        engine,
+        threads: a.threads,
+    };
+    std::fs::create_dir_all(&a.out)
+        .with_context(|| format!("{}: cannot create", a.out.display()))?;
+    let bar = std::sync::Mutex::new(None::<crate::progress::Progress>);
+    let episodes = feasibility::check_demos(&config, &robot, &sim, &plan, |done, total| {
+        let mut b = bar.lock().expect("progress lock");
+        let p = b.get_or_insert_with(|| crate::progress::Progress::new(total as u64, a.plain));
+        if !a.plain || done * 10 / total != (done - 1) * 10 / total || done == total {
+            p.set(done as u64, &format!("{done}/{total} open-loop episodes"));
+        }
+    })?;
+    if let Some(p) = bar.lock().expect("progress lock").as_ref() {
+        p.finish();
+    }
+    let rows = feasibility::summarise(&episodes);
+    let md = feasibility::markdown(&rows, &plan);
+    let json = serde_json::json!({ "rows": rows, "episodes": episodes });
+    let write = |name: &str, text: String| -> Result<()> {
+        let path = a.out.join(name);
+        std::fs::write(&path, text).with_context(|| format!("{}: cannot write", path.display()))
+    };
+    write("feasibility.json", serde_json::to_string_pretty(&json)?)?;
+    write("feasibility.md", md.clone())?;
+    print!("{md}");
+    if a.record {
+        let mut groups: Vec<(String, String)> = Vec::new();
+        for r in &rows {
+            let k = (r.demo.clone(), r.start.clone());
+            if !groups.contains(&k) {
+                groups.push(k);
+            }
+        }
+        for (demo, start) in groups {
+            let mine: Vec<_> = rows
+                .iter()
+                .filter(|r| r.demo == demo && r.start == start)
+                .collect();
+            let help = feasibility::least_assist(&mine)
+                .unwrap_or_else(|| mine.iter().map(|r| r.assist).fold(0.0, f32::max));
+            let Some(e) = episodes.iter().find(|e| {
+                e.demo == demo && e.start.label() == start && e.assist.to_bits() == help.to_bits()
+            }) else {
+                continue;
+            };
+            let path = a
+                .out
+                .join(format!("{demo}-{}.rrd", start.replace(' ', "-")));
+            feasibility::record(&config, &robot, &sim, engine, e, &path)?;
+            println!("recorded {}", path.display());
+        }
+    }
+    println!("wrote {}", a.out.join("feasibility.md").display());
     Ok(())
 }

@@ -509,45 +509,7 @@ pub fn record_episode(
         (p.raw.task.episode_s / (cfg.physics.dt_s * cfg.decimation as f32)).round() as usize;
     let mut failure: Option<vigor_record::RecordError> = None;
     agent.run(robot, &mut envs, steps, 1, |_, es| {
-        let e = &es[0];
-        let env = e.env();
-        let poses: Vec<Pose> = env
-            .sim()
-            .link_poses()
-            .iter()
-            .map(|p| {
-                let l = link_pose_from_rapier(p);
-                Pose {
-                    pos: l.pos,
-                    quat_wxyz: l.quat_wxyz,
-                }
-            })
-            .collect();
-        let s = env.state();
-        let t = f64::from(e.since_engaged_s());
-        let target = e.target_keypoints_world();
-        let res = recorder
-            .log_step(
-                t,
-                &poses,
-                &env.sim().contacts(),
-                s.base_pos[2] - env.terrain().height(s.base_pos[0], s.base_pos[1]),
-                tilt_rad(s.base_quat).to_degrees(),
-            )
-            .and_then(|()| {
-                recorder.log_skeleton(
-                    Some(t),
-                    "world/reference",
-                    &target,
-                    &SKELETON,
-                    [255, 140, 0],
-                )
-            })
-            .and_then(|()| recorder.log_scalar(t, "plots/reward", f64::from(e.outcome().reward)))
-            .and_then(|()| {
-                recorder.log_scalar(t, "plots/min_head_m", f64::from(e.outcome().min_head_m))
-            });
-        if let Err(err) = res {
+        if let Err(err) = log_frame(&recorder, &es[0]) {
             failure.get_or_insert(err);
         }
     })?;
@@ -555,4 +517,45 @@ pub fn record_episode(
         return Err(rec_err(e));
     }
     recorder.finish().map_err(rec_err)
+}
+
+/// Logs one policy step of `e` to `recorder`: the robot's links and contacts, pelvis height and
+/// tilt, the reference's target pose as an orange stick figure, the return so far and the lowest
+/// head clearance.
+///
+/// # Errors
+/// Recording errors.
+pub fn log_frame(recorder: &EpisodeRecorder, e: &TaskEnv) -> Result<(), vigor_record::RecordError> {
+    let env = e.env();
+    let poses: Vec<Pose> = env
+        .sim()
+        .link_poses()
+        .iter()
+        .map(|p| {
+            let l = link_pose_from_rapier(p);
+            Pose {
+                pos: l.pos,
+                quat_wxyz: l.quat_wxyz,
+            }
+        })
+        .collect();
+    let s = env.state();
+    let t = f64::from(e.since_engaged_s());
+    let target = e.target_keypoints_world();
+    recorder.log_step(
+        t,
+        &poses,
+        &env.sim().contacts(),
+        s.base_pos[2] - env.terrain().height(s.base_pos[0], s.base_pos[1]),
+        tilt_rad(s.base_quat).to_degrees(),
+    )?;
+    recorder.log_skeleton(
+        Some(t),
+        "world/reference",
+        &target,
+        &SKELETON,
+        [255, 140, 0],
+    )?;
+    recorder.log_scalar(t, "plots/reward", f64::from(e.outcome().reward))?;
+    recorder.log_scalar(t, "plots/min_head_m", f64::from(e.outcome().min_head_m))
 }

@@ -21,6 +21,7 @@ pub mod config;
 pub mod curriculum;
 pub mod curves;
 pub mod eval;
+pub mod feasibility;
 pub mod model;
 pub mod protocol;
 pub mod reference;

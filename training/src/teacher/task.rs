@@ -322,9 +322,29 @@ impl TaskEnv {
             self.begin(spec);
             return Ok(());
         };
-        let reference = self.refs.index_for(spec.scenario);
+        self.reset_posed_on(spec, self.refs.index_for(spec.scenario), phase)
+    }
+
+    /// Starts a new episode of `spec` (its terrain and seed) posed at `phase` (0..1, clamped) of
+    /// reference `reference` instead of at the scenario's start: the frame's joints and pelvis
+    /// attitude, a yaw from the seed, at rest, just above the terrain; no settling and no push.
+    /// The episode tracks that reference from that phase on. Reference-state starts in training
+    /// use it, and so does the open-loop check of the demonstrations
+    /// ([`super::feasibility`]), which poses every demonstration at chosen phases.
+    ///
+    /// # Errors
+    /// Terrain or engine errors.
+    ///
+    /// # Panics
+    /// If `reference` is not an index of the task's reference set.
+    pub fn reset_posed_on(
+        &mut self,
+        spec: EpisodeSpec,
+        reference: usize,
+        phase: f64,
+    ) -> Result<(), EnvError> {
         let r = &self.refs.references[reference];
-        let t0 = phase * r.duration_s;
+        let t0 = phase.clamp(0.0, 1.0) * r.duration_s;
         let frame = r.frame_at(t0);
         let q: Vec<f64> = frame.q.iter().map(|&x| f64::from(x)).collect();
         self.env
@@ -352,7 +372,7 @@ impl TaskEnv {
 
     fn begin(&mut self, spec: EpisodeSpec) {
         self.difficulty = spec.terrain.1;
-        if spec.scenario.is_fall() {
+        if spec.scenario.is_fall() && !self.posed {
             // Stand and get pushed until the 20° trigger: the policy engages there.
             let hold = self.hold_commands();
             while self.env.trigger_s().is_none() && self.env.episode_s() < MAX_PRE_TRIGGER_S {

@@ -1,5 +1,6 @@
 //! Integration tests of vigor-training, one binary: demonstrations, the teacher and the student.
 
 mod demos;
+mod feasibility;
 mod student;
 mod teacher;

@@ -1,0 +1,495 @@
+//! Are the demonstrations physically feasible? The open-loop check: every demonstration a task
+//! tracks is played through the robot's PD controller with no policy at all (a zero residual
+//! under `action_mode = "reference_residual"`, so the joint targets are the demonstration's own),
+//! from chosen phases of the clip and from the scenarios' real starts, with HoST's upward assist
+//! at several levels. A demonstration the robot cannot follow even with most of its weight lifted
+//! asks the policy for something the body cannot do (issue 18: every shipped demonstration is to
+//! be shown feasible; the trained teacher tracking it unaided is the stronger test).
+//!
+//! Every episode derives from the plan's seed alone, so the tables repeat for any thread count.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use serde::{Deserialize, Serialize};
+use vigor_common::seed::derive;
+use vigor_record::EpisodeRecorder;
+use vigor_sim::SimParams;
+use vigor_sim::engine::EngineKind;
+use vigor_sim::env::EpisodeSpec;
+use vigor_sim::robot::Robot;
+use vigor_sim::scenario::Scenario;
+use vigor_sim::terrain::TerrainKind;
+
+use super::config::{TeacherActionMode, TeacherConfig, TeacherParams};
+use super::eval::{log_frame, params_for};
+use super::reference::ReferenceSet;
+use super::runner::{TrainError, env_config};
+use super::task::{Outcome, TaskEnv};
+
+/// What to check.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FeasibilityPlan {
+    /// Phases of each demonstration to pose the robot at (0..=1 of the clip; 0 is its first
+    /// frame): the robot at rest in that frame's pose, just above flat ground.
+    pub phases: Vec<f64>,
+    /// Scenarios whose real start (settled lying, or standing and pushed to the 20° trigger) is
+    /// also played, each tracking the demonstration the task's rule picks for it.
+    pub scenarios: Vec<Scenario>,
+    /// Upward help on the torso, as fractions of the robot's weight.
+    pub assists: Vec<f32>,
+    /// Trials per demonstration (or scenario) x phase x assist.
+    pub trials: usize,
+    /// Seed of the trials.
+    pub seed: u64,
+    /// Engine.
+    pub engine: EngineKind,
+    /// Worker threads (0 = one per core).
+    pub threads: usize,
+}
+
+/// Where an episode began.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(into = "String", try_from = "String")]
+pub enum Start {
+    /// Posed at this phase of the demonstration, at rest, on flat ground.
+    Posed(f64),
+    /// The scenario's own start (its terrain where it needs one, else flat ground).
+    Scenario(Scenario),
+}
+
+impl Start {
+    /// A short label for tables and files: `posed 0.5` (the phase as written) or the scenario's name.
+    #[must_use]
+    pub fn label(&self) -> String {
+        match self {
+            Self::Posed(p) => format!("posed {p}"),
+            Self::Scenario(s) => s.name().to_owned(),
+        }
+    }
+}
+
+impl From<Start> for String {
+    fn from(s: Start) -> Self {
+        s.label()
+    }
+}
+
+impl TryFrom<String> for Start {
+    type Error = String;
+
+    fn try_from(s: String) -> Result<Self, String> {
+        match s.strip_prefix("posed ") {
+            Some(p) => p
+                .parse()
+                .map(Self::Posed)
+                .map_err(|e| format!("start `{s}`: {e}")),
+            None => Scenario::from_name(&s).map(Self::Scenario),
+        }
+    }
+}
+
+/// One open-loop episode.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FeasibilityEpisode {
+    /// The demonstration tracked.
+    pub demo: String,
+    /// Where it began.
+    pub start: Start,
+    /// Upward help, fraction of the robot's weight.
+    pub assist: f32,
+    /// The episode's seed (with `start`, `assist` and the plan's engine it replays exactly).
+    pub seed: u64,
+    /// What happened.
+    pub outcome: Outcome,
+}
+
+/// The episodes of one demonstration x start x assist.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FeasibilityRow {
+    /// Demonstration.
+    pub demo: String,
+    /// Start label ([`Start::label`]).
+    pub start: String,
+    /// Upward help.
+    pub assist: f32,
+    /// Episodes.
+    pub trials: usize,
+    /// Share standing still at the end.
+    pub success: f64,
+    /// Share of successes whose head never came within 5 cm of the terrain after it was clear.
+    pub safe_success: f64,
+    /// Median over the episodes of the lowest head clearance after the start, m.
+    pub min_head_m: f64,
+    /// Median tracking RMS against the demonstration, m.
+    pub tracking_rms_m: f64,
+}
+
+/// Refuses a task whose zero action is not the demonstration's own joint targets.
+///
+/// # Errors
+/// [`TrainError::Invalid`] naming `task.action_mode`.
+pub fn check_open_loop(config: &TeacherConfig) -> Result<(), TrainError> {
+    if config.task.action_mode == TeacherActionMode::ReferenceResidual {
+        return Ok(());
+    }
+    Err(TrainError::Invalid(format!(
+        "task.action_mode is {:?}: the open-loop check needs \"reference_residual\", where a zero \
+         action sets the joint targets to the demonstration's",
+        config.task.action_mode
+    )))
+}
+
+/// One episode to run.
+#[derive(Debug, Clone, Copy)]
+struct Job {
+    reference: Option<usize>,
+    start: Start,
+    assist: f32,
+    spec: EpisodeSpec,
+}
+
+fn jobs(plan: &FeasibilityPlan, refs: &ReferenceSet) -> Vec<Job> {
+    let mut out = Vec::new();
+    for (i, r) in refs.references.iter().enumerate() {
+        for &phase in &plan.phases {
+            for &assist in &plan.assists {
+                for k in 0..plan.trials {
+                    out.push(Job {
+                        reference: Some(i),
+                        start: Start::Posed(phase),
+                        assist,
+                        spec: EpisodeSpec {
+                            scenario: Scenario::Supine,
+                            terrain: (TerrainKind::Flat, 0.0),
+                            seed: derive(plan.seed, &format!("feasibility/{}", r.name), k as u64),
+                        },
+                    });
+                }
+            }
+        }
+    }
+    for &scenario in &plan.scenarios {
+        let terrain = scenario
+            .required_terrain()
+            .unwrap_or((TerrainKind::Flat, 0.0));
+        for &assist in &plan.assists {
+            for k in 0..plan.trials {
+                out.push(Job {
+                    reference: None,
+                    start: Start::Scenario(scenario),
+                    assist,
+                    spec: EpisodeSpec {
+                        scenario,
+                        terrain,
+                        seed: derive(
+                            plan.seed,
+                            &format!("feasibility/{}", scenario.name()),
+                            k as u64,
+                        ),
+                    },
+                });
+            }
+        }
+    }
+    out
+}
+
+/// Prepared simulation inputs shared by every episode.
+struct Setup {
+    p: Arc<TeacherParams>,
+    cfg: vigor_sim::env::EnvConfig,
+    refs: Arc<ReferenceSet>,
+    steps: usize,
+}
+
+fn setup(
+    config: &TeacherConfig,
+    robot: &Robot,
+    sim: &SimParams,
+    engine: EngineKind,
+) -> Result<Setup, TrainError> {
+    check_open_loop(config)?;
+    let p = Arc::new(params_for(config, engine)?);
+    let cfg = env_config(&p, sim);
+    let refs = Arc::new(ReferenceSet::for_task(robot, &p.raw.task)?);
+    let steps =
+        (p.raw.task.episode_s / (cfg.physics.dt_s * cfg.decimation as f32)).round() as usize;
+    Ok(Setup {
+        p,
+        cfg,
+        refs,
+        steps,
+    })
+}
+
+fn start_env(s: &Setup, robot: &Robot, job: &Job) -> Result<TaskEnv, TrainError> {
+    let mut env = TaskEnv::new(
+        robot,
+        &s.cfg,
+        Arc::clone(&s.p),
+        Arc::clone(&s.refs),
+        job.spec,
+    )?;
+    if let (Some(i), Start::Posed(phase)) = (job.reference, job.start) {
+        env.reset_posed_on(job.spec, i, phase)?;
+    }
+    env.set_assist(job.assist);
+    Ok(env)
+}
+
+fn play(env: &mut TaskEnv, steps: usize, mut on_step: impl FnMut(&TaskEnv)) -> Outcome {
+    let zero = vec![0.0; env.env().robot().joints.len()];
+    for _ in 0..steps {
+        if env.done() {
+            break;
+        }
+        env.step(&zero);
+        on_step(env);
+    }
+    env.outcome()
+}
+
+/// Plays every episode of `plan` open loop; `progress(done, total)` after each episode.
+///
+/// # Errors
+/// A task that is not `reference_residual`, or simulator errors.
+pub fn check_demos<F: Fn(usize, usize) + Sync>(
+    config: &TeacherConfig,
+    robot: &Robot,
+    sim: &SimParams,
+    plan: &FeasibilityPlan,
+    progress: F,
+) -> Result<Vec<FeasibilityEpisode>, TrainError> {
+    let s = setup(config, robot, sim, plan.engine)?;
+    let jobs = jobs(plan, &s.refs);
+    let threads = if plan.threads == 0 {
+        std::thread::available_parallelism().map_or(1, std::num::NonZero::get)
+    } else {
+        plan.threads
+    };
+    let next = AtomicUsize::new(0);
+    let done = AtomicUsize::new(0);
+    let mut slots: Vec<Option<Result<FeasibilityEpisode, TrainError>>> = Vec::new();
+    slots.resize_with(jobs.len(), || None);
+    let results = std::sync::Mutex::new(slots);
+    std::thread::scope(|scope| {
+        for _ in 0..threads.min(jobs.len().max(1)) {
+            scope.spawn(|| {
+                loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    let Some(job) = jobs.get(i) else { break };
+                    let r = start_env(&s, robot, job).map(|mut env| {
+                        let outcome = play(&mut env, s.steps, |_| {});
+                        FeasibilityEpisode {
+                            demo: s.refs.references[env.reference_index()].name.clone(),
+                            start: job.start,
+                            assist: job.assist,
+                            seed: job.spec.seed,
+                            outcome,
+                        }
+                    });
+                    results.lock().expect("no worker panicked")[i] = Some(r);
+                    progress(done.fetch_add(1, Ordering::Relaxed) + 1, jobs.len());
+                }
+            });
+        }
+    });
+    results
+        .into_inner()
+        .expect("no worker panicked")
+        .into_iter()
+        .map(|r| r.expect("every job ran"))
+        .collect()
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    if v.is_empty() {
+        return f64::NAN;
+    }
+    v.sort_by(f64::total_cmp);
+    let n = v.len();
+    if n % 2 == 1 {
+        v[n / 2]
+    } else {
+        0.5 * (v[n / 2 - 1] + v[n / 2])
+    }
+}
+
+/// One row per demonstration x start x assist, in the order first met.
+#[must_use]
+pub fn summarise(episodes: &[FeasibilityEpisode]) -> Vec<FeasibilityRow> {
+    let mut keys: Vec<(String, String, u32)> = Vec::new();
+    for e in episodes {
+        let k = (e.demo.clone(), e.start.label(), e.assist.to_bits());
+        if !keys.contains(&k) {
+            keys.push(k);
+        }
+    }
+    keys.into_iter()
+        .map(|(demo, start, assist)| {
+            let es: Vec<&Outcome> = episodes
+                .iter()
+                .filter(|e| {
+                    e.demo == demo && e.start.label() == start && e.assist.to_bits() == assist
+                })
+                .map(|e| &e.outcome)
+                .collect();
+            let n = es.len().max(1) as f64;
+            let share =
+                |f: &dyn Fn(&Outcome) -> bool| es.iter().filter(|o| f(o)).count() as f64 / n;
+            FeasibilityRow {
+                trials: es.len(),
+                success: share(&|o| o.success),
+                safe_success: share(&|o| o.safe_success),
+                min_head_m: median(es.iter().map(|o| f64::from(o.min_head_m)).collect()),
+                tracking_rms_m: median(es.iter().map(|o| f64::from(o.tracking_rms_m)).collect()),
+                demo,
+                start,
+                assist: f32::from_bits(assist),
+            }
+        })
+        .collect()
+}
+
+/// The least help at which at least half of a row's episodes stand, or `None`.
+#[must_use]
+pub fn least_assist(rows: &[&FeasibilityRow]) -> Option<f32> {
+    rows.iter()
+        .filter(|r| r.success >= 0.5)
+        .map(|r| r.assist)
+        .min_by(f32::total_cmp)
+}
+
+/// The markdown report: success (safe success) per demonstration x start against the assist, the
+/// least help at which half stand, and the head clearance and tracking error without help.
+#[must_use]
+pub fn markdown(rows: &[FeasibilityRow], plan: &FeasibilityPlan) -> String {
+    let mut assists: Vec<f32> = rows.iter().map(|r| r.assist).collect();
+    assists.sort_by(f32::total_cmp);
+    assists.dedup();
+    let mut groups: Vec<(String, String)> = Vec::new();
+    for r in rows {
+        let k = (r.demo.clone(), r.start.clone());
+        if !groups.contains(&k) {
+            groups.push(k);
+        }
+    }
+    let mut s = format!(
+        "# Open-loop feasibility of the demonstrations\n\n\
+         Each demonstration's joint targets played through the PD controller with no policy (a zero \
+         residual), {} trials per row and help level, seed {}, {}. `posed P`: the robot at rest in \
+         the frame at phase P of the clip, on flat ground; a scenario: its real start, tracking \
+         the demonstration the task's rule picks. Cells: success (safe success) with that share \
+         of the robot's weight lifted at the torso. Head clearance (the lowest after the start) and \
+         tracking RMS are medians.\n\n",
+        plan.trials,
+        plan.seed,
+        plan.engine.name()
+    );
+    s.push_str("| demonstration | start |");
+    for a in &assists {
+        s.push_str(&format!(" help {:.0} % |", a * 100.0));
+    }
+    s.push_str(
+        " least help at which half stand | head clearance, least help tried | tracking RMS, least help tried |\n|---|---|",
+    );
+    s.push_str(&"---|".repeat(assists.len() + 3));
+    s.push('\n');
+    for (demo, start) in &groups {
+        let mine: Vec<&FeasibilityRow> = rows
+            .iter()
+            .filter(|r| &r.demo == demo && &r.start == start)
+            .collect();
+        s.push_str(&format!("| {demo} | {start} |"));
+        for a in &assists {
+            match mine.iter().find(|r| r.assist.to_bits() == a.to_bits()) {
+                Some(r) => s.push_str(&format!(
+                    " {:.0} % ({:.0} %) |",
+                    r.success * 100.0,
+                    r.safe_success * 100.0
+                )),
+                None => s.push_str(" - |"),
+            }
+        }
+        let lowest = mine
+            .iter()
+            .min_by(|a, b| a.assist.total_cmp(&b.assist))
+            .expect("a group has rows");
+        let most = mine.iter().map(|r| r.assist).fold(0.0, f32::max);
+        s.push_str(&match least_assist(&mine) {
+            Some(a) => format!(" {:.0} % |", a * 100.0),
+            None => format!(" over {:.0} % |", most * 100.0),
+        });
+        s.push_str(&format!(
+            " {:.2} m | {:.2} m |\n",
+            lowest.min_head_m, lowest.tracking_rms_m
+        ));
+    }
+    s
+}
+
+/// Replays `episode` (deterministic) and records it to `path`: the robot, its contacts and the
+/// demonstration's target pose beside it.
+///
+/// # Errors
+/// Simulator or recording errors.
+pub fn record(
+    config: &TeacherConfig,
+    robot: &Robot,
+    sim: &SimParams,
+    engine: EngineKind,
+    episode: &FeasibilityEpisode,
+    path: &Path,
+) -> Result<(), TrainError> {
+    let s = setup(config, robot, sim, engine)?;
+    let reference = s
+        .refs
+        .references
+        .iter()
+        .position(|r| r.name == episode.demo)
+        .ok_or_else(|| TrainError::Invalid(format!("`{}` is not in task.demos", episode.demo)))?;
+    let (scenario, terrain) = match episode.start {
+        Start::Posed(_) => (Scenario::Supine, (TerrainKind::Flat, 0.0)),
+        Start::Scenario(sc) => (
+            sc,
+            sc.required_terrain().unwrap_or((TerrainKind::Flat, 0.0)),
+        ),
+    };
+    let job = Job {
+        reference: Some(reference),
+        start: episode.start,
+        assist: episode.assist,
+        spec: EpisodeSpec {
+            scenario,
+            terrain,
+            seed: episode.seed,
+        },
+    };
+    let mut env = start_env(&s, robot, &job)?;
+    let rec_err = |e: vigor_record::RecordError| TrainError::Io {
+        path: path.to_path_buf(),
+        source: std::io::Error::other(e.to_string()),
+    };
+    let line = format!(
+        "{} open loop from {}, help {:.0} %, seed {}: success {}",
+        episode.demo,
+        episode.start.label(),
+        episode.assist * 100.0,
+        episode.seed,
+        episode.outcome.success
+    );
+    let recorder =
+        EpisodeRecorder::create(path, robot, Some(env.env().terrain()), &line).map_err(rec_err)?;
+    let mut failure = None;
+    play(&mut env, s.steps, |e| {
+        if let Err(err) = log_frame(&recorder, e) {
+            failure.get_or_insert(err);
+        }
+    });
+    if let Some(e) = failure {
+        return Err(rec_err(e));
+    }
+    recorder.finish().map_err(rec_err)
+}
