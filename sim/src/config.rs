@@ -243,6 +243,7 @@ impl Validate for SimConfig {
                 latency_steps: n.latency_steps,
             },
             start_pool: 0,
+            push_force_n: crate::scenario::PROTOCOL_PUSH_N,
         };
         Ok(SimParams {
             physics_dt_s: 1.0 / f64::from(self.physics_rate_hz),

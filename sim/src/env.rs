@@ -100,6 +100,9 @@ pub struct EnvConfig {
     /// Settled lying starts per scenario kept for reuse on flat ground ([`crate::start_pool`]);
     /// 0 settles every lying start afresh.
     pub start_pool: usize,
+    /// Range of the fall starts' pushes, N ([`crate::scenario::PROTOCOL_PUSH_N`] unless a
+    /// training configuration widens it).
+    pub push_force_n: [f32; 2],
 }
 
 impl Default for EnvConfig {
@@ -113,6 +116,7 @@ impl Default for EnvConfig {
             randomisation: Randomisation::none(),
             noise: SensorNoise::none(),
             start_pool: 0,
+            push_force_n: crate::scenario::PROTOCOL_PUSH_N,
         }
     }
 }
@@ -202,7 +206,12 @@ impl Env {
             flat: true,
             terrain,
             spec,
-            start: plan(spec.scenario, robot, &mut SplitMix64::new(0)),
+            start: plan(
+                spec.scenario,
+                robot,
+                &mut SplitMix64::new(0),
+                config.push_force_n,
+            ),
             rng: SplitMix64::new(0),
             episode_s: 0.0,
             gyro_mean: 0.0,
@@ -321,7 +330,12 @@ impl Env {
         }
         self.flat = flat;
         self.randomise();
-        self.start = plan(spec.scenario, &self.robot, &mut self.rng);
+        self.start = plan(
+            spec.scenario,
+            &self.robot,
+            &mut self.rng,
+            self.config.push_force_n,
+        );
         let centre = self
             .terrain
             .tiles()

@@ -107,6 +107,10 @@ impl std::fmt::Display for Scenario {
     }
 }
 
+/// The pushes of fall starts, N (evaluation and VIGOR's protocol): 250-450 N for 0.2 s on the
+/// torso topples the G1. Training may draw from another range ([`crate::env::EnvConfig`]).
+pub const PROTOCOL_PUSH_N: [f32; 2] = [250.0, 450.0];
+
 /// A push: constant world-frame force on a link.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct PushPlan {
@@ -164,10 +168,16 @@ fn set(robot: &Robot, q: &mut [f64], part: &str, value: f64) {
     }
 }
 
-/// The start of `scenario` for seed stream `rng`. The root's x, y are relative to the tile
+/// The start of `scenario` for seed stream `rng`, a fall start's push drawn uniformly from
+/// `push_n` (N; [`PROTOCOL_PUSH_N`] in evaluation). The root's x, y are relative to the tile
 /// centre; its z is replaced by the environment when dropping.
 #[must_use]
-pub fn plan(scenario: Scenario, robot: &Robot, rng: &mut SplitMix64) -> StartPlan {
+pub fn plan(
+    scenario: Scenario,
+    robot: &Robot,
+    rng: &mut SplitMix64,
+    push_n: [f32; 2],
+) -> StartPlan {
     let pi = std::f64::consts::PI;
     let yaw = f64::from(rng.uniform(-1.0, 1.0)) * pi;
     let default = robot.default_pose();
@@ -224,12 +234,12 @@ pub fn plan(scenario: Scenario, robot: &Robot, rng: &mut SplitMix64) -> StartPla
     };
     let push = scenario.is_fall().then(|| {
         // Toward +x (the stairs or the platform edge) for the terrain scenarios, any direction
-        // otherwise; 250-450 N for 0.2 s on the torso topples the G1 (Push: random timing).
+        // otherwise; push_n for 0.2 s on the torso (Push: random timing).
         let dir = match scenario {
             Scenario::Push => f64::from(rng.uniform(-1.0, 1.0)) * pi,
             _ => 0.15 * f64::from(rng.uniform(-1.0, 1.0)),
         };
-        let magnitude = rng.uniform(250.0, 450.0);
+        let magnitude = rng.uniform(push_n[0], push_n[1]);
         PushPlan {
             at_s: rng.uniform(0.2, 0.8),
             link: robot.link_index("torso_link").unwrap_or(0),
@@ -274,15 +284,32 @@ mod tests {
     fn plans_are_seeded_and_within_limits() {
         let robot = Robot::embedded("g1_29dof").unwrap();
         for s in Scenario::ALL {
-            let a = plan(s, &robot, &mut SplitMix64::new(7));
-            let b = plan(s, &robot, &mut SplitMix64::new(7));
-            let c = plan(s, &robot, &mut SplitMix64::new(8));
+            let a = plan(s, &robot, &mut SplitMix64::new(7), PROTOCOL_PUSH_N);
+            let b = plan(s, &robot, &mut SplitMix64::new(7), PROTOCOL_PUSH_N);
+            let c = plan(s, &robot, &mut SplitMix64::new(8), PROTOCOL_PUSH_N);
             assert_eq!(a, b, "{s}");
             assert_ne!(a, c, "{s}");
             for (q, j) in a.q.iter().zip(&robot.joints) {
                 assert!(*q >= j.lower && *q <= j.upper, "{s}: {} = {q}", j.name);
             }
             assert_eq!(a.push.is_some(), s.is_fall());
+        }
+    }
+
+    #[test]
+    fn pushes_are_drawn_from_the_given_range() {
+        let robot = Robot::embedded("g1_29dof").unwrap();
+        let magnitude = |range: [f32; 2], seed: u64| {
+            let p = plan(Scenario::Push, &robot, &mut SplitMix64::new(seed), range)
+                .push
+                .unwrap();
+            p.force_n[0].hypot(p.force_n[1])
+        };
+        for seed in 0..50 {
+            let m = magnitude(PROTOCOL_PUSH_N, seed);
+            assert!((249.9..=450.1).contains(&m), "{m}");
+            let gentle = magnitude([60.0, 80.0], seed);
+            assert!((59.9..=80.1).contains(&gentle), "{gentle}");
         }
     }
 }

@@ -34,11 +34,11 @@ pub enum Command {
     /// (the flat-ground original as a grey stick figure).
     Show(ShowArgs),
     /// Check that the demonstrations are physically feasible: play each one a teacher
-    /// configuration tracks through the robot's PD controller with no policy (a zero residual:
-    /// the joint targets are the demonstration's own), from phases of the clip (the robot posed
-    /// at rest in that frame) and from the scenarios' real starts, with HoST's upward help at
-    /// several levels. Writes feasibility.json, feasibility.md (success and safe success per
-    /// demonstration x start x help, the least help at which half stand, head clearance and
+    /// configuration tracks, from phases of the clip (the robot posed at rest in that frame) and
+    /// from the scenarios' real starts, with HoST's upward help at several levels, either open
+    /// loop (no policy: a zero residual, so the joint targets are the demonstration's own) or,
+    /// with --policy, by a trained teacher. Writes feasibility.json, feasibility.md (per demonstration x start x help: the share upright when the demonstration stands, and the share still standing at the end;
+    /// the least help at which half come up, head clearance and
     /// tracking error) and with --record a rerun recording per demonstration and start.
     Check(CheckArgs),
 }
@@ -50,8 +50,13 @@ pub struct CheckArgs {
     /// PD gains, reference rule) are checked; it must use `task.action_mode =
     /// "reference_residual"` (default: the embedded configs/teacher-unified.toml, all eight
     /// shipped demonstrations).
-    #[arg(long)]
+    #[arg(long, conflicts_with = "policy")]
     config: Option<PathBuf>,
+    /// Play the demonstrations with this trained teacher (an artifact folder, e.g. a run's
+    /// `best/` or a checkpoint) instead of open loop, under the configuration it trained with:
+    /// the test of a demonstration is that the trained teacher tracks it without help.
+    #[arg(long)]
+    policy: Option<PathBuf>,
     /// Output folder: feasibility.json, feasibility.md, and the recordings.
     #[arg(long)]
     out: PathBuf,
@@ -81,7 +86,7 @@ pub struct CheckArgs {
     /// stand (or at the most help tried), to `<demo>-<start>.rrd`.
     #[arg(long)]
     record: bool,
-    /// No progress bar: a line per tenth of the episodes (for logs).
+    /// No progress bar: a line per batch of 64 episodes (for logs).
     #[arg(long)]
     plain: bool,
 }
@@ -498,12 +503,24 @@ fn check(a: &CheckArgs) -> Result<()> {
             })
             .collect::<Result<Vec<_>>>()?,
     };
-    let config = match &a.config {
-        Some(path) => vigor_common::config::load::<TeacherConfig>(path)?,
-        None => vigor_common::config::parse::<TeacherConfig>(
+    let teacher = match &a.policy {
+        Some(dir) => Some(
+            vigor_training::teacher::load_artifact(dir)
+                .with_context(|| format!("--policy {}", dir.display()))?,
+        ),
+        None => None,
+    };
+    let config = match (&teacher, &a.config) {
+        (Some(t), _) => t.manifest.config.clone(),
+        (None, Some(path)) => vigor_common::config::load::<TeacherConfig>(path)?,
+        (None, None) => vigor_common::config::parse::<TeacherConfig>(
             vigor_training::teacher::config::UNIFIED_TOML,
             "<embedded configs/teacher-unified.toml>",
         )?,
+    };
+    let who = match &a.policy {
+        Some(dir) => format!("the teacher {}", dir.display()),
+        None => "the PD controller, open loop".to_owned(),
     };
     feasibility::check_open_loop(&config)?;
     let robot = Robot::embedded("g1_29dof")?;
@@ -519,19 +536,24 @@ fn check(a: &CheckArgs) -> Result<()> {
     };
     std::fs::create_dir_all(&a.out)
         .with_context(|| format!("{}: cannot create", a.out.display()))?;
-    let bar = std::sync::Mutex::new(None::<crate::progress::Progress>);
-    let episodes = feasibility::check_demos(&config, &robot, &sim, &plan, |done, total| {
-        let mut b = bar.lock().expect("progress lock");
-        let p = b.get_or_insert_with(|| crate::progress::Progress::new(total as u64, a.plain));
-        if !a.plain || done * 10 / total != (done - 1) * 10 / total || done == total {
-            p.set(done as u64, &format!("{done}/{total} open-loop episodes"));
-        }
-    })?;
-    if let Some(p) = bar.lock().expect("progress lock").as_ref() {
+    let mut bar = None::<crate::progress::Progress>;
+    let episodes = feasibility::check_demos(
+        &config,
+        teacher.as_ref(),
+        &robot,
+        &sim,
+        &plan,
+        |done, total| {
+            let p =
+                bar.get_or_insert_with(|| crate::progress::Progress::new(total as u64, a.plain));
+            p.set(done as u64, &format!("{done}/{total} episodes"));
+        },
+    )?;
+    if let Some(p) = &bar {
         p.finish();
     }
     let rows = feasibility::summarise(&episodes);
-    let md = feasibility::markdown(&rows, &plan);
+    let md = feasibility::markdown(&rows, &plan, &who);
     let json = serde_json::json!({ "rows": rows, "episodes": episodes });
     let write = |name: &str, text: String| -> Result<()> {
         let path = a.out.join(name);
@@ -563,7 +585,7 @@ fn check(a: &CheckArgs) -> Result<()> {
             let path = a
                 .out
                 .join(format!("{demo}-{}.rrd", start.replace(' ', "-")));
-            feasibility::record(&config, &robot, &sim, engine, e, &path)?;
+            feasibility::record(&config, teacher.as_ref(), &robot, &sim, engine, e, &path)?;
             println!("recorded {}", path.display());
         }
     }

@@ -251,7 +251,12 @@ impl SimRobot {
     /// pushes come as requests) on the current terrain.
     fn place(&mut self, scenario: Scenario, seed: u64) -> Result<()> {
         let mut rng = SplitMix64::new(derive(seed, "sim-robot-reset", 0));
-        let start = plan(scenario, &self.robot, &mut rng);
+        let start = plan(
+            scenario,
+            &self.robot,
+            &mut rng,
+            vigor_sim::scenario::PROTOCOL_PUSH_N,
+        );
         let centre = self
             .terrain
             .tiles()

@@ -68,7 +68,8 @@ pub trait Collector {
 }
 
 /// The in-process collector: every environment in this process on a pool of worker threads.
-/// Its episodes may begin part-way along their demonstration (`task.reference_start_share`).
+/// Its episodes may begin part-way along their demonstration (`task.reference_start_share`), and
+/// its fall starts are pushed with the training range (`task.push_force_n`).
 pub struct InProcess<'r> {
     robot: &'r Robot,
     cfg: EnvConfig,
@@ -80,6 +81,12 @@ pub struct InProcess<'r> {
 }
 
 impl<'r> InProcess<'r> {
+    /// The environments' configuration (training's: `task.push_force_n` for the pushes).
+    #[must_use]
+    pub fn env_config(&self) -> &EnvConfig {
+        &self.cfg
+    }
+
     /// Environments for `params` on `robot` under `sim`'s physics.
     ///
     /// # Errors
@@ -89,9 +96,12 @@ impl<'r> InProcess<'r> {
         robot: &'r Robot,
         sim: &SimParams,
     ) -> Result<Self, TrainError> {
+        // Training's pushes may come from a wider range than evaluation's (`task.push_force_n`).
+        let mut cfg = env_config(params, sim);
+        cfg.push_force_n = params.raw.task.push_force_n;
         Ok(Self {
             robot,
-            cfg: env_config(params, sim),
+            cfg,
             params: Arc::new(params.clone()),
             refs: Arc::new(ReferenceSet::for_task(robot, &params.raw.task)?),
             threads: threads(params),

@@ -111,6 +111,17 @@ pub struct TaskSection {
     /// it existed, which read as 0.
     #[serde(default)]
     pub reference_start_share: f32,
+    /// Range of the pushes that topple fall starts in training, N (each `1..=2000`, low first).
+    /// Evaluation and VIGOR's protocol always push with 250-450 N
+    /// (`vigor_sim::scenario::PROTOCOL_PUSH_N`); a wider range in training adds gentler falls,
+    /// which land more slowly. Absent in configurations before it existed, which read as the
+    /// protocol's range.
+    #[serde(default = "protocol_push_n")]
+    pub push_force_n: [f32; 2],
+}
+
+fn protocol_push_n() -> [f32; 2] {
+    vigor_sim::scenario::PROTOCOL_PUSH_N
 }
 
 fn default_demos() -> Vec<String> {
@@ -360,6 +371,9 @@ impl Validate for TeacherConfig {
             0.0,
             1.0,
         )?;
+        let [lo, hi] = t.push_force_n;
+        check_range(file, "task.push_force_n[0]", lo, 1.0, 2000.0)?;
+        check_range(file, "task.push_force_n[1]", hi, lo, 2000.0)?;
         check_range(file, "task.history", t.history, 1, 50)?;
         check_range(file, "task.action_scale", t.action_scale, 0.01, 2.0)?;
         check_range(file, "task.kp_scale", t.kp_scale, 0.1, 5.0)?;

@@ -29,6 +29,19 @@ impl TaskEnv {
         self.steps as f32 * self.dt
     }
 
+    /// Whether the robot is upright now (pelvis at least 0.65 m above the terrain, tilt under
+    /// 20°), as of the last step.
+    #[must_use]
+    pub fn upright(&self) -> bool {
+        self.stats.upright_since.is_some()
+    }
+
+    /// Whether the tracked demonstration has played to its end (the post-stand part follows).
+    #[must_use]
+    pub fn reference_done(&self) -> bool {
+        self.clip_time_s() >= self.refs.references[self.reference].duration_s
+    }
+
     /// Reference (clip) time now, s.
     fn clip_time_s(&self) -> f64 {
         let r = &self.refs.references[self.reference];

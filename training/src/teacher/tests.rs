@@ -27,6 +27,41 @@ fn shipped_config_validates() {
 }
 
 #[test]
+fn training_may_widen_the_pushes_and_evaluation_keeps_the_protocols() {
+    use vigor_sim::scenario::PROTOCOL_PUSH_N;
+    let robot = Robot::embedded("g1_29dof").unwrap();
+    let sim = vigor_sim::SimConfig::embedded().unwrap();
+    // Configurations without the key read as the protocol's range.
+    let old = params(DEFAULT_TOML).unwrap();
+    assert_eq!(old.raw.task.push_force_n, PROTOCOL_PUSH_N);
+    let unified = config::parse::<TeacherConfig>(super::config::UNIFIED_TOML, "u.toml").unwrap();
+    let wide = params(&super::config::UNIFIED_TOML.replace(
+        "push_force_n = [250.0, 450.0]",
+        "push_force_n = [60.0, 450.0]",
+    ))
+    .unwrap();
+    assert_ne!(wide.raw.task.push_force_n, unified.task.push_force_n);
+    let collector = super::InProcess::new(&wide, &robot, &sim).unwrap();
+    assert_eq!(collector.env_config().push_force_n, [60.0, 450.0]);
+    assert_eq!(
+        super::runner::env_config(&wide, &sim).push_force_n,
+        PROTOCOL_PUSH_N,
+        "evaluation builds its environments with env_config"
+    );
+    for (bad, key) in [
+        ("[0.0, 450.0]", "task.push_force_n[0]"),
+        ("[300.0, 200.0]", "task.push_force_n[1]"),
+    ] {
+        let text = super::config::UNIFIED_TOML.replace(
+            "push_force_n = [250.0, 450.0]",
+            &format!("push_force_n = {bad}"),
+        );
+        let err = params(&text).unwrap_err().to_string();
+        assert!(err.contains(key), "{err}");
+    }
+}
+
+#[test]
 fn bad_values_name_the_file_key_and_range() {
     let err = params(&DEFAULT_TOML.replace("envs = 32", "envs = 0")).unwrap_err();
     assert_eq!(
