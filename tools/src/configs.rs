@@ -201,16 +201,31 @@ pub fn files_under(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
     Ok(out)
 }
 
-/// Checks one file against the schema its path names.
-pub fn check_file(path: &Path) -> anyhow::Result<String> {
-    let known = find(path).ok_or_else(|| {
-        let names: Vec<&str> = KNOWN.iter().map(|k| k.name).collect();
-        anyhow::anyhow!(
-            "{}: no schema for this file; vigor knows configs/{{{}}}",
-            path.display(),
-            names.join(", ")
-        )
-    })?;
+/// Checks one file against the schema its path names, or with `schema` against that shipped
+/// file's (`teacher.toml` for a copy of a teacher configuration kept elsewhere).
+pub fn check_file(path: &Path, schema: Option<&str>) -> anyhow::Result<String> {
+    let names = || KNOWN.iter().map(|k| k.name).collect::<Vec<_>>().join(", ");
+    let known = match schema {
+        Some(s) if s.starts_with("demos/") => anyhow::bail!(
+            "--as {s}: a demonstration is checked within the shipped set, by its file name; \
+             check it as configs/{s}"
+        ),
+        Some(s) => find(Path::new(s)).ok_or_else(|| {
+            anyhow::anyhow!(
+                "--as {s}: not a shipped config; vigor knows configs/{{{}}}",
+                names()
+            )
+        })?,
+        None => find(path).ok_or_else(|| {
+            anyhow::anyhow!(
+                "{}: no schema for this file name; check it as one of configs/{{{}}} with --as, \
+                 e.g. `vigor config check --as teacher.toml {}`",
+                path.display(),
+                names(),
+                path.display()
+            )
+        })?,
+    };
     let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Io {
         file: path.display().to_string(),
         source,
@@ -231,7 +246,7 @@ mod tests {
         let files = files_under(&configs_dir()).unwrap();
         assert!(files.len() >= KNOWN.len(), "{files:?}");
         for f in &files {
-            check_file(f).unwrap_or_else(|e| panic!("{e:#}"));
+            check_file(f, None).unwrap_or_else(|e| panic!("{e:#}"));
         }
         for k in KNOWN {
             assert!(
@@ -254,9 +269,30 @@ mod tests {
 
     #[test]
     fn unknown_file_is_named() {
-        let err = check_file(Path::new("configs/nope.toml"))
+        let err = check_file(Path::new("configs/nope.toml"), None)
             .unwrap_err()
             .to_string();
         assert!(err.starts_with("configs/nope.toml: no schema"), "{err}");
+        assert!(err.contains("--as"), "{err}");
+    }
+
+    #[test]
+    fn a_copy_under_another_name_is_checked_as_the_named_schema() {
+        let dir = tempfile::tempdir().unwrap();
+        let copy = dir.path().join("my-run.toml");
+        let text = std::fs::read_to_string(configs_dir().join("teacher-unified.toml")).unwrap();
+        std::fs::write(&copy, &text).unwrap();
+        assert!(check_file(&copy, None).is_err());
+        check_file(&copy, Some("teacher-unified.toml")).unwrap();
+        // The schema's checks apply, naming the copy.
+        std::fs::write(&copy, text.replace("envs = 64", "envs = 0")).unwrap();
+        let err = check_file(&copy, Some("teacher.toml"))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("my-run.toml") && err.contains("envs"), "{err}");
+        let err = check_file(&copy, Some("nope.toml"))
+            .unwrap_err()
+            .to_string();
+        assert!(err.starts_with("--as nope.toml"), "{err}");
     }
 }

@@ -16,6 +16,10 @@ pub enum Command {
     Check {
         /// Files to check (their path names the schema: .../configs/controller.toml, ...).
         files: Vec<PathBuf>,
+        /// Check every file against this shipped config's schema instead (e.g. `teacher.toml`,
+        /// `teacher-unified.toml`, `student.toml`): for copies kept under other names.
+        #[arg(long = "as", value_name = "SHIPPED")]
+        schema: Option<String>,
         /// Also print the checked parameters (with derived values such as periods).
         #[arg(long)]
         verbose: bool,
@@ -30,7 +34,14 @@ pub enum Command {
 /// Runs the subcommand.
 pub fn run(cmd: &Command) -> Result<()> {
     match cmd {
-        Command::Check { files, verbose } => {
+        Command::Check {
+            files,
+            verbose,
+            schema,
+        } => {
+            if schema.is_some() && files.is_empty() {
+                bail!("--as checks the files named: name at least one");
+            }
             let files = if files.is_empty() {
                 configs::files_under(std::path::Path::new("configs")).map_err(|e| {
                     anyhow::anyhow!("configs: {e} (run from the repository root or name files)")
@@ -40,7 +51,7 @@ pub fn run(cmd: &Command) -> Result<()> {
             };
             let mut failed = 0;
             for f in &files {
-                match configs::check_file(f) {
+                match configs::check_file(f, schema.as_deref()) {
                     Ok(params) => {
                         println!("ok    {}", f.display());
                         if *verbose {

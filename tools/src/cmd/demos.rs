@@ -522,11 +522,16 @@ fn check(a: &CheckArgs) -> Result<()> {
         Some(dir) => format!("the teacher {}", dir.display()),
         None => "the PD controller, open loop".to_owned(),
     };
-    feasibility::check_open_loop(&config)?;
+    if teacher.is_none() {
+        feasibility::check_open_loop(&config)?;
+    }
     let robot = Robot::embedded("g1_29dof")?;
     let sim = vigor_sim::SimConfig::embedded()?;
+    let mut phases = a.phases.clone();
+    phases.sort_by(f64::total_cmp);
+    phases.dedup();
     let plan = FeasibilityPlan {
-        phases: a.phases.clone(),
+        phases,
         scenarios,
         assists: a.assist.clone(),
         trials: a.trials,
@@ -585,7 +590,16 @@ fn check(a: &CheckArgs) -> Result<()> {
             let path = a
                 .out
                 .join(format!("{demo}-{}.rrd", start.replace(' ', "-")));
-            feasibility::record(&config, teacher.as_ref(), &robot, &sim, engine, e, &path)?;
+            feasibility::record(
+                &config,
+                teacher.as_ref(),
+                &who,
+                &robot,
+                &sim,
+                engine,
+                e,
+                &path,
+            )?;
             println!("recorded {}", path.display());
         }
     }

@@ -96,7 +96,7 @@ impl TryFrom<String> for Start {
     }
 }
 
-/// One open-loop episode.
+/// One episode of the check.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct FeasibilityEpisode {
     /// The demonstration tracked.
@@ -105,7 +105,8 @@ pub struct FeasibilityEpisode {
     pub start: Start,
     /// Upward help, fraction of the robot's weight.
     pub assist: f32,
-    /// The episode's seed (with `start`, `assist` and the plan's engine it replays exactly).
+    /// The episode's seed (with `start`, `assist` and the plan's engine it replays: exactly open
+    /// loop; with a teacher up to the rounding of its forward pass at another batch size).
     pub seed: u64,
     /// Upright (pelvis at least 0.65 m above the terrain, tilt under 20°) at the step the
     /// demonstration reached its end, standing: the motion was followed up. The criterion of
@@ -220,12 +221,18 @@ struct Setup {
 
 fn setup(
     config: &TeacherConfig,
+    teacher: Option<&Teacher>,
     robot: &Robot,
     sim: &SimParams,
     engine: EngineKind,
 ) -> Result<Setup, TrainError> {
-    check_open_loop(config)?;
+    if teacher.is_none() {
+        check_open_loop(config)?;
+    }
     let p = Arc::new(params_for(config, engine)?);
+    if let Some(t) = teacher {
+        check_fits(t, robot, &p)?;
+    }
     let cfg = env_config(&p, sim);
     let refs = Arc::new(ReferenceSet::for_task(robot, &p.raw.task)?);
     let steps =
@@ -331,16 +338,18 @@ pub fn check_demos<F: FnMut(usize, usize)>(
     plan: &FeasibilityPlan,
     mut progress: F,
 ) -> Result<Vec<FeasibilityEpisode>, TrainError> {
-    let s = setup(config, robot, sim, plan.engine)?;
-    if let Some(t) = teacher {
-        check_fits(t, robot, &s.p)?;
-    }
+    let s = setup(config, teacher, robot, sim, plan.engine)?;
     let jobs = jobs(plan, &s.refs);
     let mut out = Vec::with_capacity(jobs.len());
     for batch in jobs.chunks(BATCH) {
-        let mut envs = batch
-            .iter()
-            .map(|j| start_env(&s, robot, j))
+        let mut slots: Vec<(&Job, Option<Result<TaskEnv, TrainError>>)> =
+            batch.iter().map(|j| (j, None)).collect();
+        par_each(&mut slots, plan.threads, |_, (job, env)| {
+            *env = Some(start_env(&s, robot, job));
+        });
+        let mut envs = slots
+            .into_iter()
+            .map(|(_, e)| e.expect("every environment was built"))
             .collect::<Result<Vec<_>, _>>()?;
         let (came_up, outcomes) = drive(&mut envs, teacher, s.steps, plan.threads, |_| {});
         for (((job, env), came_up), outcome) in batch.iter().zip(&envs).zip(came_up).zip(outcomes) {
@@ -438,7 +447,9 @@ pub fn markdown(rows: &[FeasibilityRow], plan: &FeasibilityPlan, who: &str) -> S
     }
     let mut s = format!(
         "# Feasibility of the demonstrations: {who}\n\n\
-         Each demonstration played by {who}, {} trials per row and help level, seed {}, {}. \
+         Each demonstration played by {who}, {} trials per demonstration (or scenario), phase and \
+         help level, seed {}, {}; under the gravity rule a scenario's trials split over the \
+         demonstrations they track (the episodes column). \
          `posed P`: the robot at rest in \
          the frame at phase P of the clip, on flat ground; a scenario: its real start, tracking \
          the demonstration the task's rule picks. Cells, with that share of the robot's weight \
@@ -453,21 +464,26 @@ pub fn markdown(rows: &[FeasibilityRow], plan: &FeasibilityPlan, who: &str) -> S
         plan.seed,
         plan.engine.name()
     );
-    s.push_str("| demonstration | start |");
+    s.push_str("| demonstration | start | episodes per help level |");
     for a in &assists {
         s.push_str(&format!(" help {:.0} % |", a * 100.0));
     }
     s.push_str(
         " least help at which half come up | head clearance, least help tried | tracking RMS, least help tried |\n|---|---|",
     );
-    s.push_str(&"---|".repeat(assists.len() + 3));
+    s.push_str(&"---|".repeat(assists.len() + 4));
     s.push('\n');
     for (demo, start) in &groups {
         let mine: Vec<&FeasibilityRow> = rows
             .iter()
             .filter(|r| &r.demo == demo && &r.start == start)
             .collect();
-        s.push_str(&format!("| {demo} | {start} |"));
+        let episodes: Vec<String> = {
+            let mut n: Vec<usize> = mine.iter().map(|r| r.trials).collect();
+            n.dedup();
+            n.iter().map(usize::to_string).collect()
+        };
+        s.push_str(&format!("| {demo} | {start} | {} |", episodes.join("/")));
         for a in &assists {
             match mine.iter().find(|r| r.assist.to_bits() == a.to_bits()) {
                 Some(r) => s.push_str(&format!(
@@ -495,21 +511,24 @@ pub fn markdown(rows: &[FeasibilityRow], plan: &FeasibilityPlan, who: &str) -> S
     s
 }
 
-/// Replays `episode` (deterministic) and records it to `path`: the robot, its contacts and the
+/// Replays `episode` (open loop exactly; with a teacher, whose forward pass may round differently
+/// in a batch of one, nearly) and records it to `path`: the robot, its contacts and the
 /// demonstration's target pose beside it.
 ///
 /// # Errors
 /// Simulator or recording errors.
+#[allow(clippy::too_many_arguments)]
 pub fn record(
     config: &TeacherConfig,
     teacher: Option<&Teacher>,
+    who: &str,
     robot: &Robot,
     sim: &SimParams,
     engine: EngineKind,
     episode: &FeasibilityEpisode,
     path: &Path,
 ) -> Result<(), TrainError> {
-    let s = setup(config, robot, sim, engine)?;
+    let s = setup(config, teacher, robot, sim, engine)?;
     let reference = s
         .refs
         .references
@@ -533,16 +552,13 @@ pub fn record(
             seed: episode.seed,
         },
     };
-    if let Some(t) = teacher {
-        check_fits(t, robot, &s.p)?;
-    }
     let mut env = start_env(&s, robot, &job)?;
     let rec_err = |e: vigor_record::RecordError| TrainError::Io {
         path: path.to_path_buf(),
         source: std::io::Error::other(e.to_string()),
     };
     let line = format!(
-        "{} open loop from {}, help {:.0} %, seed {}: success {}",
+        "{} played by {who} from {}, help {:.0} %, seed {}: success {}",
         episode.demo,
         episode.start.label(),
         episode.assist * 100.0,

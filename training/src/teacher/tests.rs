@@ -49,7 +49,7 @@ fn training_may_widen_the_pushes_and_evaluation_keeps_the_protocols() {
         "evaluation builds its environments with env_config"
     );
     for (bad, key) in [
-        ("[0.0, 450.0]", "task.push_force_n[0]"),
+        ("[10.0, 450.0]", "task.push_force_n[0]"),
         ("[300.0, 200.0]", "task.push_force_n[1]"),
     ] {
         let text = super::config::UNIFIED_TOML.replace(

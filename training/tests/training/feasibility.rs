@@ -63,7 +63,7 @@ fn the_assist_decides_whether_an_open_loop_recovery_stands_and_threads_do_not_ma
     let md = markdown(&rows, &plan(1), "the PD controller, open loop");
     assert!(
         md.contains(&format!(
-            "| supine_roll_kneel | posed 0 | 0 % (0 %) | {:.0} % (100 %) | 80 % |",
+            "| supine_roll_kneel | posed 0 | 2 | 0 % (0 %) | {:.0} % (100 %) | 80 % |",
             at(0.8).came_up * 100.0
         )),
         "{md}"
