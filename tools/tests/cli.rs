@@ -126,6 +126,62 @@ fn config_check_passes_on_shipped_configs_and_names_bad_keys() {
 }
 
 #[test]
+fn demos_check_writes_its_report_and_refuses_bad_ranges() {
+    let dir = tempfile::tempdir().unwrap();
+    let out_dir = dir.path().join("feasibility");
+    let out = vigor(
+        &[
+            "demos",
+            "check",
+            "--out",
+            out_dir.to_str().unwrap(),
+            "--phases",
+            "1,1",
+            "--scenarios",
+            "none",
+            "--assist",
+            "0.8",
+            "--trials",
+            "1",
+            "--plain",
+        ],
+        b"",
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let md = std::fs::read_to_string(out_dir.join("feasibility.md")).unwrap();
+    // The embedded unified configuration tracks eight demonstrations; a duplicated phase is
+    // played once.
+    for demo in ["supine_roll_kneel", "fall_right_kneel"] {
+        assert_eq!(
+            md.matches(&format!("| {demo} | posed 1 | 1 |")).count(),
+            1,
+            "{md}"
+        );
+    }
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out_dir.join("feasibility.json")).unwrap())
+            .unwrap();
+    assert_eq!(json["episodes"].as_array().unwrap().len(), 8);
+    let out = vigor(
+        &[
+            "demos",
+            "check",
+            "--out",
+            out_dir.to_str().unwrap(),
+            "--phases",
+            "1.5",
+        ],
+        b"",
+    );
+    assert!(!out.status.success());
+    assert!(
+        text(&out.stderr).contains("--phases: 1.5 is out of range: allowed 0 ..= 1"),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
+#[test]
 fn topic_list_shows_every_key_with_scope() {
     let out = vigor(&["topic", "list", "--scope", "g1"], b"");
     assert!(out.status.success());

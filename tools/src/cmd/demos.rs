@@ -568,18 +568,10 @@ fn check(a: &CheckArgs) -> Result<()> {
     write("feasibility.md", md.clone())?;
     print!("{md}");
     if a.record {
-        let mut groups: Vec<(String, String)> = Vec::new();
-        for r in &rows {
-            let k = (r.demo.clone(), r.start.clone());
-            if !groups.contains(&k) {
-                groups.push(k);
-            }
-        }
-        for (demo, start) in groups {
-            let mine: Vec<_> = rows
-                .iter()
-                .filter(|r| r.demo == demo && r.start == start)
-                .collect();
+        let groups = vigor_training::teacher::eval::group_first_seen(&rows, |r| {
+            (r.demo.clone(), r.start.clone())
+        });
+        for ((demo, start), mine) in groups {
             let help = feasibility::least_assist(&mine)
                 .unwrap_or_else(|| mine.iter().map(|r| r.assist).fold(0.0, f32::max));
             let Some(e) = episodes.iter().find(|e| {

@@ -379,47 +379,53 @@ pub fn evaluate<F: FnMut(usize, usize)>(
     Ok(out)
 }
 
+/// `items` grouped by `key`, the groups in the order their keys are first met and each group's
+/// items in their order.
+pub fn group_first_seen<T, K: PartialEq>(items: &[T], key: impl Fn(&T) -> K) -> Vec<(K, Vec<&T>)> {
+    let mut groups: Vec<(K, Vec<&T>)> = Vec::new();
+    for item in items {
+        let k = key(item);
+        match groups.iter_mut().find(|(g, _)| *g == k) {
+            Some((_, members)) => members.push(item),
+            None => groups.push((k, vec![item])),
+        }
+    }
+    groups
+}
+
 /// The table: one cell per engine x scenario x terrain, in first-seen order.
 #[must_use]
 pub fn summarise(results: &[EpisodeResult]) -> Vec<Cell> {
-    let mut keys: Vec<(String, String, String)> = Vec::new();
-    for r in results {
-        let k = (r.engine.clone(), r.scenario.clone(), r.terrain.clone());
-        if !keys.contains(&k) {
-            keys.push(k);
+    group_first_seen(results, |r| {
+        (r.engine.clone(), r.scenario.clone(), r.terrain.clone())
+    })
+    .into_iter()
+    .map(|((engine, scenario, terrain), members)| {
+        let rs: Vec<&Outcome> = members.iter().map(|r| &r.outcome).collect();
+        let n = rs.len().max(1) as f64;
+        let mean = |f: &dyn Fn(&Outcome) -> f64| rs.iter().map(|o| f(o)).sum::<f64>() / n;
+        let wins: Vec<&&Outcome> = rs.iter().filter(|o| o.success).collect();
+        Cell {
+            trials: rs.len(),
+            success: mean(&|o| f64::from(u8::from(o.success))),
+            safe_success: mean(&|o| f64::from(u8::from(o.safe_success))),
+            time_to_recover_s: if wins.is_empty() {
+                0.0
+            } else {
+                wins.iter()
+                    .map(|o| f64::from(o.time_to_recover_s))
+                    .sum::<f64>()
+                    / wins.len() as f64
+            },
+            tracking_rms_m: mean(&|o| f64::from(o.tracking_rms_m)),
+            energy_j: mean(&|o| f64::from(o.energy_j)),
+            drift_m: mean(&|o| f64::from(o.drift_m)),
+            engine,
+            scenario,
+            terrain,
         }
-    }
-    keys.into_iter()
-        .map(|(engine, scenario, terrain)| {
-            let rs: Vec<&Outcome> = results
-                .iter()
-                .filter(|r| r.engine == engine && r.scenario == scenario && r.terrain == terrain)
-                .map(|r| &r.outcome)
-                .collect();
-            let n = rs.len().max(1) as f64;
-            let mean = |f: &dyn Fn(&Outcome) -> f64| rs.iter().map(|o| f(o)).sum::<f64>() / n;
-            let wins: Vec<&&Outcome> = rs.iter().filter(|o| o.success).collect();
-            Cell {
-                trials: rs.len(),
-                success: mean(&|o| f64::from(u8::from(o.success))),
-                safe_success: mean(&|o| f64::from(u8::from(o.safe_success))),
-                time_to_recover_s: if wins.is_empty() {
-                    0.0
-                } else {
-                    wins.iter()
-                        .map(|o| f64::from(o.time_to_recover_s))
-                        .sum::<f64>()
-                        / wins.len() as f64
-                },
-                tracking_rms_m: mean(&|o| f64::from(o.tracking_rms_m)),
-                energy_j: mean(&|o| f64::from(o.energy_j)),
-                drift_m: mean(&|o| f64::from(o.drift_m)),
-                engine,
-                scenario,
-                terrain,
-            }
-        })
-        .collect()
+    })
+    .collect()
 }
 
 /// The markdown table of `cells`.

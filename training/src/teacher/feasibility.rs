@@ -28,7 +28,7 @@ use vigor_sim::terrain::TerrainKind;
 
 use super::artifact::Teacher;
 use super::config::{TeacherActionMode, TeacherConfig, TeacherParams};
-use super::eval::{check_fits, log_frame, params_for};
+use super::eval::{check_fits, group_first_seen, log_frame, params_for};
 use super::reference::ReferenceSet;
 use super::rollout::{Acting, par_each, run_episodes};
 use super::runner::{TrainError, env_config};
@@ -383,41 +383,30 @@ fn median(mut v: Vec<f64>) -> f64 {
 /// One row per demonstration x start x assist, in the order first met.
 #[must_use]
 pub fn summarise(episodes: &[FeasibilityEpisode]) -> Vec<FeasibilityRow> {
-    let mut keys: Vec<(String, String, u32)> = Vec::new();
-    for e in episodes {
-        let k = (e.demo.clone(), e.start.label(), e.assist.to_bits());
-        if !keys.contains(&k) {
-            keys.push(k);
+    group_first_seen(episodes, |e| {
+        (e.demo.clone(), e.start.label(), e.assist.to_bits())
+    })
+    .into_iter()
+    .map(|((demo, start, assist), es)| {
+        let n = es.len().max(1) as f64;
+        let share =
+            |f: &dyn Fn(&FeasibilityEpisode) -> bool| es.iter().filter(|e| f(e)).count() as f64 / n;
+        let median_of = |f: &dyn Fn(&Outcome) -> f32| {
+            median(es.iter().map(|e| f64::from(f(&e.outcome))).collect())
+        };
+        FeasibilityRow {
+            trials: es.len(),
+            came_up: share(&|e| e.came_up),
+            success: share(&|e| e.outcome.success),
+            safe_success: share(&|e| e.outcome.safe_success),
+            min_head_m: median_of(&|o| o.min_head_m),
+            tracking_rms_m: median_of(&|o| o.tracking_rms_m),
+            demo,
+            start,
+            assist: f32::from_bits(assist),
         }
-    }
-    keys.into_iter()
-        .map(|(demo, start, assist)| {
-            let es: Vec<&FeasibilityEpisode> = episodes
-                .iter()
-                .filter(|e| {
-                    e.demo == demo && e.start.label() == start && e.assist.to_bits() == assist
-                })
-                .collect();
-            let n = es.len().max(1) as f64;
-            let share = |f: &dyn Fn(&FeasibilityEpisode) -> bool| {
-                es.iter().filter(|e| f(e)).count() as f64 / n
-            };
-            let median_of = |f: &dyn Fn(&Outcome) -> f32| {
-                median(es.iter().map(|e| f64::from(f(&e.outcome))).collect())
-            };
-            FeasibilityRow {
-                trials: es.len(),
-                came_up: share(&|e| e.came_up),
-                success: share(&|e| e.outcome.success),
-                safe_success: share(&|e| e.outcome.safe_success),
-                min_head_m: median_of(&|o| o.min_head_m),
-                tracking_rms_m: median_of(&|o| o.tracking_rms_m),
-                demo,
-                start,
-                assist: f32::from_bits(assist),
-            }
-        })
-        .collect()
+    })
+    .collect()
 }
 
 /// The least help at which at least half of a row's episodes come up with the demonstration
@@ -438,13 +427,7 @@ pub fn markdown(rows: &[FeasibilityRow], plan: &FeasibilityPlan, who: &str) -> S
     let mut assists: Vec<f32> = rows.iter().map(|r| r.assist).collect();
     assists.sort_by(f32::total_cmp);
     assists.dedup();
-    let mut groups: Vec<(String, String)> = Vec::new();
-    for r in rows {
-        let k = (r.demo.clone(), r.start.clone());
-        if !groups.contains(&k) {
-            groups.push(k);
-        }
-    }
+    let groups = group_first_seen(rows, |r| (r.demo.clone(), r.start.clone()));
     let mut s = format!(
         "# Feasibility of the demonstrations: {who}\n\n\
          Each demonstration played by {who}, {} trials per demonstration (or scenario), phase and \
@@ -473,11 +456,7 @@ pub fn markdown(rows: &[FeasibilityRow], plan: &FeasibilityPlan, who: &str) -> S
     );
     s.push_str(&"---|".repeat(assists.len() + 4));
     s.push('\n');
-    for (demo, start) in &groups {
-        let mine: Vec<&FeasibilityRow> = rows
-            .iter()
-            .filter(|r| &r.demo == demo && &r.start == start)
-            .collect();
+    for ((demo, start), mine) in &groups {
         let episodes: Vec<String> = {
             let mut n: Vec<usize> = mine.iter().map(|r| r.trials).collect();
             n.dedup();
@@ -499,7 +478,7 @@ pub fn markdown(rows: &[FeasibilityRow], plan: &FeasibilityPlan, who: &str) -> S
             .min_by(|a, b| a.assist.total_cmp(&b.assist))
             .expect("a group has rows");
         let most = mine.iter().map(|r| r.assist).fold(0.0, f32::max);
-        s.push_str(&match least_assist(&mine) {
+        s.push_str(&match least_assist(mine) {
             Some(a) => format!(" {:.0} % |", a * 100.0),
             None => format!(" over {:.0} % |", most * 100.0),
         });
