@@ -50,6 +50,7 @@ pub fn export(
             Arc::new(RobotGeometry::new(robot)),
             task.student.depth_rate_hz,
             None,
+            None,
             true,
         )
         .map_err(TrainError::Invalid)?;

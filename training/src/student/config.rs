@@ -60,6 +60,20 @@ pub struct OptimSection {
     pub max_grad_norm: f64,
 }
 
+/// `[timing]`: when the simulated head camera takes its images and when the student sees them,
+/// drawn anew for each training episode. Without the section, images are taken at engagement and
+/// every period after, and seen at once (as in evaluation and the probe, always).
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CameraTiming {
+    /// Draw the frame clock's phase against engagement uniformly over one frame period: the
+    /// robot's camera does not start its frames when a fall engages the policy.
+    pub random_phase: bool,
+    /// Seconds from an image being taken to the student seeing it, drawn uniformly per episode
+    /// in `[low, high]` (each 0..=0.2, low first).
+    pub latency_s: [f32; 2],
+}
+
 /// `configs/student.toml`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -96,6 +110,9 @@ pub struct StudentConfig {
     pub depth: DepthPreprocessConfig,
     /// Depth domain randomisation (training only).
     pub augment: DepthAugmentConfig,
+    /// Camera timing randomisation (training only).
+    #[serde(default)]
+    pub timing: CameraTiming,
     /// DAgger schedule.
     pub dagger: DaggerSection,
     /// Optimiser.
@@ -165,6 +182,9 @@ impl Validate for StudentConfig {
         self.augment
             .validate()
             .map_err(|e| config::inconsistent(file, "augment", e.to_string()))?;
+        let [low, high] = self.timing.latency_s;
+        check_range(file, "timing.latency_s[0]", low, 0.0, 0.2)?;
+        check_range(file, "timing.latency_s[1]", high, low, 0.2)?;
         check_range(
             file,
             "dagger.beta_iterations",
@@ -196,6 +216,30 @@ mod tests {
         assert!((c.beta(n / 2) - 0.5).abs() < 0.05, "{}", c.beta(n / 2));
         assert_eq!(c.beta(n), 0.0);
         assert_eq!(c.beta(n + 10), 0.0);
+    }
+
+    #[test]
+    fn camera_timing_is_checked_and_optional() {
+        let mut c: StudentConfig = config::parse(SHIPPED, "student.toml").unwrap();
+        c.timing.latency_s = [0.05, 0.3];
+        let e = c.validate("student.toml").unwrap_err().to_string();
+        assert!(e.contains("`timing.latency_s[1]` = 0.3"), "{e}");
+        c.timing.latency_s = [0.05, 0.01];
+        let e = c.validate("student.toml").unwrap_err().to_string();
+        assert!(e.contains("allowed 0.05 ..= 0.2"), "{e}");
+        // Files and task.json written before the section read as no randomisation.
+        let start = SHIPPED
+            .find("\n[timing]")
+            .expect("the shipped file has [timing]")
+            + 1;
+        let end = SHIPPED[start..]
+            .find("\n[")
+            .map_or(SHIPPED.len(), |e| start + e + 1);
+        let old = format!("{}{}", &SHIPPED[..start], &SHIPPED[end..]);
+        assert!(!old.contains("latency_s"));
+        let old: StudentConfig = config::parse(&old, "old.toml").unwrap();
+        assert_eq!(old.timing, CameraTiming::default());
+        assert!(old.validate("old.toml").is_ok());
     }
 
     #[test]

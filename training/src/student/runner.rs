@@ -307,6 +307,7 @@ pub fn build_envs(
                     Arc::clone(&geometry),
                     task.student.depth_rate_hz,
                     augment.then(|| task.student.augment.clone()),
+                    augment.then(|| task.student.timing.clone()),
                     false,
                 )?;
                 Ok((e, s))

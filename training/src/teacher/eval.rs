@@ -172,6 +172,7 @@ impl Evaluee<'_> {
                             Arc::clone(&geometry),
                             task.student.depth_rate_hz,
                             None,
+                            None,
                             false,
                         )
                         .map_err(TrainError::Invalid)?;

@@ -219,6 +219,7 @@ fn the_student_sees_its_own_last_action_as_on_the_robot() {
                 Arc::new(RobotGeometry::new(&robot)),
                 task.student.depth_rate_hz,
                 None,
+                None,
                 false,
             )
             .unwrap(),
@@ -255,4 +256,52 @@ fn the_student_sees_its_own_last_action_as_on_the_robot() {
     }
     // The case that matters was exercised: a start whose picked track is not the true one.
     assert!(mismatched > 0, "no side start picked another track");
+}
+
+/// Training draws the camera's timing per episode from `[timing]` (issue 18: camera latency and
+/// frame phase randomised); evaluation's sensors keep phase 0 and no latency.
+#[test]
+fn training_sensors_draw_their_camera_timing_and_evaluation_sensors_do_not() {
+    use vigor_sim::env::EpisodeSpec;
+    use vigor_training::student::config::CameraTiming;
+    use vigor_training::student::runner::build_envs;
+
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../policies/student-depth");
+    let (student, mut task) = load_student(&dir).unwrap();
+    // The shipped student was distilled before the section existed: it reads as none.
+    assert_eq!(task.student.timing, CameraTiming::default());
+    task.student.timing = CameraTiming {
+        random_phase: true,
+        latency_s: [0.02, 0.08],
+    };
+    let robot = Robot::embedded("g1_29dof").unwrap();
+    let sim = vigor_sim::SimConfig::embedded().unwrap();
+    let specs: Vec<EpisodeSpec> = (0..4)
+        .map(|seed| EpisodeSpec {
+            scenario: Scenario::Supine,
+            terrain: (TerrainKind::Flat, 0.0),
+            seed,
+        })
+        .collect();
+    let timing = |training: bool| {
+        let (_, sensors, _) =
+            build_envs(&task, student.manifest(), &robot, &sim, &specs, training, 1).unwrap();
+        sensors
+            .iter()
+            .map(|s| (s.clock().phase_s(), s.clock().latency_s()))
+            .collect::<Vec<_>>()
+    };
+    let drawn = timing(true);
+    let period = 1.0 / task.student.depth_rate_hz;
+    for &(phase, latency) in &drawn {
+        assert!((0.0..period).contains(&phase), "phase {phase}");
+        assert!((0.02..=0.08).contains(&latency), "latency {latency}");
+    }
+    assert!(drawn.windows(2).all(|w| w[0] != w[1]), "{drawn:?}");
+    assert_eq!(
+        timing(true),
+        drawn,
+        "the same episodes draw the same timing"
+    );
+    assert!(timing(false).iter().all(|&t| t == (0.0, 0.0)));
 }
