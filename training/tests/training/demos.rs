@@ -54,9 +54,8 @@ fn shipped_set_starts_supine_prone_and_side_and_every_frame_is_sound() {
             "side_roll_kneel" | "side_roll_kneel_left" => {
                 "side>prone>all_fours>kneel>squat>standing"
             }
-            // The knees bend on the way down too briefly (0.4 s of clip) to settle as a squat.
             "fall_forward_kneel" | "fall_left_kneel" | "fall_right_kneel" => {
-                "standing>all_fours>squat>standing"
+                "standing>squat>all_fours>squat>standing"
             }
             "fall_backward_squat" => "standing>squat>standing",
             other => panic!("no expected behaviour for shipped demo {other}"),
