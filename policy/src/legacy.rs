@@ -132,6 +132,7 @@ pub fn migrate(
                 references: old.references,
                 spec: old.spec,
                 teacher: old.teacher,
+                reanchor: None,
             }),
             weights_sha256: old.weights_sha256,
             git_hash: old.git_hash,

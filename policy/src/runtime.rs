@@ -74,8 +74,9 @@ pub trait PolicyRuntime: Send + std::fmt::Debug {
     /// # Errors
     /// A frame whose size does not match its data (it is then ignored).
     fn push_depth(&mut self, frame: &DepthFrame) -> Result<(), PerceptionError>;
-    /// Takes the newest state without acting, so that its history stays current.
-    fn observe(&mut self, state: &RobotState<'_>, last_action: &[f32]);
+    /// Takes the newest state, `engaged_s` after engagement, without acting, so that its history
+    /// (and a student's track) stays current.
+    fn observe(&mut self, state: &RobotState<'_>, last_action: &[f32], engaged_s: f32);
     /// Takes the newest state and acts, `engaged_s` after engagement.
     ///
     /// # Errors
@@ -152,7 +153,7 @@ impl PolicyRuntime for MlpRuntime {
         Ok(())
     }
 
-    fn observe(&mut self, _state: &RobotState<'_>, _last_action: &[f32]) {}
+    fn observe(&mut self, _state: &RobotState<'_>, _last_action: &[f32], _engaged_s: f32) {}
 
     fn act(
         &mut self,
@@ -232,7 +233,7 @@ impl PolicyRuntime for StudentDeployment {
         self.runtime.push_depth(frame)
     }
 
-    fn observe(&mut self, state: &RobotState<'_>, last_action: &[f32]) {
+    fn observe(&mut self, state: &RobotState<'_>, last_action: &[f32], engaged_s: f32) {
         write_frame(
             &self.layout,
             &self.default_q,
@@ -241,7 +242,7 @@ impl PolicyRuntime for StudentDeployment {
             &mut self.frame,
         );
         // The frame is built from the same layout, so its length always fits.
-        let _ = self.runtime.observe(&self.frame);
+        let _ = self.runtime.observe(&self.frame, engaged_s);
     }
 
     fn act(
@@ -452,7 +453,7 @@ impl Deployment {
         };
         acting.act(state, &self.last_action, engaged_s, &mut self.out)?;
         if let Some(o) = other {
-            o.observe(state, &self.last_action);
+            o.observe(state, &self.last_action, engaged_s);
         }
         self.acting = if use_fallback {
             Acting::Fallback

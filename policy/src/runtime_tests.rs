@@ -144,7 +144,7 @@ fn the_fallback_takes_over_on_the_tick_depth_goes_stale_with_a_current_history()
         };
         assert_eq!(dep.acting(), expect, "tick {k}");
         if depth_fresh {
-            alone.observe(&s, &last);
+            alone.observe(&s, &last, k as f32 * 0.02);
         } else {
             alone.act(&s, &last, k as f32 * 0.02, &mut out).unwrap();
             assert_eq!(

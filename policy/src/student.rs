@@ -371,6 +371,87 @@ pub fn closest_gravity(signatures: &[[f32; 3]], gravity: [f32; 3]) -> usize {
         .unwrap_or(0)
 }
 
+/// The hand-over from a fall to the recovery the body ended in.
+///
+/// A fall demonstration flows into one recovery, from the landing it shows; a pushed robot often
+/// lands otherwise (flat on its front or back). With a hand-over, an episode tracking a fall track
+/// (one whose first frame stands within [`Reanchor::FALL_TRACK_TILT_RAD`] of upright) switches,
+/// once, to the lying track closest by gravity ([`closest_gravity`] among the lying tracks) as soon
+/// as the body lies: at least `after_s` after engagement, tilted past `lying_tilt_rad` and turning
+/// slower than `settled_rad_s`. The new track plays from its start. Everything it reads is on the
+/// robot's IMU (projected gravity and gyro of the newest proprioceptive frame), so the teacher in
+/// training and the student on the robot decide alike.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Reanchor {
+    /// Earliest hand-over after engagement, s (0..=5).
+    pub after_s: f32,
+    /// The body lies when its tilt from upright exceeds this, rad (0.5..=1.5).
+    pub lying_tilt_rad: f32,
+    /// And its body rotation rate is under this, rad/s (0.1..=20).
+    pub settled_rad_s: f32,
+}
+
+impl Reanchor {
+    /// A track whose first frame tilts less than this from upright is a fall track, rad (45°).
+    pub const FALL_TRACK_TILT_RAD: f32 = std::f32::consts::FRAC_PI_4;
+
+    /// Checks the ranges; the message names the field.
+    ///
+    /// # Errors
+    /// The first field out of its range.
+    pub fn check(&self) -> Result<(), String> {
+        let ranges = [
+            ("after_s", self.after_s, 0.0, 5.0),
+            ("lying_tilt_rad", self.lying_tilt_rad, 0.5, 1.5),
+            ("settled_rad_s", self.settled_rad_s, 0.1, 20.0),
+        ];
+        for (name, v, lo, hi) in ranges {
+            if !(lo..=hi).contains(&v) {
+                return Err(format!("{name} = {v} is outside {lo}..={hi}"));
+            }
+        }
+        Ok(())
+    }
+
+    /// The track to switch to now, if any: `current` is the tracked one among `signatures` (each
+    /// track's first-frame gravity), `since_s` the time since engagement, `gravity` and `gyro`
+    /// the newest frame's projected gravity and body rotation rate.
+    #[must_use]
+    pub fn hand_over(
+        &self,
+        signatures: &[[f32; 3]],
+        current: usize,
+        since_s: f32,
+        gravity: [f32; 3],
+        gyro: [f32; 3],
+    ) -> Option<usize> {
+        let is_fall = |g: &[f32; 3]| tilt_rad(*g) < Self::FALL_TRACK_TILT_RAD;
+        if !signatures.get(current).is_some_and(is_fall)
+            || since_s < self.after_s
+            || tilt_rad(gravity) <= self.lying_tilt_rad
+            || gyro.iter().map(|w| w * w).sum::<f32>().sqrt() >= self.settled_rad_s
+        {
+            return None;
+        }
+        let lying: Vec<usize> = (0..signatures.len())
+            .filter(|&k| !is_fall(&signatures[k]))
+            .collect();
+        let picks: Vec<[f32; 3]> = lying.iter().map(|&k| signatures[k]).collect();
+        lying.get(closest_gravity(&picks, gravity)).copied()
+    }
+}
+
+/// Tilt from upright of a body whose projected gravity is `g`, rad (0 upright, pi upside down).
+#[must_use]
+pub fn tilt_rad(g: [f32; 3]) -> f32 {
+    let n = (g[0] * g[0] + g[1] * g[1] + g[2] * g[2]).sqrt();
+    if n <= f32::EPSILON {
+        return 0.0;
+    }
+    (-g[2] / n).clamp(-1.0, 1.0).acos()
+}
+
 /// A student's network and inputs: everything the controller needs besides the weights and the
 /// manifest's common fields (the normaliser there covers the proprioception history,
 /// `history * frame` values, newest first).
@@ -399,6 +480,10 @@ pub struct StudentNetwork {
     /// stop, as a path relative to this artifact's directory (e.g. `../student-blind`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fallback: Option<String>,
+    /// The hand-over from a fall track to the lying track the body ends in, as the teacher
+    /// trained with (`task.reanchor`); absent when it had none (every student before it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reanchor: Option<Reanchor>,
 }
 
 impl StudentNetwork {
@@ -408,6 +493,9 @@ impl StudentNetwork {
     /// See the message.
     pub fn check(&self) -> Result<(), String> {
         self.spec.check()?;
+        if let Some(r) = &self.reanchor {
+            r.check().map_err(|e| format!("reanchor.{e}"))?;
+        }
         if self.observation.len() != self.spec.frame {
             return Err(format!(
                 "spec.frame of {} values, observation layout of {}",

@@ -26,7 +26,10 @@ pub struct StudentInputs {
     clip: f32,
     frame: usize,
     gravity_at: usize,
+    gyro_at: usize,
     track: Option<usize>,
+    /// When the track began, s after engagement (0, or a hand-over's time).
+    anchor_s: f32,
     phase_period_s: f32,
 }
 
@@ -58,7 +61,11 @@ impl StudentInputs {
                 .ok_or_else(|| {
                     ArtifactError::Inconsistent("frame layout lacks `projected_gravity`".into())
                 })?,
+            gyro_at: manifest.observation.offset("base_ang_vel").ok_or_else(|| {
+                ArtifactError::Inconsistent("frame layout lacks `base_ang_vel`".into())
+            })?,
             track: None,
+            anchor_s: 0.0,
             phase_period_s: manifest.phase_period_s,
         })
     }
@@ -70,6 +77,7 @@ impl StudentInputs {
         }
         self.history.iter_mut().for_each(|x| *x = 0.0);
         self.track = None;
+        self.anchor_s = 0.0;
     }
 
     /// Starts a new engagement but keeps the depth stack: on the robot the camera streams all
@@ -77,15 +85,33 @@ impl StudentInputs {
     pub fn restart(&mut self) {
         self.history.iter_mut().for_each(|x| *x = 0.0);
         self.track = None;
+        self.anchor_s = 0.0;
     }
 
-    /// Takes the newest proprioceptive frame. The first frame after a reset engages: the track is
-    /// picked from its gravity among `manifest`'s references and fills the whole history.
+    /// Takes the newest proprioceptive frame, `engaged_s` after engagement. The first frame after
+    /// a reset engages: the track is picked from its gravity among `manifest`'s references and
+    /// fills the whole history. Later frames may hand a fall track over to a lying one
+    /// (`manifest.reanchor`), as the teacher's episodes did in training.
     ///
     /// # Panics
     /// If `frame` is not one frame long.
-    pub fn observe(&mut self, manifest: &StudentNetwork, frame: &[f32]) {
+    pub fn observe(&mut self, manifest: &StudentNetwork, frame: &[f32], engaged_s: f32) {
         assert_eq!(frame.len(), self.frame, "proprioceptive frame length");
+        // A handed-over track is a lying one, which never hands over again.
+        if let (Some(rule), Some(track)) = (manifest.reanchor, self.track) {
+            let signatures: Vec<[f32; 3]> = manifest.references.iter().map(|r| r.gravity).collect();
+            let (g, w) = (self.gravity_at, self.gyro_at);
+            if let Some(next) = rule.hand_over(
+                &signatures,
+                track,
+                engaged_s,
+                [frame[g], frame[g + 1], frame[g + 2]],
+                [frame[w], frame[w + 1], frame[w + 2]],
+            ) {
+                self.track = Some(next);
+                self.anchor_s = engaged_s;
+            }
+        }
         if self.track.is_none() {
             let g = [
                 frame[self.gravity_at],
@@ -130,10 +156,17 @@ impl StudentInputs {
         }
     }
 
-    /// The reference track picked at engagement.
+    /// The reference track picked at engagement (or handed over to since).
     #[must_use]
     pub fn track(&self) -> Option<usize> {
         self.track
+    }
+
+    /// Time along the track `engaged_s` after engagement, s: since engagement, or since the
+    /// hand-over.
+    #[must_use]
+    pub fn track_time_s(&self, engaged_s: f32) -> f32 {
+        engaged_s - self.anchor_s
     }
 
     /// Values of the depth stack (0 for a blind student).
@@ -157,7 +190,7 @@ impl StudentInputs {
         {
             *out = ((x - m) * s).clamp(-self.clip, self.clip);
         }
-        (engaged_s.max(0.0) / self.phase_period_s).min(1.5)
+        (self.track_time_s(engaged_s).max(0.0) / self.phase_period_s).min(1.5)
     }
 }
 
@@ -221,12 +254,12 @@ impl StudentRuntime {
         self.inputs.track()
     }
 
-    /// Takes the newest proprioceptive frame without running the networks (a fallback keeps
-    /// its history current this way).
+    /// Takes the newest proprioceptive frame, `engaged_s` after engagement, without running the
+    /// networks (a fallback keeps its history and track current this way).
     ///
     /// # Errors
     /// A frame of the wrong length.
-    pub fn observe(&mut self, frame: &[f32]) -> Result<(), ArtifactError> {
+    pub fn observe(&mut self, frame: &[f32], engaged_s: f32) -> Result<(), ArtifactError> {
         let m = self.policy.student();
         if frame.len() != m.spec.frame {
             return Err(ArtifactError::ObservationSize {
@@ -234,7 +267,7 @@ impl StudentRuntime {
                 got: frame.len(),
             });
         }
-        self.inputs.observe(m, frame);
+        self.inputs.observe(m, frame, engaged_s);
         Ok(())
     }
 
@@ -271,7 +304,7 @@ impl StudentRuntime {
                 got: frame.len(),
             });
         }
-        self.inputs.observe(m, frame);
+        self.inputs.observe(m, frame, engaged_s);
         let phase = self
             .inputs
             .write(engaged_s, &mut self.depth, &mut self.history);
@@ -280,7 +313,7 @@ impl StudentRuntime {
             .act_batch(1, &self.depth, &self.history, &[phase]);
         let track = &m.references[self.inputs.track().unwrap_or(0)];
         let targets = track
-            .at(engaged_s)
+            .at(self.inputs.track_time_s(engaged_s))
             .iter()
             .zip(&action)
             .map(|(q, a)| q + m.action_scale * a.clamp(-m.action_clip, m.action_clip))

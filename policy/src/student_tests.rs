@@ -3,6 +3,7 @@ use vigor_perception::DepthPreprocessConfig;
 use super::*;
 use crate::StudentRuntime;
 use crate::artifact::ArtifactError;
+use crate::student_runtime::StudentInputs;
 
 fn track(posture: &str, gravity: [f32; 3], value: f32) -> ReferenceTrack {
     ReferenceTrack {
@@ -55,6 +56,7 @@ fn network(depth: bool) -> StudentNetwork {
         },
         teacher: "t".into(),
         fallback: None,
+        reanchor: None,
     }
 }
 
@@ -210,4 +212,93 @@ fn inconsistent_manifests_are_refused_naming_the_field() {
         err.contains("`network.student.depth`: a blind_student has no depth preprocessing"),
         "{err}"
     );
+}
+
+#[test]
+fn a_fall_track_hands_over_once_to_the_lying_track_the_body_ends_in() {
+    let rule = Reanchor {
+        after_s: 0.6,
+        lying_tilt_rad: 1.2,
+        settled_rad_s: 1.0,
+    };
+    assert_eq!(rule.check(), Ok(()));
+    let bad = Reanchor {
+        lying_tilt_rad: 2.0,
+        ..rule
+    };
+    assert!(bad.check().unwrap_err().starts_with("lying_tilt_rad"));
+    // supine, prone, then a forward fall (tilted 20° forward) and a backward one.
+    let s = [
+        [-0.95, 0.0, -0.3],
+        [0.95, 0.0, -0.3],
+        [0.34, 0.0, -0.94],
+        [-0.34, 0.0, -0.94],
+    ];
+    let prone = [0.99, 0.05, -0.1];
+    let still = [0.1, -0.2, 0.3];
+    // Lying still on the front while tracking the forward fall: the prone recovery.
+    assert_eq!(rule.hand_over(&s, 2, 0.8, prone, still), Some(1));
+    // The backward fall ending on the back: the supine one.
+    assert_eq!(
+        rule.hand_over(&s, 3, 0.8, [-0.99, 0.0, -0.1], still),
+        Some(0)
+    );
+    // Too early, still turning, or not lying (kneeling, 30° tilt): no hand-over.
+    assert_eq!(rule.hand_over(&s, 2, 0.5, prone, still), None);
+    assert_eq!(rule.hand_over(&s, 2, 0.8, prone, [0.0, 1.5, 0.0]), None);
+    assert_eq!(rule.hand_over(&s, 2, 0.8, [0.5, 0.0, -0.87], still), None);
+    // A lying track never hands over (lying starts are unchanged), so it happens once.
+    assert_eq!(rule.hand_over(&s, 1, 3.0, [-0.99, 0.0, -0.1], still), None);
+    // Tilt: upright 0, lying pi/2, upside down pi, no gravity 0.
+    assert!(tilt_rad([0.0, 0.0, -1.0]).abs() < 1e-6);
+    assert!((tilt_rad([1.0, 0.0, 0.0]) - std::f32::consts::FRAC_PI_2).abs() < 1e-6);
+    assert!((tilt_rad([0.0, 0.0, 2.0]) - std::f32::consts::PI).abs() < 1e-6);
+    assert_eq!(tilt_rad([0.0; 3]), 0.0);
+}
+
+#[test]
+fn the_inputs_hand_a_fall_track_over_and_restart_its_clock() {
+    let mut m = network(false);
+    m.references
+        .push(track("fall_forward", [0.34, 0.0, -0.94], 200.0));
+    m.reanchor = Some(Reanchor {
+        after_s: 0.6,
+        lying_tilt_rad: 1.2,
+        settled_rad_s: 1.0,
+    });
+    assert_eq!(m.check(), Ok(()));
+    let n = m.spec.history * m.spec.frame;
+    let mut inputs = StudentInputs::new(&m, &crate::Normaliser::identity(n)).unwrap();
+    let g = m.observation.offset("projected_gravity").unwrap();
+    let w = m.observation.offset("base_ang_vel").unwrap();
+    let frame = |gravity: [f32; 3], gyro: f32| {
+        let mut f = vec![0.0; m.spec.frame];
+        f[g..g + 3].copy_from_slice(&gravity);
+        f[w + 1] = gyro;
+        f
+    };
+    // Engaged tipping forward: the fall track.
+    inputs.observe(&m, &frame([0.34, 0.0, -0.94], 2.0), 0.0);
+    assert_eq!(inputs.track(), Some(2));
+    // Face down but still turning, then still: handed over to prone at 0.8 s.
+    inputs.observe(&m, &frame([0.99, 0.0, -0.1], 2.0), 0.7);
+    assert_eq!(inputs.track(), Some(2));
+    inputs.observe(&m, &frame([0.99, 0.0, -0.1], 0.2), 0.8);
+    assert_eq!(inputs.track(), Some(1));
+    assert!((inputs.track_time_s(1.0) - 0.2).abs() < 1e-6);
+    let (mut d, mut h) = (vec![], vec![0.0; n]);
+    assert!((inputs.write(1.0, &mut d, &mut h) - 0.2 / 5.0).abs() < 1e-6);
+    // Rolled over onto the back later: the lying track stays.
+    inputs.observe(&m, &frame([-0.99, 0.0, -0.1], 0.0), 2.0);
+    assert_eq!(inputs.track(), Some(1));
+    // A new engagement starts the clock at engagement again.
+    inputs.restart();
+    inputs.observe(&m, &frame([0.99, 0.0, -0.1], 0.0), 0.0);
+    assert_eq!((inputs.track(), inputs.track_time_s(1.0)), (Some(1), 1.0));
+    // Without the rule nothing hands over.
+    m.reanchor = None;
+    inputs.restart();
+    inputs.observe(&m, &frame([0.34, 0.0, -0.94], 2.0), 0.0);
+    inputs.observe(&m, &frame([0.99, 0.0, -0.1], 0.0), 1.0);
+    assert_eq!(inputs.track(), Some(2));
 }

@@ -257,6 +257,7 @@ fn train(a: &TrainArgs) -> Result<()> {
     let opts = RunOptions {
         run_dir: dir.clone(),
         resume: false,
+        amend: false,
         git_hash: "bench".into(),
         device: tch::Device::Cpu,
         init_from: None,

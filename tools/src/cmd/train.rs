@@ -118,6 +118,11 @@ pub struct TeacherArgs {
     /// Continue the run in --run-dir from its latest checkpoint.
     #[arg(long)]
     pub resume: bool,
+    /// With --resume: continue the run's full state (weights, optimiser, normaliser,
+    /// curriculum) under a --config that differs from the one it started with, to measure a
+    /// lever from a shared state. The differing keys are printed; network shapes must match.
+    #[arg(long, requires = "resume")]
+    pub amend: bool,
     /// Start a new run from this teacher artifact's weights and normaliser (e.g.
     /// `policies/teacher`) rather than fresh ones: fine-tuning on new starts, rewards or terrain.
     /// The network shapes must match the configuration; the optimiser and curriculum start anew.
@@ -443,6 +448,7 @@ fn teacher(a: &TeacherArgs) -> Result<()> {
     let opts = RunOptions {
         run_dir: a.run_dir.clone(),
         resume: a.resume,
+        amend: a.amend,
         git_hash: env!("VIGOR_GIT_HASH").to_owned(),
         device,
         init_from: a.init_from.clone(),

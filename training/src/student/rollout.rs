@@ -153,16 +153,18 @@ where
         let mut executed = vec![0.0f32; n * act];
         for i in 0..n {
             let env = &envs[i];
-            let te = env.since_engaged_s();
+            // Each track at its own time: a hand-over restarts it (`task.reanchor`).
+            let te = sensors[i].inputs.track_time_s(env.since_engaged_s());
+            let tt = env.reference_time_s();
             let own = &m.references[sensors[i].inputs.track().unwrap_or(0)];
             let truth = &m.references[env.reference_index().min(m.references.len() - 1)];
             let a_s = &a_student[i * act..(i + 1) * act];
-            let as_env = residual(own.at(te), truth.at(te), a_s, m.action_scale, m.action_clip);
+            let as_env = residual(own.at(te), truth.at(tt), a_s, m.action_scale, m.action_clip);
             let mut chosen = as_env;
             let mut own_terms = a_s.to_vec();
             if let Some((z, a_t)) = &labels {
                 let a_t = &a_t[i * act..(i + 1) * act];
-                let label = residual(truth.at(te), own.at(te), a_t, m.action_scale, m.action_clip);
+                let label = residual(truth.at(tt), own.at(te), a_t, m.action_scale, m.action_clip);
                 let l = m.spec.latent;
                 sq_z += z_hat[i * l..(i + 1) * l]
                     .iter()

@@ -183,6 +183,7 @@ pub fn student_manifest(
             spec,
             teacher: t.name.clone(),
             fallback: None,
+            reanchor: t.config.task.reanchor,
         }),
         weights_sha256: String::new(),
         git_hash: git_hash.to_owned(),

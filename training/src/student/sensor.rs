@@ -240,7 +240,8 @@ impl StudentSensor {
         if let Some(at) = self.last_action_at {
             self.frame[at..at + self.last_action.len()].copy_from_slice(&self.last_action);
         }
-        self.inputs.observe(manifest, &self.frame);
+        self.inputs
+            .observe(manifest, &self.frame, env.since_engaged_s());
     }
 
     /// The action executed at this tick, in the student's own terms: the residual on the track

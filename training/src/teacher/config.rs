@@ -3,6 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 use vigor_common::config::{self, ConfigError, Validate, check_range};
+use vigor_policy::student::Reanchor;
 use vigor_sim::engine::EngineKind;
 use vigor_sim::scenario::Scenario;
 use vigor_sim::terrain::TerrainKind;
@@ -121,6 +122,13 @@ pub struct TaskSection {
     /// protocol's range.
     #[serde(default = "protocol_push_n")]
     pub push_force_n: [f32; 2],
+    /// The hand-over from a fall demonstration to the lying recovery the body ends in
+    /// (`vigor_policy::student::Reanchor`: `after_s`, `lying_tilt_rad`, `settled_rad_s`): once a
+    /// pushed robot lies still, it tracks the recovery for how it lies, from the start. The
+    /// student inherits it and the robot's runtime applies it alike. Absent (none) in
+    /// configurations before it existed: a fall demonstration is tracked to its end.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reanchor: Option<Reanchor>,
 }
 
 fn protocol_push_n() -> [f32; 2] {
@@ -377,6 +385,23 @@ impl Validate for TeacherConfig {
         let [lo, hi] = t.push_force_n;
         check_range(file, "task.push_force_n[0]", lo, 50.0, 2000.0)?;
         check_range(file, "task.push_force_n[1]", hi, lo, 2000.0)?;
+        if let Some(r) = &t.reanchor {
+            check_range(file, "task.reanchor.after_s", r.after_s, 0.0, 5.0)?;
+            check_range(
+                file,
+                "task.reanchor.lying_tilt_rad",
+                r.lying_tilt_rad,
+                0.5,
+                1.5,
+            )?;
+            check_range(
+                file,
+                "task.reanchor.settled_rad_s",
+                r.settled_rad_s,
+                0.1,
+                20.0,
+            )?;
+        }
         check_range(file, "task.history", t.history, 1, 50)?;
         check_range(file, "task.action_scale", t.action_scale, 0.01, 2.0)?;
         check_range(file, "task.kp_scale", t.kp_scale, 0.1, 5.0)?;

@@ -216,12 +216,16 @@ impl ReferenceSet {
     /// ([`vigor_policy::student::closest_gravity`]).
     #[must_use]
     pub fn index_for_gravity(&self, gravity: [f32; 3]) -> usize {
-        let signatures: Vec<[f32; 3]> = self
-            .references
+        vigor_policy::student::closest_gravity(&self.signatures(), gravity)
+    }
+
+    /// Each reference's first-frame gravity (body frame): its posture's signature.
+    #[must_use]
+    pub fn signatures(&self) -> Vec<[f32; 3]> {
+        self.references
             .iter()
             .map(|r| r.frames.first().map_or([0.0, 0.0, -1.0], |f| f.gravity))
-            .collect();
-        vigor_policy::student::closest_gravity(&signatures, gravity)
+            .collect()
     }
 
     /// Index of the reference for `scenario` (the first of its posture, else the first).

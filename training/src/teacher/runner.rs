@@ -66,6 +66,10 @@ pub struct RunOptions {
     pub run_dir: PathBuf,
     /// Continue from `run_dir/latest`.
     pub resume: bool,
+    /// With `resume`: continue the run's full state (weights, optimiser, normaliser, curriculum)
+    /// under a configuration that differs from the one it started with, to measure a lever from a
+    /// shared state. The network shapes must still match; the differing keys are printed.
+    pub amend: bool,
     /// Commit recorded in artifacts.
     pub git_hash: String,
     /// Where the networks and the update run.
@@ -231,10 +235,19 @@ where
         let mut saved = ck.teacher.manifest.config.clone();
         saved.iterations = params.raw.iterations;
         if saved != params.raw {
-            return Err(TrainError::Resume(format!(
-                "{}: the run was started with a different configuration (only `iterations` may change on --resume)",
-                ck.dir.display()
-            )));
+            let changed = changed_keys(&saved, &params.raw);
+            if !opts.amend {
+                return Err(TrainError::Resume(format!(
+                    "{}: the run was started with a different configuration ({}; only `iterations` may change on --resume, or pass --amend to continue under the new one)",
+                    ck.dir.display(),
+                    changed.join(", ")
+                )));
+            }
+            eprintln!(
+                "{}: continuing under an amended configuration: {}",
+                ck.dir.display(),
+                changed.join(", ")
+            );
         }
         if ck.teacher.manifest.spec != spec || ck.teacher.manifest.normaliser.len() != spec.row() {
             return Err(TrainError::Resume(format!(
@@ -487,6 +500,11 @@ impl Algorithm for Ppo<'_> {
             "min_head_m".into(),
             json!(mean(&|o| f64::from(o.min_head_m))),
         );
+        // Share of episodes whose fall demonstration handed over to a lying recovery.
+        m.insert(
+            "handed_over".into(),
+            json!(mean(&|o| f64::from(u8::from(o.handed_over_s.is_some())))),
+        );
         for s in &p.scenarios {
             let picked: Vec<bool> = specs
                 .iter()
@@ -586,4 +604,34 @@ impl Algorithm for Ppo<'_> {
     fn after_checkpoint(&mut self, run: &RunDir) -> Result<(), TrainError> {
         super::curves::write_all(run.path())
     }
+}
+
+/// The dotted keys whose values differ between two configurations.
+fn changed_keys(a: &super::TeacherConfig, b: &super::TeacherConfig) -> Vec<String> {
+    use serde_json::Value;
+    fn walk(prefix: &str, a: Option<&Value>, b: Option<&Value>, out: &mut Vec<String>) {
+        match (a, b) {
+            (Some(Value::Object(x)), Some(Value::Object(y))) => {
+                let keys: std::collections::BTreeSet<&String> = x.keys().chain(y.keys()).collect();
+                for k in keys {
+                    let key = if prefix.is_empty() {
+                        k.clone()
+                    } else {
+                        format!("{prefix}.{k}")
+                    };
+                    walk(&key, x.get(k), y.get(k), out);
+                }
+            }
+            (x, y) if x != y => out.push(prefix.to_owned()),
+            _ => {}
+        }
+    }
+    let mut out = Vec::new();
+    walk(
+        "",
+        serde_json::to_value(a).ok().as_ref(),
+        serde_json::to_value(b).ok().as_ref(),
+        &mut out,
+    );
+    out
 }

@@ -42,11 +42,46 @@ impl TaskEnv {
         self.clip_time_s() >= self.refs.references[self.reference].duration_s
     }
 
+    /// Time since the tracked reference began, s: since engagement, or since the hand-over from
+    /// a fall demonstration (`task.reanchor`).
+    #[must_use]
+    pub fn reference_time_s(&self) -> f32 {
+        self.since_engaged_s() - self.anchor_s
+    }
+
     /// Reference (clip) time now, s.
     fn clip_time_s(&self) -> f64 {
         let r = &self.refs.references[self.reference];
         let speed = r.duration_s / f64::from(self.params.raw.task.reference_duration_s);
-        (self.clip_start_s + f64::from(self.since_engaged_s()) * speed).min(r.duration_s)
+        (self.clip_start_s + f64::from(self.reference_time_s()) * speed).min(r.duration_s)
+    }
+
+    /// Hands a fall demonstration over to the lying recovery the body ends in, when
+    /// `task.reanchor` says so, from the newest proprioceptive frame (what the student sees).
+    fn maybe_hand_over(&mut self) {
+        let Some(rule) = self.params.raw.task.reanchor else {
+            return;
+        };
+        let since = self.since_engaged_s();
+        if self.handed_over_s.is_some() || since < rule.after_s {
+            return;
+        }
+        let at = |name: &str| self.layout.offset(name).unwrap_or(0);
+        let (g, w) = (at("projected_gravity"), at("base_ang_vel"));
+        let f = &self.history[..self.dims.proprio];
+        let signatures = self.refs.signatures();
+        if let Some(next) = rule.hand_over(
+            &signatures,
+            self.reference,
+            since,
+            [f[g], f[g + 1], f[g + 2]],
+            [f[w], f[w + 1], f[w + 2]],
+        ) {
+            self.reference = next;
+            self.anchor_s = since;
+            self.clip_start_s = 0.0;
+            self.handed_over_s = Some(since);
+        }
     }
 
     /// True once the episode has run its length.
@@ -173,6 +208,7 @@ impl TaskEnv {
         let len = self.history.len();
         self.history.copy_within(..len - p, p);
         self.history[..p].copy_from_slice(&frame);
+        self.maybe_hand_over();
         reward
     }
 
@@ -195,7 +231,7 @@ impl TaskEnv {
         let poses = self.link_poses();
         let r = &self.refs.references[self.reference];
         let t_clip = self.clip_time_s();
-        let post_stand = self.since_engaged_s() >= self.params.raw.task.reference_duration_s
+        let post_stand = self.reference_time_s() >= self.params.raw.task.reference_duration_s
             || (self.posed && t_clip >= r.duration_s);
         let target = r.frame_at(t_clip);
         let terrain = self.env.terrain();
@@ -354,6 +390,7 @@ impl TaskEnv {
             gyro_rad_s: self.env.gyro_mean_rad_s(),
             left_terrain: self.stats.left_terrain,
             reference_start: self.posed,
+            handed_over_s: self.handed_over_s,
             reward: self.stats.reward,
         }
     }

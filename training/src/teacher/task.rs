@@ -121,6 +121,10 @@ pub struct Outcome {
     /// start), not at its scenario's start.
     #[serde(default)]
     pub reference_start: bool,
+    /// When a fall demonstration handed over to a lying recovery (`task.reanchor`), s after
+    /// engagement; `None` when it did not.
+    #[serde(default)]
+    pub handed_over_s: Option<f32>,
     /// Episode return.
     pub reward: f32,
 }
@@ -169,6 +173,10 @@ pub struct TaskEnv {
     pub(super) clip_start_s: f64,
     /// The episode began posed from its demonstration.
     pub(super) posed: bool,
+    /// When the tracked reference began, s after engagement (0, or the hand-over's time).
+    pub(super) anchor_s: f32,
+    /// The hand-over happened at this time since engagement, s.
+    pub(super) handed_over_s: Option<f32>,
 }
 
 /// The observation sizes for `robot` under `params`.
@@ -264,6 +272,8 @@ impl TaskEnv {
             reference_starts: false,
             clip_start_s: 0.0,
             posed: false,
+            anchor_s: 0.0,
+            handed_over_s: None,
         };
         this.begin(spec);
         Ok(this)
@@ -385,6 +395,8 @@ impl TaskEnv {
                 .refs
                 .index_for_gravity(projected_gravity(self.env.state().base_quat)),
         };
+        self.anchor_s = 0.0;
+        self.handed_over_s = None;
         self.last_action.iter_mut().for_each(|a| *a = 0.0);
         let s = self.env.state();
         self.prev_dq.clone_from(&s.dq);

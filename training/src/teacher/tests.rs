@@ -59,6 +59,30 @@ fn training_may_widen_the_pushes_and_evaluation_keeps_the_protocols() {
         let err = params(&text).unwrap_err().to_string();
         assert!(err.contains(key), "{err}");
     }
+    // The hand-over's fields are checked by name and range; older files without it read as none.
+    for (bad, key) in [
+        ("after_s = 6.0", "task.reanchor.after_s"),
+        ("lying_tilt_rad = 0.2", "task.reanchor.lying_tilt_rad"),
+        ("settled_rad_s = 0.0", "task.reanchor.settled_rad_s"),
+    ] {
+        let field = bad.split(" = ").next().unwrap();
+        let good = [
+            "after_s = 0.5",
+            "lying_tilt_rad = 1.1",
+            "settled_rad_s = 1.5",
+        ]
+        .into_iter()
+        .find(|g| g.starts_with(field))
+        .unwrap();
+        let text = super::config::UNIFIED_TOML.replace(good, bad);
+        let err = params(&text).unwrap_err().to_string();
+        assert!(err.contains(key), "{err}");
+    }
+    let start = super::config::UNIFIED_TOML.find("reanchor = {").unwrap();
+    let end = start + super::config::UNIFIED_TOML[start..].find('\n').unwrap();
+    let mut older = super::config::UNIFIED_TOML.to_owned();
+    older.replace_range(start..end, "");
+    assert_eq!(params(&older).unwrap().raw.task.reanchor, None);
 }
 
 #[test]

@@ -37,11 +37,16 @@ fn tiny(threads: usize, iterations: usize) -> TeacherParams {
 }
 
 fn run(p: &TeacherParams, dir: &Path, resume: bool) -> Result<(), String> {
+    run_amended(p, dir, resume, false)
+}
+
+fn run_amended(p: &TeacherParams, dir: &Path, resume: bool, amend: bool) -> Result<(), String> {
     let robot = Robot::embedded("g1_29dof").unwrap();
     let sim = vigor_sim::SimConfig::embedded().unwrap();
     let opts = RunOptions {
         run_dir: dir.to_path_buf(),
         resume,
+        amend,
         git_hash: "test".into(),
         device: tch::Device::Cpu,
         init_from: None,
@@ -123,9 +128,14 @@ fn a_resumed_run_continues_exactly_and_threads_do_not_matter() {
     let mut other = tiny(1, 3);
     other.raw.seed = 9;
     let err = run(&other, b.path(), true).unwrap_err();
-    assert!(err.contains("different configuration"), "{err}");
+    assert!(err.contains("different configuration (seed;"), "{err}");
     let err = run(&tiny(1, 2), b.path(), false).unwrap_err();
     assert!(err.contains("--resume"), "{err}");
+    // --amend continues the full state under the changed configuration.
+    run_amended(&other, b.path(), true, true).unwrap();
+    let mb = read_metrics(&b.path().join(METRICS)).unwrap();
+    assert_eq!(mb.len(), 3);
+    assert_eq!(mb[1]["mean_return"], ma[1]["mean_return"]);
 }
 
 #[test]
@@ -386,6 +396,7 @@ fn stale_files_are_cleared_and_a_broken_latest_checkpoint_falls_back() {
     let opts = RunOptions {
         run_dir: fresh.path().to_path_buf(),
         resume: false,
+        amend: false,
         git_hash: "test".into(),
         device: tch::Device::Cpu,
         init_from: Some(best.clone()),
@@ -462,4 +473,65 @@ fn the_gravity_rule_tracks_the_posture_the_robot_is_in() {
     // them track the side recovery anyway), and random pushes tip the robot more than one way.
     assert!(seen["push"].len() >= 2, "{seen:?}");
     assert!(seen["side"].len() >= 2, "{seen:?}");
+}
+
+#[test]
+fn a_fall_demonstration_hands_over_to_the_recovery_the_body_lies_in() {
+    let robot = Robot::embedded("g1_29dof").unwrap();
+    let sim = vigor_sim::SimConfig::embedded().unwrap();
+    let mut raw = config::parse::<TeacherConfig>(UNIFIED_TOML, "teacher-unified.toml").unwrap();
+    assert!(
+        raw.task.reanchor.is_some(),
+        "the unified teacher hands over"
+    );
+    let mut none = raw.clone();
+    none.task.reanchor = None;
+    let off = Arc::new(none.validate("teacher-unified.toml").unwrap());
+    // A loose rule so a push hands over while it falls: past 30° of tilt, 0.2 s in.
+    raw.task.reanchor = Some(vigor_policy::student::Reanchor {
+        after_s: 0.2,
+        lying_tilt_rad: 0.52,
+        settled_rad_s: 20.0,
+    });
+    let on = Arc::new(raw.validate("teacher-unified.toml").unwrap());
+    let refs = Arc::new(ReferenceSet::for_task(&robot, &on.raw.task).unwrap());
+    let cfg = env_config(&on, &sim);
+    let is_fall = |k: usize| {
+        vigor_policy::student::tilt_rad(refs.signatures()[k])
+            < vigor_policy::student::Reanchor::FALL_TRACK_TILT_RAD
+    };
+    let episode = |p: &Arc<TeacherParams>, scenario: Scenario| {
+        let spec = EpisodeSpec {
+            scenario,
+            terrain: (TerrainKind::Flat, 0.0),
+            seed: 3,
+        };
+        let mut env = TaskEnv::new(&robot, &cfg, Arc::clone(p), Arc::clone(&refs), spec).unwrap();
+        let first = env.reference_index();
+        for _ in 0..75 {
+            env.step(&[0.0; 29]);
+        }
+        (first, env)
+    };
+    let (first, env) = episode(&on, Scenario::Push);
+    assert!(is_fall(first), "a push engages on a fall demonstration");
+    let at = env.outcome().handed_over_s.expect("handed over");
+    assert!((0.2..1.5).contains(&at), "{at}");
+    assert!(
+        !is_fall(env.reference_index()),
+        "then tracks a lying recovery"
+    );
+    assert!((env.reference_time_s() - (env.since_engaged_s() - at)).abs() < 1e-6);
+    // Without the rule the fall demonstration plays on, and lying starts never hand over.
+    let (first_off, env) = episode(&off, Scenario::Push);
+    assert_eq!(
+        (env.reference_index(), env.outcome().handed_over_s),
+        (first_off, None)
+    );
+    let (first, env) = episode(&on, Scenario::Supine);
+    assert_eq!(
+        (env.reference_index(), env.outcome().handed_over_s),
+        (first, None)
+    );
+    assert_eq!(env.reference_time_s(), env.since_engaged_s());
 }
