@@ -268,8 +268,9 @@ pub fn run(args: &Args) -> Result<()> {
     writeln!(
         summary,
         "Controller: `vigor sim-robot` (MuJoCo, 500 Hz LowState and 30 Hz head depth over zenoh) \
-         and `vigor control` running the shipped depth student (`student-depth/`, with \
-         `student-blind/` as its fallback when depth stops): armed, stood up and pushed with 450 N \
+         and `vigor control` running the unified depth student (`policies/student-depth-unified`, \
+         written to `student-depth/`, with the unified blind student in `student-blind/` as its \
+         fallback when depth stops): armed, stood up and pushed with 450 N \
          on the torso on flat ground, rough ground and toward stairs, then armed lying on its back \
          and on its front. Recorded to `controller.rrd` (the robot, the depth stream, z_hat and \
          the reference track under `policy/`, every transition). The controller ran \

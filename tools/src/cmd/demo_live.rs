@@ -31,19 +31,20 @@ impl Drop for Proc {
 /// An embedded artifact: its folder name and its files' names and bytes.
 type Embedded = (&'static str, [(&'static str, &'static [u8]); 2]);
 
-/// The shipped students (`policies/student-depth`, `policies/student-blind`), embedded so the
-/// demo runs from anywhere.
+/// The unified students (`policies/student-depth-unified`, `policies/student-blind-unified`:
+/// distilled from the teacher of every start on every terrain), embedded so the demo runs from
+/// anywhere, under the folder names `student-depth` and `student-blind`.
 const STUDENTS: [Embedded; 2] = [
     (
         "student-depth",
         [
             (
                 "manifest.json",
-                include_bytes!("../../../policies/student-depth/manifest.json"),
+                include_bytes!("../../../policies/student-depth-unified/manifest.json"),
             ),
             (
                 "weights.safetensors",
-                include_bytes!("../../../policies/student-depth/weights.safetensors"),
+                include_bytes!("../../../policies/student-depth-unified/weights.safetensors"),
             ),
         ],
     ),
@@ -52,11 +53,11 @@ const STUDENTS: [Embedded; 2] = [
         [
             (
                 "manifest.json",
-                include_bytes!("../../../policies/student-blind/manifest.json"),
+                include_bytes!("../../../policies/student-blind-unified/manifest.json"),
             ),
             (
                 "weights.safetensors",
-                include_bytes!("../../../policies/student-blind/weights.safetensors"),
+                include_bytes!("../../../policies/student-blind-unified/weights.safetensors"),
             ),
         ],
     ),
@@ -245,6 +246,9 @@ pub fn run(policy: &Path, record: &Path) -> Result<LiveOutcome> {
         "--policy",
     ])
     .arg(policy)
+    // The blind student beside it is the fallback for stale depth.
+    .arg("--blind-policy")
+    .arg(policy.with_file_name("student-blind"))
     .arg("--config")
     .arg(&config)
     .arg("--record")
