@@ -28,6 +28,7 @@ pub mod runtime;
 pub mod student;
 pub mod student_probe;
 pub mod student_runtime;
+pub mod track;
 
 pub use artifact::{
     ActionMode, ActionSpec, ArtifactError, Manifest, MlpNetwork, Network, Policy, PolicyKind,

@@ -22,6 +22,7 @@ pub mod curriculum;
 pub mod curves;
 pub mod eval;
 pub mod feasibility;
+mod iteration;
 pub mod model;
 pub mod protocol;
 pub mod reference;

@@ -1,0 +1,152 @@
+//! A student's reference tracks and how it picks one: the demonstration's joint trajectory its
+//! actions are residuals on, chosen at engagement by the IMU's gravity direction
+//! ([`pick_track`], [`closest_gravity`]), and handed over from a fall to the lying recovery the
+//! body ends in ([`Reanchor`]). The teacher's training uses the same rules, so teacher and
+//! student track the same demonstration.
+
+use serde::{Deserialize, Serialize};
+
+/// One start posture's reference joint trajectory: the base of the student's actions
+/// (`q* = q_ref(t) + scale * a`), chosen at engagement by the gravity direction.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReferenceTrack {
+    /// Posture name (`supine`, `prone`, `side`).
+    pub posture: String,
+    /// Projected gravity (body frame) of the first frame: the posture's signature.
+    pub gravity: [f32; 3],
+    /// Frames per second of `q`.
+    pub rate_hz: f64,
+    /// Clip seconds per second since engagement (clip length / played length).
+    pub speed: f64,
+    /// Joint targets per frame, rad.
+    pub q: Vec<Vec<f32>>,
+}
+
+impl ReferenceTrack {
+    /// Joint targets `t_s` after engagement (nearest frame, held after the end).
+    #[must_use]
+    pub fn at(&self, t_s: f32) -> &[f32] {
+        let t = f64::from(t_s.max(0.0)) * self.speed;
+        let k = (t * self.rate_hz).round() as usize;
+        &self.q[k.min(self.q.len().saturating_sub(1))]
+    }
+}
+
+/// Index of the track whose gravity signature is closest in direction to `gravity`, with the
+/// lateral (y) component compared by magnitude: a side track serves a robot lying on either side,
+/// as the simulator's side scenario uses one side demonstration for both.
+#[must_use]
+pub fn pick_track(tracks: &[ReferenceTrack], gravity: [f32; 3]) -> usize {
+    let signatures: Vec<[f32; 3]> = tracks.iter().map(|t| t.gravity).collect();
+    closest_gravity(&signatures, gravity)
+}
+
+/// A signature leans to one side when its lateral (y) gravity is at least this (sin 11.5°).
+const SIDED_Y: f32 = 0.2;
+
+/// Index of the gravity signature closest in direction to `gravity` (0 when `signatures` is
+/// empty): [`pick_track`]'s rule, which the teacher's training uses too so that teacher and
+/// student track the same demonstration.
+///
+/// When the set has tracks leaning to both sides (a demonstration and its mirror image), the
+/// lateral (y) component counts with its sign, so a body on its left side gets the left-side
+/// track. Otherwise it is compared by magnitude, so one side's track serves both sides (the sets
+/// before the mirrored demonstrations, whose choice this keeps unchanged).
+#[must_use]
+pub fn closest_gravity(signatures: &[[f32; 3]], gravity: [f32; 3]) -> usize {
+    let sided =
+        signatures.iter().any(|g| g[1] >= SIDED_Y) && signatures.iter().any(|g| g[1] <= -SIDED_Y);
+    let dot = |g: [f32; 3]| {
+        let lateral = if sided {
+            g[1] * gravity[1]
+        } else {
+            g[1].abs() * gravity[1].abs()
+        };
+        g[0] * gravity[0] + lateral + g[2] * gravity[2]
+    };
+    (0..signatures.len())
+        .max_by(|&a, &b| dot(signatures[a]).total_cmp(&dot(signatures[b])))
+        .unwrap_or(0)
+}
+
+/// The hand-over from a fall to the recovery the body ended in.
+///
+/// A fall demonstration flows into one recovery, from the landing it shows; a pushed robot often
+/// lands otherwise (flat on its front or back). With a hand-over, an episode tracking a fall track
+/// (one whose first frame stands within [`Reanchor::FALL_TRACK_TILT_RAD`] of upright) switches,
+/// once, to the lying track closest by gravity ([`closest_gravity`] among the lying tracks) as soon
+/// as the body lies: at least `after_s` after engagement, tilted past `lying_tilt_rad` and turning
+/// slower than `settled_rad_s`. The new track plays from its start. Everything it reads is on the
+/// robot's IMU (projected gravity and gyro of the newest proprioceptive frame), so the teacher in
+/// training and the student on the robot decide alike.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Reanchor {
+    /// Earliest hand-over after engagement, s (0..=5).
+    pub after_s: f32,
+    /// The body lies when its tilt from upright exceeds this, rad (0.5..=1.5).
+    pub lying_tilt_rad: f32,
+    /// And its body rotation rate is under this, rad/s (0.1..=20).
+    pub settled_rad_s: f32,
+}
+
+impl Reanchor {
+    /// A track whose first frame tilts less than this from upright is a fall track, rad (45°).
+    pub const FALL_TRACK_TILT_RAD: f32 = std::f32::consts::FRAC_PI_4;
+
+    /// Checks the ranges; the message names the field.
+    ///
+    /// # Errors
+    /// The first field out of its range.
+    pub fn check(&self) -> Result<(), String> {
+        let ranges = [
+            ("after_s", self.after_s, 0.0, 5.0),
+            ("lying_tilt_rad", self.lying_tilt_rad, 0.5, 1.5),
+            ("settled_rad_s", self.settled_rad_s, 0.1, 20.0),
+        ];
+        for (name, v, lo, hi) in ranges {
+            if !(lo..=hi).contains(&v) {
+                return Err(format!("{name} = {v} is outside {lo}..={hi}"));
+            }
+        }
+        Ok(())
+    }
+
+    /// The track to switch to now, if any: `current` is the tracked one among `signatures` (each
+    /// track's first-frame gravity), `since_s` the time since engagement, `gravity` and `gyro`
+    /// the newest frame's projected gravity and body rotation rate.
+    #[must_use]
+    pub fn hand_over(
+        &self,
+        signatures: &[[f32; 3]],
+        current: usize,
+        since_s: f32,
+        gravity: [f32; 3],
+        gyro: [f32; 3],
+    ) -> Option<usize> {
+        let is_fall = |g: &[f32; 3]| tilt_rad(*g) < Self::FALL_TRACK_TILT_RAD;
+        if !signatures.get(current).is_some_and(is_fall)
+            || since_s < self.after_s
+            || tilt_rad(gravity) <= self.lying_tilt_rad
+            || gyro.iter().map(|w| w * w).sum::<f32>().sqrt() >= self.settled_rad_s
+        {
+            return None;
+        }
+        let lying: Vec<usize> = (0..signatures.len())
+            .filter(|&k| !is_fall(&signatures[k]))
+            .collect();
+        let picks: Vec<[f32; 3]> = lying.iter().map(|&k| signatures[k]).collect();
+        lying.get(closest_gravity(&picks, gravity)).copied()
+    }
+}
+
+/// Tilt from upright of a body whose projected gravity is `g`, rad (0 upright, pi upside down).
+#[must_use]
+pub fn tilt_rad(g: [f32; 3]) -> f32 {
+    let n = (g[0] * g[0] + g[1] * g[1] + g[2] * g[2]).sqrt();
+    if n <= f32::EPSILON {
+        return 0.0;
+    }
+    (-g[2] / n).clamp(-1.0, 1.0).acos()
+}
