@@ -21,6 +21,9 @@ use crate::algorithm::Algorithm;
 use crate::rl::{Adam, Part, PpoBatch, RunningNorm, gae, ppo_update};
 use crate::run_dir::RunDir;
 
+/// One value per episode outcome, averaged over the iteration's full starts.
+type OutcomeMean = fn(&super::task::Outcome) -> f64;
+
 /// PPO on the teacher: what a training run carries from one iteration to the next.
 pub(super) struct Ppo<'a> {
     pub(super) params: &'a TeacherParams,
@@ -67,21 +70,27 @@ impl Algorithm for Ppo<'_> {
         let (params, steps, n) = (*params, *steps, *n);
         let it = state.iteration;
         let started = Instant::now();
+        // Episodes run on the weights and normaliser as they are now (version: this iteration).
+        let base = Job {
+            iteration: it,
+            specs: &[],
+            assist: 0.0,
+            net,
+            version: it,
+            norm,
+            manifest,
+            steps,
+            seed: params.raw.seed,
+        };
         let (specs, assist, job_norm) = match begun.take() {
             Some(b) => b,
             None => {
                 let specs: Vec<_> = (0..n).map(|i| state.curriculum.spec(p, it, i)).collect();
                 let assist = state.curriculum.assist;
                 collector.begin(&Job {
-                    iteration: it,
                     specs: &specs,
                     assist,
-                    net,
-                    version: state.iteration,
-                    norm,
-                    manifest,
-                    steps,
-                    seed: params.raw.seed,
+                    ..base
                 })?;
                 (specs, assist, norm.clone())
             }
@@ -108,12 +117,7 @@ impl Algorithm for Ppo<'_> {
                 iteration: it + 1,
                 specs: &next,
                 assist: next_assist,
-                net,
-                version: state.iteration,
-                norm,
-                manifest,
-                steps,
-                seed: params.raw.seed,
+                ..base
             })?;
             *begun = Some((next, next_assist, norm.clone()));
         }
@@ -189,27 +193,20 @@ impl Algorithm for Ppo<'_> {
         m.insert("steps_per_s".into(), json!((n * steps) as f64 / elapsed));
         m.insert("mean_return".into(), json!(mean(&|o| f64::from(o.reward))));
         m.insert("success".into(), json!(success));
-        m.insert(
-            "safe_success".into(),
-            json!(mean(&|o| f64::from(u8::from(o.safe_success)))),
-        );
-        m.insert(
-            "tracking_rms_m".into(),
-            json!(mean(&|o| f64::from(o.tracking_rms_m))),
-        );
-        m.insert(
-            "left_terrain".into(),
-            json!(mean(&|o| f64::from(u8::from(o.left_terrain)))),
-        );
-        m.insert(
-            "min_head_m".into(),
-            json!(mean(&|o| f64::from(o.min_head_m))),
-        );
-        // Share of episodes whose fall demonstration handed over to a lying recovery.
-        m.insert(
-            "handed_over".into(),
-            json!(mean(&|o| f64::from(u8::from(o.handed_over_s.is_some())))),
-        );
+        // Means over the full starts; `handed_over` is the share whose fall demonstration handed
+        // over to a lying recovery.
+        let per_outcome: [(&str, OutcomeMean); 5] = [
+            ("safe_success", |o| f64::from(u8::from(o.safe_success))),
+            ("tracking_rms_m", |o| f64::from(o.tracking_rms_m)),
+            ("left_terrain", |o| f64::from(u8::from(o.left_terrain))),
+            ("min_head_m", |o| f64::from(o.min_head_m)),
+            ("handed_over", |o| {
+                f64::from(u8::from(o.handed_over_s.is_some()))
+            }),
+        ];
+        for (key, f) in per_outcome {
+            m.insert(key.into(), json!(mean(&f)));
+        }
         for s in &p.scenarios {
             let picked: Vec<bool> = specs
                 .iter()
