@@ -113,10 +113,50 @@ impl ConfigError {
 /// # Errors
 /// [`ConfigError::Parse`] with toml's location and key.
 pub fn parse<T: DeserializeOwned>(text: &str, file: &str) -> Result<T, ConfigError> {
-    toml::from_str(text).map_err(|e| ConfigError::Parse {
-        file: file.to_owned(),
-        message: e.to_string().trim_end().replace('\n', "\n  "),
+    toml::from_str(text).map_err(|e| {
+        let message = e.to_string().trim_end().replace('\n', "\n  ");
+        // toml locates the value but does not name its table: prefix the dotted key.
+        let key = e.span().and_then(|s| key_at(text, s.start));
+        ConfigError::Parse {
+            file: file.to_owned(),
+            message: match key {
+                Some(k) => format!("`{k}`: {message}"),
+                None => message,
+            },
+        }
     })
+}
+
+/// The dotted key whose value holds byte `at` of `text`: the nearest `key =` line at or above it
+/// within the nearest `[table]` header above it. For files written one key per line, as every
+/// shipped config is; `None` where no key is found.
+fn key_at(text: &str, at: usize) -> Option<String> {
+    let bare = |k: &str| {
+        !k.is_empty()
+            && k.chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))
+    };
+    let end = text.get(at..)?.find('\n').map_or(text.len(), |n| at + n);
+    let mut key: Option<&str> = None;
+    for line in text[..end].lines().rev() {
+        let l = line.trim();
+        if let Some(table) = l
+            .strip_prefix('[')
+            .and_then(|t| t.strip_suffix(']'))
+            .map(|t| t.trim_matches(|c| c == '[' || c == ']').trim())
+            .filter(|t| bare(t))
+        {
+            return Some(key.map_or_else(|| table.to_owned(), |k| format!("{table}.{k}")));
+        }
+        if key.is_none()
+            && !l.starts_with('#')
+            && let Some((k, _)) = l.split_once('=')
+            && bare(k.trim())
+        {
+            key = Some(k.trim());
+        }
+    }
+    key.map(str::to_owned)
 }
 
 /// Reads and parses a TOML file into `T`.
@@ -218,6 +258,51 @@ mod tests {
         let text = err.to_string();
         assert!(text.starts_with("x.toml: "), "{text}");
         assert!(text.contains("rte_hz"), "{text}");
+    }
+
+    #[derive(Debug, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Nested {
+        seed: u64,
+        sim: Engine,
+    }
+
+    #[derive(Debug, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Engine {
+        engine: Kind,
+        #[serde(default)]
+        kinds: Vec<Kind>,
+    }
+
+    #[derive(Debug, Deserialize)]
+    #[serde(rename_all = "lowercase")]
+    enum Kind {
+        Rapier,
+        Mujoco,
+    }
+
+    #[test]
+    fn an_unknown_name_in_a_table_is_named_by_its_dotted_key_and_the_allowed_names() {
+        let ok =
+            "seed = 1\n\n[sim]\n# comment = x\nengine = \"mujoco\"\nkinds = [\n  \"rapier\",\n]\n";
+        let n: Nested = parse(ok, "x.toml").unwrap();
+        assert!(matches!(n.sim.engine, Kind::Mujoco) && n.seed == 1);
+        assert!(matches!(n.sim.kinds[..], [Kind::Rapier]));
+        let err = parse::<Nested>(&ok.replace("\"mujoco\"", "\"bullet\""), "x.toml")
+            .unwrap_err()
+            .to_string();
+        assert!(err.starts_with("x.toml: `sim.engine`: "), "{err}");
+        assert!(err.contains("bullet") && err.contains("mujoco"), "{err}");
+        // A value on a continuation line of an array belongs to the key above it.
+        let err = parse::<Nested>(&ok.replace("\"rapier\",\n", "\"ode\",\n"), "x.toml")
+            .unwrap_err()
+            .to_string();
+        assert!(err.starts_with("x.toml: `sim.kinds`: "), "{err}");
+        let err = parse::<Nested>("seed = \"one\"\n[sim]\nengine = \"rapier\"\n", "x.toml")
+            .unwrap_err()
+            .to_string();
+        assert!(err.starts_with("x.toml: `seed`: "), "{err}");
     }
 
     #[test]

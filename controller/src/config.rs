@@ -91,7 +91,7 @@ pub struct WatchdogConfig {
     /// (six frames at 30 Hz).
     pub depth_stale_ms: u32,
     /// What to do when depth is stale: `"blind"` (switch to the blind policy) or `"damping"`.
-    pub depth_stale_action: String,
+    pub depth_stale_action: DepthStaleAction,
     /// Policy periods without a new action while Active before Damping (latched). Range 2..=20;
     /// shipped 3 (60 ms at 50 Hz): a stalled or dead policy thread never leaves stale targets
     /// on the motors.
@@ -134,8 +134,9 @@ pub struct RealtimeConfig {
     pub exit_damping_ms: u32,
 }
 
-/// What to do when depth frames stop.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// What to do when depth frames stop (`"blind"` or `"damping"` in the file).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum DepthStaleAction {
     /// Run the blind (proprioception-only) policy.
     Blind,
@@ -254,12 +255,6 @@ impl Validate for ControllerConfig {
             500,
         )?;
         check_range(file, "watchdog.depth_stale_ms", w.depth_stale_ms, 34, 2000)?;
-        config::check_one_of(
-            file,
-            "watchdog.depth_stale_action",
-            &w.depth_stale_action.as_str(),
-            &["blind", "damping"],
-        )?;
         check_range(
             file,
             "watchdog.policy_stale_periods",
@@ -326,11 +321,7 @@ impl Validate for ControllerConfig {
             recovered_hold_s: e.recovered_hold_s,
             lowstate_timeout_s: f64::from(w.lowstate_stale_periods) * control_dt_s,
             depth_timeout_s: f64::from(w.depth_stale_ms) * 1e-3,
-            depth_stale_action: if w.depth_stale_action == "blind" {
-                DepthStaleAction::Blind
-            } else {
-                DepthStaleAction::Damping
-            },
+            depth_stale_action: w.depth_stale_action,
             max_winding_c: self.limits.max_winding_c,
             max_casing_c: self.limits.max_casing_c,
             policy_timeout_s: f64::from(w.policy_stale_periods) / f64::from(l.policy_rate_hz),
@@ -415,9 +406,11 @@ mod tests {
             "depth_stale_action = \"ignore\"",
         ))
         .unwrap_err();
-        assert_eq!(
-            err.to_string(),
-            "controller.toml: `watchdog.depth_stale_action` = ignore is out of range: allowed one of blind, damping"
+        let err = err.to_string();
+        assert!(
+            err.starts_with("controller.toml: `watchdog.depth_stale_action`: ")
+                && err.contains("unknown variant `ignore`, expected `blind` or `damping`"),
+            "{err}"
         );
         let err =
             check(&DEFAULT_TOML.replace("recovered_tilt_deg = 10.0", "recovered_tilt_deg = 30.0"))

@@ -399,6 +399,18 @@ pub fn save(dir: &Path, vs: &nn::VarStore, manifest: &mut Manifest) -> Result<()
     vs.save(&tmp)?;
     fsutil::commit(&tmp, &weights).map_err(io(&weights))?;
     manifest.weights_sha256 = sha256_file(&weights)?;
+    write_manifest(dir, manifest)
+}
+
+/// Rewrites the manifest of the artifact in `dir` atomically, leaving the weights as they are
+/// (their digest in `manifest` must already be theirs): for changes to the manifest alone, such
+/// as a depth student's fallback.
+///
+/// # Errors
+/// An inconsistent manifest, or an I/O error, naming the file.
+pub fn write_manifest(dir: &Path, manifest: &Manifest) -> Result<(), ArtifactError> {
+    let path = dir.join(MANIFEST_FILE);
+    manifest.check(&path)?;
     let json = serde_json::to_vec_pretty(manifest).map_err(|e| ArtifactError::Manifest {
         path: path.clone(),
         message: e.to_string(),

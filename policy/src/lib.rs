@@ -38,7 +38,7 @@ pub use normaliser::Normaliser;
 pub use obs::{ObsBlock, ObservationLayout, Proprioception, projected_gravity};
 pub use runtime::{
     Acting, Deployment, MlpRuntime, PolicyOutput, PolicyRuntime, RobotJoints, RobotState,
-    StudentDeployment, load_runtime,
+    StudentDeployment, load_runtime, set_fallback,
 };
 pub use student::{StudentNetwork, StudentPolicy, StudentSpec};
 pub use student_runtime::{StudentInputs, StudentOutput, StudentRuntime};

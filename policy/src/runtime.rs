@@ -19,7 +19,7 @@ use vigor_msgs::project::DepthFrame;
 use vigor_perception::PerceptionError;
 
 use crate::artifact::{
-    self, ActionMode, ArtifactError, MANIFEST_FILE, Manifest, Policy, PolicyKind,
+    self, ActionMode, ArtifactError, MANIFEST_FILE, Manifest, Network, Policy, PolicyKind,
 };
 use crate::obs::{ObservationLayout, Proprioception};
 use crate::student::StudentPolicy;
@@ -331,6 +331,53 @@ pub fn fallback_dir(dir: &Path, manifest: &Manifest, explicit: Option<&Path>) ->
             .and_then(|s| s.fallback.as_ref())
             .map(|f| dir.join(f))
     })
+}
+
+/// Names `fallback` (a folder relative to `dir`, e.g. `../student-blind`) as the blind fallback of
+/// the depth student in `dir`, or with `None` removes the one it names, rewriting only its
+/// manifest. A fallback is checked first as the controller would load the pair for a robot with
+/// `joints`: both load, the fallback reads no depth and drives the same joints. Returns the
+/// manifest written.
+///
+/// # Errors
+/// `dir` is not a depth student, `fallback` is absolute, either artifact does not load, or the
+/// pair is inconsistent; the manifest is then left as it was.
+pub fn set_fallback(
+    dir: &Path,
+    fallback: Option<&str>,
+    joints: RobotJoints<'_>,
+) -> Result<Manifest, ArtifactError> {
+    let mut manifest = artifact::read_manifest(dir)?;
+    let path = dir.join(MANIFEST_FILE);
+    if manifest.kind != PolicyKind::DepthStudent {
+        return Err(ArtifactError::WrongKind {
+            path,
+            kind: manifest.kind,
+            message: "only a depth student has a blind fallback (for when depth frames stop)"
+                .into(),
+        });
+    }
+    if let Some(rel) = fallback {
+        if Path::new(rel).is_absolute() {
+            return Err(ArtifactError::Field {
+                path,
+                field: "network.student.fallback".into(),
+                message: format!(
+                    "`{rel}` is absolute; give it relative to {} so the pair can move together",
+                    dir.display()
+                ),
+            });
+        }
+        Deployment::new(
+            load_runtime(dir, joints)?,
+            Some(load_runtime(&dir.join(rel), joints)?),
+        )?;
+    }
+    if let Network::Student(s) = &mut manifest.network {
+        s.fallback = fallback.map(str::to_owned);
+    }
+    artifact::write_manifest(dir, &manifest)?;
+    Ok(manifest)
 }
 
 /// Which policy acted on a tick.

@@ -178,6 +178,63 @@ fn a_fallback_must_be_blind_and_drive_the_same_joints() {
 }
 
 #[test]
+fn a_depth_student_names_a_checked_fallback_that_the_controller_then_finds() {
+    let root = tempfile::tempdir().unwrap();
+    let (depth, blind, other) = (
+        root.path().join("depth"),
+        root.path().join("blind"),
+        root.path().join("other-depth"),
+    );
+    saved_student(true, &depth);
+    saved_student(false, &blind);
+    saved_student(true, &other);
+    let (names, q0) = robot();
+    let joints = RobotJoints {
+        names: &names,
+        default_q: &q0,
+    };
+    let before = artifact::read_manifest(&depth).unwrap();
+    assert_eq!(fallback_dir(&depth, &before, None), None);
+
+    let written = set_fallback(&depth, Some("../blind"), joints).unwrap();
+    let back = artifact::read_manifest(&depth).unwrap();
+    assert_eq!(back, written);
+    assert_eq!(
+        back.student().unwrap().fallback.as_deref(),
+        Some("../blind")
+    );
+    assert_eq!(back.weights_sha256, before.weights_sha256);
+    let found = fallback_dir(&depth, &back, None).unwrap();
+    assert_eq!(found, depth.join("../blind"));
+    // The pair loads as the controller loads it.
+    Deployment::new(
+        load_runtime(&depth, joints).unwrap(),
+        Some(load_runtime(&found, joints).unwrap()),
+    )
+    .unwrap();
+
+    // Refused, each leaving the manifest as it was: a depth fallback, a missing folder, an
+    // absolute path, and a blind student asked to have a fallback.
+    for (dir, rel, says) in [
+        (&depth, "../other-depth", "reads depth itself"),
+        (&depth, "../missing", "missing"),
+        (&depth, "/abs/blind", "is absolute"),
+        (&blind, "../depth", "only a depth student"),
+    ] {
+        let err = set_fallback(dir, Some(rel), joints)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains(says), "{rel}: {err}");
+    }
+    assert_eq!(artifact::read_manifest(&depth).unwrap(), back);
+
+    set_fallback(&depth, None, joints).unwrap();
+    let cleared = artifact::read_manifest(&depth).unwrap();
+    assert_eq!(cleared.student().unwrap().fallback, None);
+    assert_eq!(cleared, before);
+}
+
+#[test]
 fn an_mlp_targets_the_default_pose_plus_the_scaled_action() {
     use crate::artifact::{ActionSpec, MlpNetwork};
     use crate::net::{Activation, MlpSpec};

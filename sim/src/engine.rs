@@ -6,14 +6,14 @@ use std::str::FromStr;
 
 use rapier3d::na::Isometry3;
 use rapier3d::prelude::Pose;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use crate::mujoco::{MujocoError, MujocoSim};
 use crate::rapier::{Contact, Ground, JointCommand, PhysicsParams, RapierSim, RobotState};
 use crate::robot::Robot;
 
 /// Which physics engine runs the robot.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum EngineKind {
     /// rapier3d: reduced-coordinate multibody, pure Rust.

@@ -107,6 +107,21 @@ impl std::fmt::Display for Scenario {
     }
 }
 
+/// Configs and reports write a scenario by its [`Scenario::name`].
+impl serde::Serialize for Scenario {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.name())
+    }
+}
+
+/// An unknown name is an error that lists the allowed ones.
+impl<'de> serde::Deserialize<'de> for Scenario {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let name = String::deserialize(d)?;
+        Self::from_name(&name).map_err(serde::de::Error::custom)
+    }
+}
+
 /// The pushes of fall starts, N (evaluation and VIGOR's protocol): 250-450 N for 0.2 s on the
 /// torso topples the G1. Training may draw from another range ([`crate::env::EnvConfig`]).
 pub const PROTOCOL_PUSH_N: [f32; 2] = [250.0, 450.0];

@@ -44,7 +44,7 @@ pub struct TerrainConfig {
     /// Tile columns along y; column `c` holds `kinds[c % kinds.len()]`. Range 1..=64; shipped 12.
     pub cols: u32,
     /// Kinds by snake_case name (see [`TerrainKind::name`]), at least one; shipped all twelve.
-    pub kinds: Vec<String>,
+    pub kinds: Vec<TerrainKind>,
     /// Width of the flat border (height 0) around the grid, m. Range 0.5..=20, a whole number of
     /// cells; shipped 1.
     pub border_m: f32,
@@ -169,12 +169,7 @@ impl Validate for TerrainConfig {
     type Checked = TerrainParams;
 
     fn validate(&self, file: &str) -> Result<TerrainParams, ConfigError> {
-        let names = TerrainKind::names();
-        let mut kinds = Vec::with_capacity(self.kinds.len());
-        for (i, name) in self.kinds.iter().enumerate() {
-            config::check_one_of(file, &format!("kinds[{i}]"), &name.as_str(), &names)?;
-            kinds.extend(TerrainKind::from_name(name).ok());
-        }
+        let kinds = self.kinds.clone();
         let params = TerrainParams {
             seed: self.seed,
             tile_size_m: self.tile_size_m,
@@ -300,9 +295,8 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(
-            err.starts_with(
-                "terrain.toml: `kinds[11]` = gap is out of range: allowed one of flat, rough,"
-            ),
+            err.starts_with("terrain.toml: `kinds`: ")
+                && err.contains("unknown terrain kind `gap`: allowed flat, rough,"),
             "{err}"
         );
         let err = check(&format!("{DEFAULT_TOML}\nrow = 3\n"))

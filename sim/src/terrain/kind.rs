@@ -124,6 +124,21 @@ impl std::fmt::Display for TerrainKind {
     }
 }
 
+/// Configs and reports write a kind by its [`TerrainKind::name`].
+impl serde::Serialize for TerrainKind {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.name())
+    }
+}
+
+/// An unknown name is an error that lists the allowed ones.
+impl<'de> serde::Deserialize<'de> for TerrainKind {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let name = String::deserialize(d)?;
+        Self::from_name(&name).map_err(serde::de::Error::custom)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

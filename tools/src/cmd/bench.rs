@@ -241,7 +241,9 @@ fn train(a: &TrainArgs) -> Result<()> {
         raw.envs = n;
     }
     if let Some(e) = &a.engine {
-        raw.sim.engine.clone_from(e);
+        raw.sim.engine = e
+            .parse()
+            .map_err(|m: String| anyhow::anyhow!("--engine: {m}"))?;
     }
     if let Some(t) = a.torch_threads {
         raw.torch_threads = t;
@@ -291,7 +293,7 @@ fn train(a: &TrainArgs) -> Result<()> {
         params.raw.envs,
         (params.raw.task.episode_s * 50.0).round(),
         a.iterations,
-        params.engine,
+        params.engine(),
         vigor_sim::par::resolve(params.raw.threads),
         params.raw.torch_threads,
         params.raw.sim.start_pool
@@ -299,7 +301,7 @@ fn train(a: &TrainArgs) -> Result<()> {
     let rate = steps / total.max(1e-9);
     // The ceiling: every core stepping physics alone, one environment per core, flat ground.
     let mut env = sim.env.clone();
-    env.engine = params.engine;
+    env.engine = params.engine();
     let cores = vigor_sim::par::resolve(0);
     let physics = vigor_sim::bench::single(
         &robot,

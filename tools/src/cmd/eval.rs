@@ -89,17 +89,17 @@ impl EvalArgs {
 }
 
 /// `--scenarios`, or the ones the policy trained on (`trained`): names and scenarios.
-fn scenarios(a: &EvalArgs, trained: &[String]) -> Result<(Vec<String>, Vec<Scenario>)> {
-    let names = if a.scenarios.is_empty() {
-        trained.to_vec()
-    } else {
-        a.scenarios.clone()
-    };
-    let scenarios = names
+fn scenarios(a: &EvalArgs, trained: &[Scenario]) -> Result<(Vec<String>, Vec<Scenario>)> {
+    if a.scenarios.is_empty() {
+        let names = trained.iter().map(|s| s.name().to_owned()).collect();
+        return Ok((names, trained.to_vec()));
+    }
+    let scenarios = a
+        .scenarios
         .iter()
         .map(|s| Scenario::from_name(s).map_err(|e| anyhow::anyhow!("--scenarios: {e}")))
         .collect::<Result<Vec<_>>>()?;
-    Ok((names, scenarios))
+    Ok((a.scenarios.clone(), scenarios))
 }
 
 /// `--via-bus`: the in-process evaluation of flat lying starts, then the same starts through the
@@ -279,7 +279,7 @@ pub fn run(a: &EvalArgs) -> Result<()> {
     if a.via_bus {
         return via_bus(a, &loaded);
     }
-    let trained: EngineKind = config.sim.engine.parse().map_err(anyhow::Error::msg)?;
+    let trained = config.sim.engine;
     let engines = match a.engine.as_deref() {
         None => vec![trained],
         Some("both") => EngineKind::ALL.to_vec(),

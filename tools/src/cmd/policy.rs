@@ -1,6 +1,7 @@
 //! `vigor policy init`: a freshly initialised policy artifact, for trying the controller before
 //! a trained one exists; `vigor policy check`: a student artifact's self-check; `vigor policy
-//! migrate`: artifacts of schema 1 converted to the current one.
+//! migrate`: artifacts of schema 1 converted to the current one; `vigor policy fallback`: the
+//! blind student a depth student falls back to.
 
 use std::path::{Path, PathBuf};
 
@@ -53,6 +54,25 @@ pub enum Command {
         #[arg(long)]
         fallback: Option<String>,
     },
+    /// Name the blind student a depth student falls back to when depth frames stop, or with
+    /// --clear remove it. The pair is checked first as the controller loads it (both load for the
+    /// robot, the fallback reads no depth and drives the same joints); only `manifest.json`
+    /// changes, the weights stay as they are. `vigor control --policy DIR` then loads the
+    /// fallback without `--blind-policy`.
+    Fallback {
+        /// The depth student's artifact folder.
+        dir: PathBuf,
+        /// The blind student's folder, relative to DIR (e.g. `../student-blind-unified`), so the
+        /// two can be moved together.
+        #[arg(required_unless_present = "clear", conflicts_with = "clear")]
+        fallback: Option<String>,
+        /// Remove the fallback the manifest names.
+        #[arg(long)]
+        clear: bool,
+        /// Robot description the pair must drive (a shipped name or a file).
+        #[arg(long, default_value = "g1_29dof")]
+        robot: String,
+    },
     /// Check a student artifact on this machine: load it as the controller does, replay its probe
     /// (a recorded episode's raw depth frames and proprioception) one tick at a time, and compare
     /// every action with the one training computed. Exits non-zero above the tolerance.
@@ -77,6 +97,31 @@ pub fn run(c: &Command) -> Result<()> {
             robot,
             fallback,
         } => migrate(dir, robot, fallback.clone()),
+        Command::Fallback {
+            dir,
+            fallback,
+            robot,
+            ..
+        } => {
+            let robot = crate::cmd::control::robot_named(robot)?;
+            let names: Vec<String> = robot.joints.iter().map(|j| j.name.clone()).collect();
+            let default_q: Vec<f32> = robot.joints.iter().map(|j| j.default as f32).collect();
+            let joints = vigor_policy::RobotJoints {
+                names: &names,
+                default_q: &default_q,
+            };
+            let m = vigor_policy::set_fallback(dir, fallback.as_deref(), joints)?;
+            match fallback {
+                Some(f) => println!(
+                    "{}: `{}` falls back to {f} (`{}`) when depth frames stop",
+                    dir.display(),
+                    m.name,
+                    vigor_policy::artifact::read_manifest(&dir.join(f))?.name
+                ),
+                None => println!("{}: `{}` has no fallback now", dir.display(), m.name),
+            }
+            Ok(())
+        }
         Command::Check { policy, tolerance } => {
             let r = vigor_policy::student_probe::replay_probe(policy)
                 .map_err(|e| anyhow::anyhow!("{}: {e}", policy.display()))?;

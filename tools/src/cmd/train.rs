@@ -431,7 +431,9 @@ fn teacher(a: &TeacherArgs) -> Result<()> {
         ),
     };
     if let Some(e) = &a.engine {
-        raw.sim.engine.clone_from(e);
+        raw.sim.engine = e
+            .parse()
+            .map_err(|m: String| anyhow::anyhow!("--engine: {m}"))?;
     }
     if let Some(n) = a.iterations {
         raw.iterations = n;
@@ -458,7 +460,7 @@ fn teacher(a: &TeacherArgs) -> Result<()> {
         params.raw.name,
         params.raw.envs,
         params.raw.iterations,
-        params.engine,
+        params.engine(),
         params.raw.seed,
         device,
         a.run_dir.display()

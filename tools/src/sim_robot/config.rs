@@ -27,7 +27,7 @@ pub struct SimRobotConfig {
 #[serde(deny_unknown_fields)]
 pub struct PhysicsSection {
     /// `rapier` or `mujoco`; shipped `mujoco`.
-    pub engine: String,
+    pub engine: EngineKind,
 }
 
 /// `[start]`.
@@ -35,7 +35,7 @@ pub struct PhysicsSection {
 #[serde(deny_unknown_fields)]
 pub struct StartSection {
     /// Terrain kind name; shipped `flat`.
-    pub terrain: String,
+    pub terrain: TerrainKind,
     /// Difficulty, 0..=1; shipped 0.
     pub difficulty: f32,
     /// Terrain seed; shipped 0.
@@ -106,23 +106,7 @@ impl Validate for SimRobotConfig {
     type Checked = SimRobotParams;
 
     fn validate(&self, file: &str) -> Result<SimRobotParams, ConfigError> {
-        let engine: EngineKind =
-            self.physics
-                .engine
-                .parse()
-                .map_err(|_| ConfigError::OutOfRange {
-                    file: file.to_owned(),
-                    key: "physics.engine".into(),
-                    value: self.physics.engine.clone(),
-                    allowed: "one of rapier, mujoco".into(),
-                })?;
-        let terrain =
-            TerrainKind::from_name(&self.start.terrain).map_err(|e| ConfigError::OutOfRange {
-                file: file.to_owned(),
-                key: "start.terrain".into(),
-                value: self.start.terrain.clone(),
-                allowed: e.to_string(),
-            })?;
+        let (engine, terrain) = (self.physics.engine, self.start.terrain);
         check_range(file, "start.difficulty", self.start.difficulty, 0.0, 1.0)?;
         check_range(
             file,

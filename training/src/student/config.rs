@@ -98,8 +98,8 @@ pub struct StudentConfig {
     /// teacher was trained at, so the teacher's labels come from states it masters.
     pub assist: f32,
     /// Terrain kinds of the training episodes (`flat`, `rough`, `slope_up`, ...), one drawn per
-    /// episode.
-    pub terrains: Vec<String>,
+    /// episode; an unknown name is an error listing them.
+    pub terrains: Vec<TerrainKind>,
     /// Difficulty of non-flat terrain, drawn uniformly in 0..=this per episode (0..=1).
     pub max_difficulty: f32,
     /// Depth camera rate, Hz (1..=90; the D435i streams at 30); frames are held in between.
@@ -135,22 +135,6 @@ impl StudentConfig {
     }
 }
 
-impl StudentConfig {
-    /// The terrain kinds named in `terrains`.
-    ///
-    /// # Errors
-    /// An empty list or an unknown name.
-    pub fn terrain_kinds(&self) -> Result<Vec<TerrainKind>, String> {
-        if self.terrains.is_empty() {
-            return Err("list at least one terrain kind".into());
-        }
-        self.terrains
-            .iter()
-            .map(|t| TerrainKind::from_name(t).map_err(|e| e.to_string()))
-            .collect()
-    }
-}
-
 impl Validate for StudentConfig {
     type Checked = Self;
 
@@ -162,8 +146,13 @@ impl Validate for StudentConfig {
         check_range(file, "checkpoint_every", self.checkpoint_every, 1, 10_000)?;
         check_range(file, "assist", self.assist, 0.0, 1.0)?;
         check_range(file, "max_difficulty", self.max_difficulty, 0.0, 1.0)?;
-        self.terrain_kinds()
-            .map_err(|e| config::inconsistent(file, "terrains", e))?;
+        if self.terrains.is_empty() {
+            return Err(config::inconsistent(
+                file,
+                "terrains",
+                "list at least one terrain kind",
+            ));
+        }
         check_range(file, "depth_rate_hz", self.depth_rate_hz, 1.0, 90.0)?;
         let m = &self.model;
         check_range(file, "model.history", m.history, 8, 100)?;

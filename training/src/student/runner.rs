@@ -237,20 +237,16 @@ pub(super) fn episode_spec(
     env: usize,
 ) -> EpisodeSpec {
     let k = it * cfg.envs as u64 + env as u64;
-    let scenarios: Vec<Scenario> = teacher
-        .task
-        .scenarios
-        .iter()
-        .filter_map(|s| Scenario::from_name(s).ok())
-        .collect();
-    let scenarios = if scenarios.is_empty() {
-        vec![Scenario::Supine]
+    let scenarios: &[Scenario] = if teacher.task.scenarios.is_empty() {
+        &[Scenario::Supine]
     } else {
-        scenarios
+        &teacher.task.scenarios
     };
-    let kinds = cfg
-        .terrain_kinds()
-        .unwrap_or_else(|_| vec![TerrainKind::Flat]);
+    let kinds: &[TerrainKind] = if cfg.terrains.is_empty() {
+        &[TerrainKind::Flat]
+    } else {
+        &cfg.terrains
+    };
     let mut rng = SplitMix64::new(derive(cfg.seed, "student-episode", k));
     let scenario = scenarios[(rng.next_u64() % scenarios.len() as u64) as usize];
     let kind = kinds[(rng.next_u64() % kinds.len() as u64) as usize];
@@ -286,12 +282,7 @@ pub fn build_envs(
     augment: bool,
     threads: usize,
 ) -> Result<(Vec<TaskEnv>, Vec<StudentSensor>, usize), TrainError> {
-    let engine = task
-        .teacher
-        .sim
-        .engine
-        .parse()
-        .map_err(TrainError::Invalid)?;
+    let engine = task.teacher.sim.engine;
     let p = Arc::new(params_for(&task.teacher, engine)?);
     let cfg = env_config(&p, sim);
     let refs = Arc::new(ReferenceSet::for_task(robot, &p.raw.task)?);
@@ -368,12 +359,7 @@ where
         student: cfg.clone(),
         teacher_sha256: teacher.manifest.weights_sha256.clone(),
     };
-    let engine = task
-        .teacher
-        .sim
-        .engine
-        .parse()
-        .map_err(TrainError::Invalid)?;
+    let engine = task.teacher.sim.engine;
     check_fits(teacher, robot, &params_for(&task.teacher, engine)?)?;
     let manifest = student_manifest(cfg, teacher, &refs, &opts.git_hash)?;
     let mut student = init_student(manifest, teacher)?;

@@ -56,7 +56,7 @@ pub struct TeacherConfig {
 #[serde(deny_unknown_fields)]
 pub struct SimSection {
     /// `rapier` or `mujoco`.
-    pub engine: String,
+    pub engine: EngineKind,
     /// Apply `configs/sim.toml`'s `[randomisation]` (friction, masses, gains, latency, failures).
     pub randomise: bool,
     /// Apply `configs/sim.toml`'s sensor noise and latency.
@@ -71,8 +71,9 @@ pub struct SimSection {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct TaskSection {
-    /// Starts, drawn uniformly per episode (scenario names).
-    pub scenarios: Vec<String>,
+    /// Starts, drawn uniformly per episode (by scenario name; an unknown one is an error listing
+    /// them).
+    pub scenarios: Vec<Scenario>,
     /// Episode length after the policy engages, s (1..=30). VIGOR: 7.5.
     pub episode_s: f32,
     /// The reference behaviour is played over this long, s (0.5..=30); the rest is post-stand.
@@ -233,8 +234,8 @@ pub struct CurriculumSection {
     /// Stage 2 starts when the flat-ground success rate of an iteration reaches this (0..=1;
     /// above 1 = never).
     pub stage2_success: f32,
-    /// Terrain kinds of stage 2.
-    pub terrains: Vec<String>,
+    /// Terrain kinds of stage 2 (by name; an unknown one is an error listing them).
+    pub terrains: Vec<TerrainKind>,
     /// Difficulty levels (1..=50); level k has difficulty k / (levels - 1).
     pub levels: usize,
     /// HoST's exploration aid: an upward force on the torso of this fraction of the robot's
@@ -278,12 +279,26 @@ fn default_adaptive_rate() -> f32 {
 pub struct TeacherParams {
     /// The file as read.
     pub raw: TeacherConfig,
-    /// Engine.
-    pub engine: EngineKind,
-    /// Scenarios.
-    pub scenarios: Vec<Scenario>,
-    /// Stage-2 terrain kinds.
-    pub terrains: Vec<TerrainKind>,
+}
+
+impl TeacherParams {
+    /// The physics engine.
+    #[must_use]
+    pub fn engine(&self) -> EngineKind {
+        self.raw.sim.engine
+    }
+
+    /// The starts, drawn uniformly per episode.
+    #[must_use]
+    pub fn scenarios(&self) -> &[Scenario] {
+        &self.raw.task.scenarios
+    }
+
+    /// The stage-2 terrain kinds.
+    #[must_use]
+    pub fn terrains(&self) -> &[TerrainKind] {
+        &self.raw.curriculum.terrains
+    }
 }
 
 impl TeacherConfig {
@@ -315,11 +330,6 @@ impl Validate for TeacherConfig {
         check_range(file, "checkpoint_every", self.checkpoint_every, 1, 10_000)?;
         check_range(file, "torch_threads", self.torch_threads, 1, 64)?;
         check_range(file, "sim.start_pool", self.sim.start_pool, 0, 4096)?;
-        let engine: EngineKind = self
-            .sim
-            .engine
-            .parse()
-            .map_err(|e: String| config::inconsistent(file, "sim.engine", e))?;
         let t = &self.task;
         if t.scenarios.is_empty() {
             return Err(config::inconsistent(
@@ -328,13 +338,6 @@ impl Validate for TeacherConfig {
                 "list at least one scenario",
             ));
         }
-        let scenarios = t
-            .scenarios
-            .iter()
-            .map(|s| {
-                Scenario::from_name(s).map_err(|e| config::inconsistent(file, "task.scenarios", e))
-            })
-            .collect::<Result<Vec<_>, _>>()?;
         let known = shipped_names();
         if t.demos.is_empty() {
             return Err(config::inconsistent(
@@ -506,20 +509,7 @@ impl Validate for TeacherConfig {
             0.001,
             1.0,
         )?;
-        let terrains = c
-            .terrains
-            .iter()
-            .map(|s| {
-                TerrainKind::from_name(s)
-                    .map_err(|e| config::inconsistent(file, "curriculum.terrains", e.to_string()))
-            })
-            .collect::<Result<Vec<_>, _>>()?;
-        Ok(TeacherParams {
-            raw: self.clone(),
-            engine,
-            scenarios,
-            terrains,
-        })
+        Ok(TeacherParams { raw: self.clone() })
     }
 }
 

@@ -49,8 +49,8 @@ impl Curriculum {
     /// The terrain-kind cell of slot `env` now: 0 on flat ground (stage 1), else 1 + the index
     /// of its kind in `curriculum.terrains`.
     fn kind_cell(&self, p: &TeacherParams, env: usize) -> usize {
-        if self.stage >= 2 && !p.terrains.is_empty() {
-            1 + env % p.terrains.len()
+        if self.stage >= 2 && !p.terrains().is_empty() {
+            1 + env % p.terrains().len()
         } else {
             0
         }
@@ -61,7 +61,7 @@ impl Curriculum {
     /// failure rates (evenly while none fails).
     #[must_use]
     pub fn scenario_weights(&self, p: &TeacherParams, cell: usize) -> Vec<f64> {
-        let n = p.scenarios.len();
+        let n = p.scenarios().len();
         let floor = f64::from(p.raw.curriculum.adaptive_floor);
         let fail: Vec<f64> = (0..n)
             .map(|s| {
@@ -90,7 +90,7 @@ impl Curriculum {
     #[must_use]
     pub fn mean_scenario_weights(&self, p: &TeacherParams) -> Vec<f64> {
         let slots = self.levels.len().max(1);
-        let mut mean = vec![0.0; p.scenarios.len()];
+        let mut mean = vec![0.0; p.scenarios().len()];
         for env in 0..slots {
             for (m, w) in mean
                 .iter_mut()
@@ -123,11 +123,11 @@ impl Curriculum {
                 })
                 .unwrap_or(weights.len() - 1)
         } else {
-            draw as usize % p.scenarios.len()
+            draw as usize % p.scenarios().len()
         };
-        let scenario: Scenario = p.scenarios[pick];
-        let terrain = if self.stage >= 2 && !p.terrains.is_empty() {
-            let kind = p.terrains[env % p.terrains.len()];
+        let scenario: Scenario = p.scenarios()[pick];
+        let terrain = if self.stage >= 2 && !p.terrains().is_empty() {
+            let kind = p.terrains()[env % p.terrains().len()];
             let levels = p.raw.curriculum.levels.max(2) - 1;
             (kind, self.levels[env] as f32 / levels as f32)
         } else {
@@ -149,15 +149,15 @@ impl Curriculum {
     /// episodes in slot order).
     pub fn update(&mut self, p: &TeacherParams, specs: &[EpisodeSpec], successes: &[Option<bool>]) {
         if p.raw.curriculum.adaptive_starts {
-            let n = p.scenarios.len();
-            let cells = (1 + p.terrains.len()) * n;
+            let n = p.scenarios().len();
+            let cells = (1 + p.terrains().len()) * n;
             if self.start_failure.len() != cells {
                 self.start_failure = vec![PRIOR_FAILURE; cells];
             }
             let rate = p.raw.curriculum.adaptive_rate;
             for (env, (spec, ok)) in specs.iter().zip(successes).enumerate() {
                 let (Some(ok), Some(s)) =
-                    (ok, p.scenarios.iter().position(|x| *x == spec.scenario))
+                    (ok, p.scenarios().iter().position(|x| *x == spec.scenario))
                 else {
                     continue;
                 };
@@ -184,7 +184,7 @@ impl Curriculum {
             return;
         }
         if self.stage == 1 {
-            if rate >= c.stage2_success && !p.terrains.is_empty() {
+            if rate >= c.stage2_success && !p.terrains().is_empty() {
                 self.stage = 2;
             }
             return;

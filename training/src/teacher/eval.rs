@@ -281,7 +281,7 @@ pub fn params_for(config: &TeacherConfig, engine: EngineKind) -> Result<TeacherP
     let mut p = config
         .validate("<artifact manifest.json network.teacher.config>")
         .map_err(|e| TrainError::Invalid(e.to_string()))?;
-    p.engine = engine;
+    p.raw.sim.engine = engine;
     Ok(p)
 }
 

@@ -207,7 +207,7 @@ impl Algorithm for Ppo<'_> {
         for (key, f) in per_outcome {
             m.insert(key.into(), json!(mean(&f)));
         }
-        for s in &p.scenarios {
+        for s in p.scenarios() {
             let picked: Vec<bool> = specs
                 .iter()
                 .zip(&successes)
@@ -267,7 +267,7 @@ impl Algorithm for Ppo<'_> {
         m.insert("curriculum/assist".into(), json!(assist));
         if params.raw.curriculum.adaptive_starts {
             let weights = state.curriculum.mean_scenario_weights(p);
-            for (s, w) in p.scenarios.iter().zip(weights) {
+            for (s, w) in p.scenarios().iter().zip(weights) {
                 m.insert(format!("curriculum/start_p/{s}"), json!(w));
             }
         }

@@ -102,7 +102,7 @@ pub struct IterationReport {
 #[must_use]
 pub fn env_config(p: &TeacherParams, sim: &SimParams) -> EnvConfig {
     let mut c = sim.env.clone();
-    c.engine = p.engine;
+    c.engine = p.engine();
     if !p.raw.sim.randomise {
         c.randomisation = Randomisation::none();
     }

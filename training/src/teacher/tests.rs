@@ -19,10 +19,10 @@ fn params(text: &str) -> Result<TeacherParams, vigor_common::ConfigError> {
 fn shipped_config_validates() {
     let p = TeacherConfig::embedded().unwrap();
     assert_eq!(
-        p.scenarios,
+        p.scenarios(),
         vec![Scenario::Supine, Scenario::Prone, Scenario::Side]
     );
-    assert_eq!(p.terrains.len(), 11);
+    assert_eq!(p.terrains().len(), 11);
     assert_eq!(p.raw.task.episode_s, 7.5);
 }
 
@@ -94,12 +94,21 @@ fn bad_values_name_the_file_key_and_range() {
     );
     let err = params(&DEFAULT_TOML.replace("\"prone\", ", "\"upside_down\", ")).unwrap_err();
     assert!(
-        err.to_string().contains("task.scenarios") && err.to_string().contains("upside_down"),
+        err.to_string().contains("`task.scenarios`")
+            && err.to_string().contains("upside_down")
+            && err.to_string().contains("draped_over_stair"),
         "{err}"
     );
     let err =
         params(&DEFAULT_TOML.replace("engine = \"mujoco\"", "engine = \"bullet\"")).unwrap_err();
-    assert!(err.to_string().contains("sim.engine"), "{err}");
+    assert!(err.to_string().contains("`sim.engine`"), "{err}");
+    let err = params(&DEFAULT_TOML.replace("\"rough\", \"waves\"", "\"lava\", \"waves\""))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("`curriculum.terrains`") && err.contains("lava") && err.contains("stairs_up"),
+        "{err}"
+    );
     let err = params(&DEFAULT_TOML.replace("latent = 32", "latent = 0")).unwrap_err();
     assert!(err.to_string().contains("`model.latent` = 0"), "{err}");
 }
@@ -283,7 +292,7 @@ fn curriculum_lowers_the_assist_then_promotes_and_demotes() {
     c.update(&p, &specs, &[None, Some(false), None, Some(true)]);
     assert_eq!(c.levels, vec![0, 0, 2, 3]);
     let s = c.spec(&p, 9, 2);
-    assert_eq!(s.terrain, (p.terrains[2], 2.0 / 14.0));
+    assert_eq!(s.terrain, (p.terrains()[2], 2.0 / 14.0));
 }
 
 #[test]
@@ -348,7 +357,7 @@ fn adaptive_start_sampling_draws_failing_scenarios_more_with_a_uniform_floor() {
     }
     let w = c.scenario_weights(&p, 0);
     let prone = p
-        .scenarios
+        .scenarios()
         .iter()
         .position(|s| *s == Scenario::Prone)
         .unwrap();
@@ -362,7 +371,7 @@ fn adaptive_start_sampling_draws_failing_scenarios_more_with_a_uniform_floor() {
     for it in 1000..1100 {
         for i in 0..n {
             let s = c.spec(&p, it, i).scenario;
-            count[p.scenarios.iter().position(|x| *x == s).unwrap()] += 1;
+            count[p.scenarios().iter().position(|x| *x == s).unwrap()] += 1;
         }
     }
     let share = count[prone] as f64 / (100 * n) as f64;

@@ -41,9 +41,11 @@ fn the_shipped_depth_student_drives_the_robot_on_the_simulated_depth_stream() {
     let dir = tempfile::tempdir().unwrap();
     let rrd = dir.path().join("student.rrd");
     let rrd_arg = rrd.to_str().unwrap().to_owned();
+    // The unified student the demo runs; its manifest names its blind fallback
+    // (`vigor policy fallback`), which the controller loads without `--blind-policy`.
     let mut rig = Rig::start_policy(
         dir,
-        &shipped("student-depth"),
+        &shipped("student-depth-unified"),
         30,
         None,
         &["--duration-s", "14", "--record", &rrd_arg],
