@@ -33,6 +33,10 @@ pub mod symmetry;
 pub mod task;
 
 #[cfg(test)]
+mod curriculum_tests;
+#[cfg(test)]
+mod report_tests;
+#[cfg(test)]
 mod tests;
 
 pub use artifact::{Teacher, TeacherManifest, load_artifact};

@@ -1,0 +1,208 @@
+//! The curriculum's tests: the assist schedule, terrain promotion and demotion, adaptive start
+//! sampling and reference-state starts.
+
+use vigor_sim::env::EpisodeSpec;
+use vigor_sim::scenario::Scenario;
+use vigor_sim::terrain::TerrainKind;
+
+use super::config::{DEFAULT_TOML, TeacherConfig};
+use super::curriculum::{Curriculum, reference_start};
+use super::tests::params;
+#[test]
+fn curriculum_lowers_the_assist_then_promotes_and_demotes() {
+    let p = TeacherConfig::embedded().unwrap();
+    let n = 4;
+    let mut c = Curriculum::new(n, 0.8);
+    let specs: Vec<EpisodeSpec> = (0..n).map(|i| c.spec(&p, 0, i)).collect();
+    let spec = c.spec(&p, 3, 1);
+    assert_eq!(spec, c.spec(&p, 3, 1), "seeded");
+    assert_ne!(spec.seed, c.spec(&p, 4, 1).seed);
+    assert_eq!(spec.terrain, (TerrainKind::Flat, 0.0));
+    c.update(
+        &p,
+        &specs,
+        &[Some(true), Some(true), Some(false), Some(false)],
+    );
+    assert!(
+        (c.assist - 0.72).abs() < 1e-6,
+        "half succeeded: assist lowered"
+    );
+    c.update(
+        &p,
+        &specs,
+        &[Some(true), Some(false), Some(false), Some(false)],
+    );
+    assert!((c.assist - 0.72).abs() < 1e-6, "kept");
+    c.assist = 0.021;
+    c.update(&p, &specs, &[Some(true); 4]);
+    assert_eq!(c.assist, 0.0, "switched off below 2 %");
+    assert_eq!(c.stage, 1);
+    c.update(
+        &p,
+        &specs,
+        &[Some(true), Some(true), Some(false), Some(false)],
+    );
+    assert_eq!(c.stage, 2, "flat success 50 % without help: stage 2");
+    c.update(
+        &p,
+        &specs,
+        &[Some(true), Some(false), Some(true), Some(true)],
+    );
+    assert_eq!(c.levels, vec![1, 0, 1, 1]);
+    c.update(
+        &p,
+        &specs,
+        &[Some(false), Some(true), Some(true), Some(true)],
+    );
+    assert_eq!(c.levels, vec![0, 1, 2, 2]);
+    // Episodes begun part-way along a demonstration count neither way: here the one full
+    // start failed, so the rate is 0 % and only its slot moves.
+    c.update(&p, &specs, &[Some(false), None, None, None]);
+    assert_eq!(c.levels, vec![0, 1, 2, 2]);
+    c.update(&p, &specs, &[None, Some(false), None, Some(true)]);
+    assert_eq!(c.levels, vec![0, 0, 2, 3]);
+    let s = c.spec(&p, 9, 2);
+    assert_eq!(s.terrain, (p.terrains()[2], 2.0 / 14.0));
+}
+
+#[test]
+fn a_two_way_assist_goes_back_up_after_a_failing_iteration() {
+    let mut p = TeacherConfig::embedded().unwrap();
+    let mut c = Curriculum::new(4, 0.8);
+    let specs: Vec<EpisodeSpec> = (0..4).map(|i| c.spec(&p, 0, i)).collect();
+    let fail = [Some(false); 4];
+    c.update(&p, &specs, &fail);
+    assert!((c.assist - 0.8).abs() < 1e-6, "off by default: kept");
+    p.raw.curriculum.assist_raise_below = 0.1;
+    c.update(&p, &specs, &[Some(true), Some(true), None, Some(false)]);
+    assert!(
+        (c.assist - 0.72).abs() < 1e-6,
+        "two of three full starts: lowered"
+    );
+    c.update(
+        &p,
+        &specs,
+        &[Some(true), Some(false), Some(false), Some(false)],
+    );
+    assert!((c.assist - 0.72).abs() < 1e-6, "25 %: kept");
+    c.update(&p, &specs, &fail);
+    assert!((c.assist - 0.8).abs() < 1e-6, "none: raised back");
+    c.update(&p, &specs, &fail);
+    assert!((c.assist - 0.8).abs() < 1e-6, "never above the start");
+    // It must lie below the rate that lowers it.
+    let err = params(&DEFAULT_TOML.replace("assist_raise_below = 0.0", "assist_raise_below = 0.5"))
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("curriculum.assist_raise_below"), "{err}");
+}
+
+#[test]
+fn adaptive_start_sampling_draws_failing_scenarios_more_with_a_uniform_floor() {
+    let mut p = TeacherConfig::embedded().unwrap();
+    let n = 64;
+    let uniform = Curriculum::new(n, 0.8);
+    let before: Vec<EpisodeSpec> = (0..n).map(|i| uniform.spec(&p, 5, i)).collect();
+    p.raw.curriculum.adaptive_starts = true;
+    let mut c = Curriculum::new(n, 0.8);
+    // Before any episode every cell has the same prior: the draws are uniform (not the same
+    // episodes as the modulo draw, but the same seeds and terrain).
+    let w = c.scenario_weights(&p, 0);
+    assert!(w.iter().all(|x| (x - 1.0 / 3.0).abs() < 1e-12), "{w:?}");
+    let first: Vec<EpisodeSpec> = (0..n).map(|i| c.spec(&p, 5, i)).collect();
+    assert!(
+        first
+            .iter()
+            .zip(&before)
+            .all(|(a, b)| a.seed == b.seed && a.terrain == b.terrain)
+    );
+    // Prone always fails, the others always succeed.
+    for it in 0..200 {
+        let specs: Vec<EpisodeSpec> = (0..n).map(|i| c.spec(&p, it, i)).collect();
+        let ok: Vec<Option<bool>> = specs
+            .iter()
+            .map(|s| Some(s.scenario != Scenario::Prone))
+            .collect();
+        c.update(&p, &specs, &ok);
+        c.assist = 0.8; // stay in stage 1 with help, on flat ground
+    }
+    let w = c.scenario_weights(&p, 0);
+    let prone = p
+        .scenarios()
+        .iter()
+        .position(|s| *s == Scenario::Prone)
+        .unwrap();
+    let floor = 0.3 / 3.0;
+    assert!((w[prone] - (floor + 0.7)).abs() < 1e-3, "{w:?}");
+    for (s, x) in w.iter().enumerate().filter(|(s, _)| *s != prone) {
+        assert!((x - floor).abs() < 1e-3, "scenario {s}: {x}");
+    }
+    assert!((w.iter().sum::<f64>() - 1.0).abs() < 1e-9);
+    let mut count = [0usize; 3];
+    for it in 1000..1100 {
+        for i in 0..n {
+            let s = c.spec(&p, it, i).scenario;
+            count[p.scenarios().iter().position(|x| *x == s).unwrap()] += 1;
+        }
+    }
+    let share = count[prone] as f64 / (100 * n) as f64;
+    assert!((share - 0.8).abs() < 0.02, "prone drawn {share}");
+    // The state round-trips through a checkpoint, and an older checkpoint without it reads.
+    let json = serde_json::to_string(&c).unwrap();
+    assert_eq!(serde_json::from_str::<Curriculum>(&json).unwrap(), c);
+    let old: Curriculum =
+        serde_json::from_str(r#"{"stage":1,"levels":[0,0],"assist":0.5}"#).unwrap();
+    assert!(old.start_failure.is_empty());
+    // Practice episodes (reference-state starts) do not move the rates.
+    let snapshot = c.start_failure.clone();
+    let specs: Vec<EpisodeSpec> = (0..n).map(|i| c.spec(&p, 7, i)).collect();
+    c.update(&p, &specs, &vec![None; n]);
+    assert_eq!(c.start_failure, snapshot);
+}
+
+#[test]
+fn reference_starts_take_their_share_of_lying_starts_and_never_falls() {
+    let mut p = TeacherConfig::embedded().unwrap();
+    let c = Curriculum::new(64, 0.8);
+    let specs: Vec<EpisodeSpec> = (0..50)
+        .flat_map(|it| (0..64).map(move |i| (it, i)))
+        .map(|(it, i)| c.spec(&p, it, i))
+        .collect();
+    assert!(
+        specs.iter().all(|s| reference_start(&p, s).is_none()),
+        "off by default"
+    );
+    p.raw.task.reference_start_share = 0.3;
+    let phases: Vec<f64> = specs
+        .iter()
+        .filter_map(|s| reference_start(&p, s))
+        .collect();
+    let share = phases.len() as f64 / specs.len() as f64;
+    assert!((share - 0.3).abs() < 0.02, "share {share}");
+    assert!(phases.iter().all(|f| (0.0..1.0).contains(f)));
+    let early = phases.iter().filter(|f| **f < 0.5).count() as f64 / phases.len() as f64;
+    assert!(
+        (early - 0.5).abs() < 0.04,
+        "phases uniform: {early} below one half"
+    );
+    assert_eq!(
+        specs
+            .iter()
+            .map(|s| reference_start(&p, s))
+            .collect::<Vec<_>>(),
+        specs
+            .iter()
+            .map(|s| reference_start(&p, s))
+            .collect::<Vec<_>>(),
+        "a function of the episode alone"
+    );
+    let push = EpisodeSpec {
+        scenario: Scenario::Push,
+        ..specs[0]
+    };
+    p.raw.task.reference_start_share = 1.0;
+    assert!(
+        reference_start(&p, &push).is_none(),
+        "fall starts begin at the fall"
+    );
+    assert!(reference_start(&p, &specs[0]).is_some());
+}
