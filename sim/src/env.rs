@@ -126,7 +126,8 @@ impl Default for EnvConfig {
 pub struct EpisodeSpec {
     /// The start.
     pub scenario: Scenario,
-    /// Terrain kind and difficulty (scenarios that need a particular terrain override it).
+    /// Terrain kind and difficulty. A scenario with its own terrain keeps its kind and takes
+    /// this difficulty only when this is of that kind ([`Scenario::terrain_for`]).
     pub terrain: (TerrainKind, f32),
     /// Episode seed.
     pub seed: u64,
@@ -302,7 +303,7 @@ impl Env {
     fn prepare(&mut self, spec: EpisodeSpec) -> Result<Isometry3<f64>, EnvError> {
         self.spec = spec;
         self.rng = SplitMix64::new(derive(spec.seed, "episode", 0));
-        let (kind, difficulty) = spec.scenario.required_terrain().unwrap_or(spec.terrain);
+        let (kind, difficulty) = spec.scenario.terrain_for(spec.terrain);
         let terrain_seed = derive(spec.seed, "terrain", 0);
         self.terrain = Terrain::single(
             kind,

@@ -99,6 +99,19 @@ impl Scenario {
             _ => None,
         }
     }
+
+    /// The terrain an episode of this scenario runs on when `asked` is requested. A scenario
+    /// with its own terrain ([`Self::required_terrain`]) keeps its kind; it takes `asked`'s
+    /// difficulty when `asked` is of that kind (a training curriculum easing it) and its own
+    /// otherwise. Every other scenario runs on `asked`.
+    #[must_use]
+    pub fn terrain_for(self, asked: (TerrainKind, f32)) -> (TerrainKind, f32) {
+        match self.required_terrain() {
+            Some((kind, _)) if asked.0 == kind => asked,
+            Some(own) => own,
+            None => asked,
+        }
+    }
 }
 
 impl std::fmt::Display for Scenario {
@@ -282,6 +295,26 @@ pub fn plan(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_scenario_keeps_its_own_terrain_kind_and_takes_an_asked_difficulty_of_that_kind() {
+        let draped = Scenario::DrapedOverStair;
+        let own = draped.required_terrain().unwrap();
+        assert_eq!(draped.terrain_for((TerrainKind::Flat, 0.0)), own);
+        assert_eq!(draped.terrain_for((TerrainKind::Rough, 0.9)), own);
+        assert_eq!(
+            draped.terrain_for((TerrainKind::StairsDown, 0.2)),
+            (TerrainKind::StairsDown, 0.2)
+        );
+        for s in Scenario::ALL {
+            if s.required_terrain().is_none() {
+                assert_eq!(
+                    s.terrain_for((TerrainKind::Gaps, 0.4)),
+                    (TerrainKind::Gaps, 0.4)
+                );
+            }
+        }
+    }
 
     #[test]
     fn names_round_trip_and_unknown_lists_choices() {

@@ -117,7 +117,7 @@ pub fn record(a: &RecordArgs) -> Result<()> {
         seed: a.seed,
     };
     let mut env = Env::new(&robot, &params.env, spec)?;
-    let (kind, difficulty) = scenario.required_terrain().unwrap_or((kind, a.difficulty));
+    let (kind, difficulty) = scenario.terrain_for((kind, a.difficulty));
     let line = format!(
         "scenario {scenario}, terrain {kind} at difficulty {difficulty:.2}, seed {}, engine {}",
         a.seed, params.env.engine

@@ -289,7 +289,7 @@ impl SimRobot {
             spec.scenario.name()
         );
         let env = Env::new(&self.robot, &self.episode_config, spec)?;
-        let (kind, difficulty) = spec.scenario.required_terrain().unwrap_or(spec.terrain);
+        let (kind, difficulty) = spec.scenario.terrain_for(spec.terrain);
         let (engine, terrain) = env.into_parts();
         self.engine = engine;
         self.terrain = terrain;

@@ -257,7 +257,8 @@ pub(super) fn episode_spec(
     };
     EpisodeSpec {
         scenario,
-        terrain: (kind, difficulty),
+        // A scenario's own terrain at its own difficulty, whatever the slot's kind.
+        terrain: scenario.required_terrain().unwrap_or((kind, difficulty)),
         seed: rng.next_u64(),
     }
 }

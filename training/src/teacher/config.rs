@@ -252,6 +252,13 @@ pub struct CurriculumSection {
     /// off below 2 %, it stays off). Absent in configurations before it existed: 0.
     #[serde(default)]
     pub assist_raise_below: f32,
+    /// Eased own terrain: a scenario with its own terrain (legs on a box, draped over a stair, the
+    /// pushes toward stairs and off a platform) runs on it at its own difficulty times the slot's
+    /// level fraction (level 0: the easiest tile, the top level: its own, as evaluated) instead
+    /// of always at its own, so its slot climbs to it. Absent in configurations before it
+    /// existed: off.
+    #[serde(default)]
+    pub ease_own_terrain: bool,
     /// Adaptive start sampling: each episode's scenario is drawn with a probability that grows
     /// with how often that scenario has been failing on the slot's terrain kind, instead of
     /// uniformly (docs/teacher.md). Absent in configurations before it existed: off.

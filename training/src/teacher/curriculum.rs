@@ -3,9 +3,10 @@
 //! success and down after a failure (legged_gym's terrain curriculum), entered once an iteration's
 //! success rate reaches `stage2_success` without help. Before that, HoST's exploration aid: an
 //! upward force on the torso, a fraction of the robot's weight, lowered each time an iteration's
-//! success rate reaches `assist_success`. Two options change where episodes start: adaptive start
-//! sampling draws the scenarios that fail more often more often, and reference-state starts begin
-//! a share of the lying starts part-way along their demonstration.
+//! success rate reaches `assist_success`. Three options change where episodes start: adaptive start
+//! sampling draws the scenarios that fail more often more often, reference-state starts begin a
+//! share of the lying starts part-way along their demonstration, and eased own terrain runs the
+//! scenarios with a terrain of their own at a difficulty that climbs with the slot's level.
 
 use serde::{Deserialize, Serialize};
 use vigor_common::seed::derive;
@@ -126,12 +127,20 @@ impl Curriculum {
             draw as usize % p.scenarios().len()
         };
         let scenario: Scenario = p.scenarios()[pick];
-        let terrain = if self.stage >= 2 && !p.terrains().is_empty() {
-            let kind = p.terrains()[env % p.terrains().len()];
-            let levels = p.raw.curriculum.levels.max(2) - 1;
-            (kind, self.levels[env] as f32 / levels as f32)
+        let levels = p.raw.curriculum.levels.max(2) - 1;
+        let fraction = self.levels.get(env).copied().unwrap_or(0) as f32 / levels as f32;
+        let slot = if self.stage >= 2 && !p.terrains().is_empty() {
+            (p.terrains()[env % p.terrains().len()], fraction)
         } else {
             (TerrainKind::Flat, 0.0)
+        };
+        let terrain = match scenario.required_terrain() {
+            Some((kind, own)) if p.raw.curriculum.ease_own_terrain => {
+                let fraction = if self.stage >= 2 { fraction } else { 0.0 };
+                (kind, own * fraction)
+            }
+            Some(own) => own,
+            None => slot,
         };
         EpisodeSpec {
             scenario,

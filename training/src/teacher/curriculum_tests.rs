@@ -206,3 +206,67 @@ fn reference_starts_take_their_share_of_lying_starts_and_never_falls() {
     );
     assert!(reference_start(&p, &specs[0]).is_some());
 }
+
+#[test]
+fn eased_own_terrain_climbs_with_the_slot_to_the_evaluated_difficulty() {
+    let mut p = params(super::config::UNIFIED_TOML).unwrap();
+    let n = 24;
+    let mut c = Curriculum::new(n, 0.0);
+    c.stage = 2;
+    let top = p.raw.curriculum.levels - 1;
+    // Off: a scenario with its own terrain runs on it as evaluated, whatever its slot.
+    let own = |c: &Curriculum, p: &super::config::TeacherParams| {
+        (0..200u64)
+            .flat_map(|it| (0..n).map(move |env| (it, env)))
+            .map(|(it, env)| (env, c.spec(p, it, env)))
+            .filter(|(_, s)| s.scenario.required_terrain().is_some())
+            .collect::<Vec<_>>()
+    };
+    let drawn = own(&c, &p);
+    assert!(drawn.len() > 100);
+    for (_, s) in &drawn {
+        assert_eq!(Some(s.terrain), s.scenario.required_terrain(), "{s:?}");
+    }
+    // On: its own kind at its own difficulty times the slot's level fraction.
+    p.raw.curriculum.ease_own_terrain = true;
+    c.levels = (0..n).map(|env| env % (top + 1)).collect();
+    let eased = own(&c, &p);
+    assert_eq!(eased.len(), drawn.len(), "the same scenarios are drawn");
+    for (env, s) in &eased {
+        let (kind, d) = s.scenario.required_terrain().unwrap();
+        let fraction = c.levels[*env] as f32 / top as f32;
+        assert_eq!(s.terrain, (kind, d * fraction), "{s:?}");
+        assert_eq!(
+            s.scenario.terrain_for(s.terrain),
+            s.terrain,
+            "the env builds it"
+        );
+    }
+    assert!(eased.iter().any(|(_, s)| s.terrain.1 == 0.0));
+    let at_top = eased
+        .iter()
+        .find(|(env, _)| c.levels[*env] == top)
+        .unwrap()
+        .1;
+    assert_eq!(Some(at_top.terrain), at_top.scenario.required_terrain());
+    // Every other scenario keeps its slot's terrain.
+    let slot = c.spec(&p, 0, 5);
+    if slot.scenario.required_terrain().is_none() {
+        assert_eq!(slot.terrain, (p.terrains()[5], 5.0 / top as f32));
+    }
+    // The shipped unified config says it, off; a config without the key reads as off.
+    assert!(
+        !params(super::config::UNIFIED_TOML)
+            .unwrap()
+            .raw
+            .curriculum
+            .ease_own_terrain
+    );
+    assert!(
+        !TeacherConfig::embedded()
+            .unwrap()
+            .raw
+            .curriculum
+            .ease_own_terrain
+    );
+}

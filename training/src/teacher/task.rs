@@ -381,7 +381,8 @@ impl TaskEnv {
     }
 
     fn begin(&mut self, spec: EpisodeSpec) {
-        self.difficulty = spec.terrain.1;
+        // The difficulty of the tile built (a scenario's own terrain replaces the slot's).
+        self.difficulty = spec.scenario.terrain_for(spec.terrain).1;
         if spec.scenario.is_fall() && !self.posed {
             // Stand and get pushed until the 20° trigger: the policy engages there.
             let hold = self.hold_commands();
