@@ -10,6 +10,7 @@ use vigor_policy::StudentPolicy;
 use vigor_sim::engine::EngineKind;
 use vigor_sim::scenario::Scenario;
 use vigor_sim::terrain::TerrainKind;
+use vigor_training::student::config::CameraTiming;
 use vigor_training::student::{StudentTask, load_student};
 use vigor_training::teacher::eval::{self, EvalPlan};
 use vigor_training::teacher::{Teacher, load_artifact};
@@ -74,6 +75,14 @@ pub struct EvalArgs {
     /// overall, per terrain and per start, with 95 % intervals.
     #[arg(long, value_parser = ["vigor"])]
     pub protocol: Option<String>,
+    /// A depth student's camera timing: each episode's images reach the student a latency drawn
+    /// uniformly from LOW,HIGH milliseconds after they were taken (one value: fixed), with the
+    /// frame clock's phase against engagement drawn over one period, both from the episode's
+    /// seed (the same for every policy). Default: images taken at engagement and seen at once.
+    /// Allowed 0 ..= 200 ms, the controller's stale-frame limit; training draws 10 ..= 100
+    /// (configs/student.toml `[timing]`). Depth students only.
+    #[arg(long, value_delimiter = ',', num_args = 1..=2, value_name = "LOW,HIGH")]
+    pub camera_latency_ms: Vec<f32>,
     /// Skip the best/median/worst recordings.
     #[arg(long)]
     pub no_record: bool,
@@ -210,6 +219,8 @@ fn via_bus(a: &EvalArgs, loaded: &Loaded) -> Result<()> {
 struct Loaded {
     teacher: Option<Teacher>,
     student: Option<(StudentPolicy, StudentTask)>,
+    /// `--camera-latency-ms`.
+    camera: Option<CameraTiming>,
     name: String,
     kind: &'static str,
     trained: String,
@@ -235,6 +246,7 @@ impl Loaded {
                 robot: task.robot.clone(),
                 teacher: None,
                 student: Some((s, task)),
+                camera: None,
             });
         }
         let t = load_artifact(dir).with_context(what)?;
@@ -248,16 +260,46 @@ impl Loaded {
             robot: t.manifest.robot.clone(),
             teacher: Some(t),
             student: None,
+            camera: None,
         })
     }
 
     fn evaluee(&self) -> eval::Evaluee<'_> {
         match (&self.teacher, &self.student) {
             (Some(t), _) => eval::Evaluee::Teacher(t),
-            (None, Some((s, task))) => eval::Evaluee::Student(s, task),
+            (None, Some((s, task))) => eval::Evaluee::Student(s, task, self.camera.as_ref()),
             (None, None) => unreachable!("a loaded policy is a teacher or a student"),
         }
     }
+}
+
+/// `--camera-latency-ms` as a camera timing (milliseconds to seconds), or `None` when not given.
+fn camera_timing(ms: &[f32]) -> Result<Option<CameraTiming>> {
+    let (low, high) = match *ms {
+        [] => return Ok(None),
+        [fixed] => (fixed, fixed),
+        [low, high] => (low, high),
+        _ => anyhow::bail!("--camera-latency-ms takes LOW,HIGH or one value"),
+    };
+    anyhow::ensure!(
+        (0.0..=200.0).contains(&low) && (low..=200.0).contains(&high),
+        "--camera-latency-ms {low},{high}: allowed 0 ..= 200, low first"
+    );
+    Ok(Some(CameraTiming {
+        random_phase: true,
+        latency_s: [low / 1000.0, high / 1000.0],
+    }))
+}
+
+/// The words a report uses for `camera`.
+fn camera_words(camera: Option<&CameraTiming>) -> String {
+    camera.map_or_else(String::new, |c| {
+        format!(
+            ", camera latency {:.0}-{:.0} ms and random frame phase",
+            c.latency_s[0] * 1000.0,
+            c.latency_s[1] * 1000.0
+        )
+    })
 }
 
 /// Runs `vigor eval`.
@@ -274,9 +316,20 @@ pub fn run(a: &EvalArgs) -> Result<()> {
     if !(0.0..=1.0).contains(&a.difficulty) {
         anyhow::bail!("--difficulty {}: allowed 0 ..= 1", a.difficulty);
     }
-    let loaded = Loaded::open(&a.policy)?;
+    let mut loaded = Loaded::open(&a.policy)?;
+    loaded.camera = camera_timing(&a.camera_latency_ms)?;
+    anyhow::ensure!(
+        loaded.camera.is_none() || loaded.kind == "depth student",
+        "--camera-latency-ms times a depth camera; `{}` is a {} and reads no images",
+        loaded.name,
+        loaded.kind
+    );
     let config = loaded.evaluee().config().clone();
     if a.via_bus {
+        anyhow::ensure!(
+            loaded.camera.is_none(),
+            "--via-bus runs the real camera path; --camera-latency-ms is for in-process evaluation"
+        );
         return via_bus(a, &loaded);
     }
     let trained = config.sim.engine;
@@ -333,9 +386,10 @@ pub fn run(a: &EvalArgs) -> Result<()> {
     std::fs::create_dir_all(&a.out).with_context(|| format!("creating {}", a.out.display()))?;
     let plan_cells = plan.cells().len();
     eprintln!(
-        "evaluating {} ({}) on {}: {} cells (scenario x terrain){} x {} trials",
+        "evaluating {} ({}{}) on {}: {} cells (scenario x terrain){} x {} trials",
         loaded.name,
         loaded.trained,
+        camera_words(loaded.camera.as_ref()),
         plan.engines
             .iter()
             .map(|e| e.name())
@@ -365,6 +419,7 @@ pub fn run(a: &EvalArgs) -> Result<()> {
         "trials": a.trials,
         "seed": a.seed,
         "assist": a.assist,
+        "camera": loaded.camera,
         "cells": cells,
         "episodes": results,
     });
@@ -377,10 +432,11 @@ pub fn run(a: &EvalArgs) -> Result<()> {
     write(
         "eval.md",
         format!(
-            "# Evaluation of {} `{}` ({}), {}, seed {}\n\n{table}",
+            "# Evaluation of {} `{}` ({}{}), {}, seed {}\n\n{table}",
             loaded.kind,
             loaded.name,
             loaded.trained,
+            camera_words(loaded.camera.as_ref()),
             if a.assist > 0.0 {
                 format!(
                     "with an upward assist of {:.1} % of the weight",
@@ -405,6 +461,7 @@ pub fn run(a: &EvalArgs) -> Result<()> {
                 "kind": loaded.kind,
                 "trials_per_cell": a.trials,
                 "seed": a.seed,
+                "camera": loaded.camera,
                 "summary": summary,
             }))?
             .as_bytes(),
@@ -413,8 +470,12 @@ pub fn run(a: &EvalArgs) -> Result<()> {
         write(
             "protocol.md",
             format!(
-                "# {} `{}` on the {protocol} protocol, seed {}, {} trials per cell\n\n{text}",
-                loaded.kind, loaded.name, a.seed, a.trials
+                "# {} `{}` on the {protocol} protocol, seed {}, {} trials per cell{}\n\n{text}",
+                loaded.kind,
+                loaded.name,
+                a.seed,
+                a.trials,
+                camera_words(loaded.camera.as_ref())
             )
             .as_bytes(),
         )?;

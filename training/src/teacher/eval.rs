@@ -27,6 +27,7 @@ use super::task::obs_dims;
 use super::task::{Outcome, TaskEnv};
 use crate::demos::kinematics::SKELETON;
 use crate::student::StudentTask;
+use crate::student::config::CameraTiming;
 use crate::student::rollout::{StudentActing, run_student};
 use crate::student::sensor::StudentSensor;
 use vigor_common::config::Validate;
@@ -124,8 +125,11 @@ fn drawn_difficulty(plan_seed: u64, scenario: Scenario, terrain: TerrainKind, tr
 pub enum Evaluee<'a> {
     /// A teacher (privileged observations).
     Teacher(&'a Teacher),
-    /// A student (depth or blind) with the task it was trained in.
-    Student(&'a StudentPolicy, &'a StudentTask),
+    /// A student (depth or blind) with the task it was trained in, and its camera's timing in
+    /// this evaluation: the frame clock's phase and the image latency, drawn from each episode's
+    /// seed (the same for every policy). `None`: each image is taken at engagement and every
+    /// period after, and seen at once, as before this option. A blind student reads no images.
+    Student(&'a StudentPolicy, &'a StudentTask, Option<&'a CameraTiming>),
 }
 
 impl Evaluee<'_> {
@@ -134,7 +138,7 @@ impl Evaluee<'_> {
     pub fn config(&self) -> &TeacherConfig {
         match self {
             Self::Teacher(t) => &t.manifest.config,
-            Self::Student(_, task) => &task.teacher,
+            Self::Student(_, task, _) => &task.teacher,
         }
     }
 
@@ -161,7 +165,7 @@ impl Evaluee<'_> {
                 on_step,
             )
             .outcomes),
-            Self::Student(s, task) => {
+            Self::Student(s, task, camera) => {
                 let geometry = Arc::new(RobotGeometry::new(robot));
                 let mut sensors = envs
                     .iter()
@@ -172,7 +176,7 @@ impl Evaluee<'_> {
                             Arc::clone(&geometry),
                             task.student.depth_rate_hz,
                             None,
-                            None,
+                            camera.cloned(),
                             false,
                         )
                         .map_err(TrainError::Invalid)?;
@@ -203,7 +207,7 @@ impl Evaluee<'_> {
     fn check(&self, robot: &Robot, p: &TeacherParams) -> Result<(), TrainError> {
         match self {
             Self::Teacher(t) => check_fits(t, robot, p),
-            Self::Student(s, _) => {
+            Self::Student(s, _, _) => {
                 if s.student().spec.actions == robot.joints.len() {
                     Ok(())
                 } else {

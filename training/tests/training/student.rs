@@ -12,7 +12,7 @@ use vigor_sim::engine::EngineKind;
 use vigor_sim::robot::Robot;
 use vigor_sim::scenario::Scenario;
 use vigor_sim::terrain::TerrainKind;
-use vigor_training::student::config::SHIPPED;
+use vigor_training::student::config::{CameraTiming, SHIPPED};
 use vigor_training::student::runner::{PROBE_FILE, STUDENT_DIR};
 use vigor_training::student::{
     StudentConfig, StudentKind, StudentRunOptions, load_student, train_student,
@@ -83,6 +83,33 @@ fn depth_student_resumes_exactly_and_deploys_what_it_trained() {
 
     replay_probe(&a.path().join(STUDENT_DIR), true);
     assert_eq!(ma[1]["track_match"], serde_json::json!(1.0));
+
+    // Evaluated with the camera's latency and frame phase drawn per episode: the same episodes
+    // twice, and not those seen at once.
+    let (student, task) = load_student(&a.path().join(STUDENT_DIR)).unwrap();
+    let robot = Robot::embedded("g1_29dof").unwrap();
+    let sim = vigor_sim::SimConfig::embedded().unwrap();
+    let plan = EvalPlan {
+        scenarios: vec![Scenario::Prone],
+        terrains: vec![(TerrainKind::Flat, 0.0)],
+        trials: 2,
+        seed: 3,
+        engines: vec![EngineKind::Mujoco],
+        threads: 0,
+        assist: 0.0,
+        drawn: false,
+    };
+    let late = CameraTiming {
+        random_phase: true,
+        latency_s: [0.15, 0.2],
+    };
+    let run = |camera| {
+        let agent = eval::Evaluee::Student(&student, &task, camera);
+        eval::evaluate(agent, &robot, &sim, &plan, |_, _| {}).unwrap()
+    };
+    let (at_once, delayed) = (run(None), run(Some(&late)));
+    assert_eq!(delayed, run(Some(&late)), "deterministic");
+    assert_ne!(at_once, delayed, "the images arrive late");
 }
 
 /// The controller's way: load the artifact and feed the recorded inputs one tick at a time; every
@@ -162,7 +189,7 @@ fn blind_student_trains_and_students_evaluate_on_terrain() {
         assist: 0.0,
         drawn: false,
     };
-    let agent = eval::Evaluee::Student(&student, &task);
+    let agent = eval::Evaluee::Student(&student, &task, None);
     let results = eval::evaluate(agent, &robot, &sim, &plan, |_, _| {}).unwrap();
     assert_eq!(results.len(), 4);
     let again = eval::evaluate(agent, &robot, &sim, &plan, |_, _| {}).unwrap();
