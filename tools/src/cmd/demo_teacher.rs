@@ -64,7 +64,8 @@ pub fn run(dir: &Path, rrd: &Path, trials: usize) -> Result<String> {
         eval::Evaluee::Teacher(&teacher),
         &robot,
         &sim,
-        &results[best],
+        (&plan, &results),
+        best,
         rrd,
     )?;
     let mut table = String::new();

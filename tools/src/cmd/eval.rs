@@ -484,7 +484,7 @@ pub fn run(a: &EvalArgs) -> Result<()> {
     if !a.no_record {
         for (label, k) in eval::best_median_worst(&results) {
             let path = a.out.join(format!("{label}.rrd"));
-            eval::record_episode(loaded.evaluee(), &robot, &sim, &results[k], &path)?;
+            eval::record_episode(loaded.evaluee(), &robot, &sim, (&plan, &results), k, &path)?;
             let r = &results[k];
             println!(
                 "{label}: {} on {} ({}), seed {}, return {:.2} -> {}",

@@ -196,7 +196,7 @@ fn blind_student_trains_and_students_evaluate_on_terrain() {
     assert_eq!(results, again, "evaluation is deterministic");
     assert!(results.iter().all(|r| r.outcome.tracking_rms_m > 0.0));
     let rrd = run.path().join("episode.rrd");
-    eval::record_episode(agent, &robot, &sim, &results[0], &rrd).unwrap();
+    eval::record_episode(agent, &robot, &sim, (&plan, &results), 3, &rrd).unwrap();
     assert!(std::fs::metadata(&rrd).unwrap().len() > 10_000);
 }
 

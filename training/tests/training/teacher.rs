@@ -337,10 +337,25 @@ fn evaluation_gives_a_table_per_engine_and_recordings() {
         eval::Evaluee::Teacher(&teacher),
         &robot,
         &sim,
-        &results[best],
+        (&plan, &results),
+        best,
         &rrd,
     )
     .unwrap();
+    // The replay checks itself against the evaluation: a result it does not reproduce is refused.
+    let mut tampered = results.clone();
+    tampered[best].outcome.reward += 1.0;
+    let err = eval::record_episode(
+        eval::Evaluee::Teacher(&teacher),
+        &robot,
+        &sim,
+        (&plan, &tampered),
+        best,
+        &dir.path().join("tampered.rrd"),
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(err.contains("differs from its evaluation"), "{err}");
     assert!(std::fs::metadata(&rrd).unwrap().len() > 10_000);
 }
 
