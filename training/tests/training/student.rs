@@ -89,16 +89,7 @@ fn depth_student_resumes_exactly_and_deploys_what_it_trained() {
     let (student, task) = load_student(&a.path().join(STUDENT_DIR)).unwrap();
     let robot = Robot::embedded("g1_29dof").unwrap();
     let sim = vigor_sim::SimConfig::embedded().unwrap();
-    let plan = EvalPlan {
-        scenarios: vec![Scenario::Prone],
-        terrains: vec![(TerrainKind::Flat, 0.0)],
-        trials: 2,
-        seed: 3,
-        engines: vec![EngineKind::Mujoco],
-        threads: 0,
-        assist: 0.0,
-        drawn: false,
-    };
+    let plan = prone_plan(vec![(TerrainKind::Flat, 0.0)]);
     let late = CameraTiming {
         random_phase: true,
         latency_s: [0.15, 0.2],
@@ -110,6 +101,20 @@ fn depth_student_resumes_exactly_and_deploys_what_it_trained() {
     let (at_once, delayed) = (run(None), run(Some(&late)));
     assert_eq!(delayed, run(Some(&late)), "deterministic");
     assert_ne!(at_once, delayed, "the images arrive late");
+}
+
+/// Two prone trials (seed 3) per terrain of `terrains`, on MuJoCo.
+fn prone_plan(terrains: Vec<(TerrainKind, f32)>) -> EvalPlan {
+    EvalPlan {
+        scenarios: vec![Scenario::Prone],
+        terrains,
+        trials: 2,
+        seed: 3,
+        engines: vec![EngineKind::Mujoco],
+        threads: 0,
+        assist: 0.0,
+        drawn: false,
+    }
 }
 
 /// The controller's way: load the artifact and feed the recorded inputs one tick at a time; every
@@ -176,19 +181,10 @@ fn blind_student_trains_and_students_evaluate_on_terrain() {
     assert!(student.student().spec.depth.is_none());
     let robot = Robot::embedded("g1_29dof").unwrap();
     let sim = vigor_sim::SimConfig::embedded().unwrap();
-    let plan = EvalPlan {
-        scenarios: vec![Scenario::Prone],
-        terrains: vec![
-            (TerrainKind::Flat, 0.0),
-            (TerrainKind::from_name("stairs_down").unwrap(), 0.5),
-        ],
-        trials: 2,
-        seed: 3,
-        engines: vec![EngineKind::Mujoco],
-        threads: 0,
-        assist: 0.0,
-        drawn: false,
-    };
+    let plan = prone_plan(vec![
+        (TerrainKind::Flat, 0.0),
+        (TerrainKind::from_name("stairs_down").unwrap(), 0.5),
+    ]);
     let agent = eval::Evaluee::Student(&student, &task, None);
     let results = eval::evaluate(agent, &robot, &sim, &plan, |_, _| {}).unwrap();
     assert_eq!(results.len(), 4);
