@@ -19,7 +19,7 @@ pub use policy::{ActingPolicy, MAX_LATENT, PolicyTrace};
 pub use sim_robot::{MAX_NAME_LEN, SimRequest, SimRequestKind};
 pub use train::{
     Assignment, EpisodeRef, MAX_CHUNK_ENVS, MAX_TENSORS, MAX_TRAIN_FLOATS, MAX_TRAIN_JSON,
-    MAX_TRAIN_NAME_LEN, NamedTensor, TrainChunk, TrainWeights, TrainWork,
+    MAX_TRAIN_NAME_LEN, MAX_VALUE_HEADS, NamedTensor, TrainChunk, TrainWeights, TrainWork,
 };
 
 use crate::DecodeError;

@@ -16,6 +16,8 @@ pub const MAX_CHUNK_ENVS: usize = 4096;
 pub const MAX_TRAIN_FLOATS: usize = 64 << 20;
 /// Longest JSON text in a message (a manifest, the outcomes), bytes.
 pub const MAX_TRAIN_JSON: usize = 16 << 20;
+/// Most value heads (reward groups of a multi-critic) per step of a chunk.
+pub const MAX_VALUE_HEADS: usize = 8;
 /// Most tensors in a weights message, and most dimensions of one.
 pub const MAX_TENSORS: usize = 1024;
 const MAX_DIMS: usize = 8;
@@ -125,9 +127,10 @@ pub struct TrainChunk {
     pub means: Vec<f32>,
     /// Log-probabilities of the actions under the behaviour policy, `steps * envs`.
     pub log_probs: Vec<f32>,
-    /// Critic values.
+    /// Critic values, `steps * envs * heads` (one value head, or one per reward group of a
+    /// multi-critic; at most [`MAX_VALUE_HEADS`]).
     pub values: Vec<f32>,
-    /// Rewards.
+    /// Rewards, as `values`: the total, or each reward group's.
     pub rewards: Vec<f32>,
     /// Per episode, the summed reward terms (`envs * terms`).
     pub term_sums: Vec<f32>,

@@ -3,8 +3,8 @@
 
 use super::super::{Dec, Enc, Kind};
 use super::{
-    MAX_CHUNK_ENVS, MAX_TRAIN_FLOATS, MAX_TRAIN_JSON, MAX_TRAIN_NAME_LEN, TrainChunk, check_len,
-    floats, read_floats,
+    MAX_CHUNK_ENVS, MAX_TRAIN_FLOATS, MAX_TRAIN_JSON, MAX_TRAIN_NAME_LEN, MAX_VALUE_HEADS,
+    TrainChunk, check_len, floats, read_floats,
 };
 use crate::DecodeError;
 
@@ -29,6 +29,11 @@ impl TrainChunk {
             return Err(bad("envs", "more than allowed"));
         }
         let sn = n.checked_mul(s).ok_or(bad("steps", "too many"))?;
+        // Values and rewards come one per value head of the critic (one per reward group).
+        let heads = self.values.len().checked_div(sn).unwrap_or(1);
+        if !(1..=MAX_VALUE_HEADS).contains(&heads) {
+            return Err(bad("values", "not 1 to 8 value heads per step"));
+        }
         let expect = [
             ("log_std", self.log_std.len(), self.act as usize),
             (
@@ -47,8 +52,8 @@ impl TrainChunk {
                 sn.saturating_mul(self.act as usize),
             ),
             ("log_probs", self.log_probs.len(), sn),
-            ("values", self.values.len(), sn),
-            ("rewards", self.rewards.len(), sn),
+            ("values", self.values.len(), sn.saturating_mul(heads)),
+            ("rewards", self.rewards.len(), sn.saturating_mul(heads)),
         ];
         for (field, got, want) in expect {
             if got != want {

@@ -69,6 +69,38 @@ fn every_message_round_trips() {
     );
     let c = chunk();
     assert_eq!(TrainChunk::decode(&c.encode().unwrap()).unwrap(), c);
+    // A multi-critic's chunk: values and rewards per value head.
+    let heads = TrainChunk {
+        values: vec![2.0; 6 * 3],
+        rewards: vec![0.1; 6 * 3],
+        ..chunk()
+    };
+    assert_eq!(TrainChunk::decode(&heads.encode().unwrap()).unwrap(), heads);
+}
+
+#[test]
+fn value_heads_are_whole_and_at_most_eight() {
+    let with = |values: usize, rewards: usize| {
+        TrainChunk {
+            values: vec![2.0; values],
+            rewards: vec![0.1; rewards],
+            ..chunk()
+        }
+        .encode()
+    };
+    assert!(with(6 * MAX_VALUE_HEADS, 6 * MAX_VALUE_HEADS).is_ok());
+    for (values, rewards, field) in [
+        (6 * 9, 6 * 9, "values"),
+        (0, 0, "values"),
+        (7, 7, "values"),
+        (12, 6, "rewards"),
+    ] {
+        let e = with(values, rewards).unwrap_err();
+        assert!(
+            matches!(e, DecodeError::Invalid { field: f, .. } if f == field),
+            "{values} {rewards}: {e:?}"
+        );
+    }
 }
 
 #[test]

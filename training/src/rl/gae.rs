@@ -62,3 +62,65 @@ pub fn gae(
         returns,
     }
 }
+
+/// HoST's multi-critic advantages: GAE per value head over `[T][N][G]` rewards and values
+/// (step-major, heads innermost; `dones` and `last_values` as for [`gae`], `last_values` with `G`
+/// per environment), each head's advantages normalised to mean 0 and standard deviation 1 over the
+/// rollout, then summed. The advantages are `[T][N]`; the returns stay per head, `[T][N][G]`.
+///
+/// With one head this is [`gae`] (not normalised: PPO normalises the sum anyway).
+///
+/// # Panics
+/// As [`gae`], per head, or if `heads` is 0 or does not divide the slices.
+#[must_use]
+pub fn grouped_gae(
+    rewards: &[f32],
+    values: &[f32],
+    dones: &[f32],
+    last_values: &[f32],
+    (envs, heads): (usize, usize),
+    gamma: f32,
+    lambda: f32,
+) -> Advantages {
+    if heads == 1 {
+        return gae(rewards, values, dones, last_values, envs, gamma, lambda);
+    }
+    assert!(
+        heads > 0 && rewards.len().is_multiple_of(heads),
+        "rewards are not whole heads"
+    );
+    let total = rewards.len() / heads;
+    let column = |v: &[f32], g: usize| v.iter().skip(g).step_by(heads).copied().collect::<Vec<_>>();
+    let mut advantages = vec![0.0f32; total];
+    let mut returns = vec![0.0f32; total * heads];
+    for g in 0..heads {
+        let one = gae(
+            &column(rewards, g),
+            &column(values, g),
+            dones,
+            &column(last_values, g),
+            envs,
+            gamma,
+            lambda,
+        );
+        let n = one.advantages.len() as f64;
+        let mean = one.advantages.iter().map(|&a| f64::from(a)).sum::<f64>() / n;
+        let var = one
+            .advantages
+            .iter()
+            .map(|&a| (f64::from(a) - mean).powi(2))
+            .sum::<f64>()
+            / (n - 1.0).max(1.0);
+        let scale = 1.0 / (var.sqrt() + 1e-8);
+        for (sum, &a) in advantages.iter_mut().zip(&one.advantages) {
+            *sum += ((f64::from(a) - mean) * scale) as f32;
+        }
+        for (k, r) in one.returns.into_iter().enumerate() {
+            returns[k * heads + g] = r;
+        }
+    }
+    Advantages {
+        advantages,
+        returns,
+    }
+}

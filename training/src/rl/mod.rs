@@ -12,7 +12,7 @@ pub mod normaliser;
 pub mod ppo;
 
 pub use adam::Adam;
-pub use gae::{Advantages, gae};
+pub use gae::{Advantages, gae, grouped_gae};
 pub use normaliser::RunningNorm;
 pub use ppo::{
     GaussianPolicy, Part, PpoBatch, PpoConfig, PpoStats, adapt_learning_rate, clipped_surrogate,

@@ -71,7 +71,7 @@ pub trait GaussianPolicy {
     fn mean(&self, obs: &Tensor) -> Tensor;
     /// Log standard deviation per action, `[A]`.
     fn log_std(&self) -> Tensor;
-    /// State values, `[B]`.
+    /// State values, `[B]`, or `[B, G]` with `G` value heads (one per reward group).
     fn value(&self, obs: &Tensor) -> Tensor;
     /// Trainable tensors, in a fixed order (the optimiser's).
     fn parameters(&self) -> Vec<Tensor>;
@@ -94,11 +94,12 @@ pub struct PpoBatch {
     pub old_log_std: Vec<f32>,
     /// Log-probabilities of the actions at sampling time, `[S]`.
     pub old_log_prob: Vec<f32>,
-    /// Values at sampling time, `[S]`.
+    /// Values at sampling time, `[S]`, or `[S * G]` with `G` value heads (row-major).
     pub old_values: Vec<f32>,
-    /// GAE advantages, `[S]`.
+    /// GAE advantages, `[S]` (with several heads, the sum of their normalised advantages:
+    /// [`super::grouped_gae`]).
     pub advantages: Vec<f32>,
-    /// Value targets, `[S]`.
+    /// Value targets, as `old_values`.
     pub returns: Vec<f32>,
 }
 
@@ -259,8 +260,21 @@ pub fn ppo_update<P: GaussianPolicy>(
     let vector = |v: &[f32]| Tensor::from_slice(v).to(device);
     let old_log_std = vector(&batch.old_log_std);
     let old_log_prob = vector(&batch.old_log_prob);
-    let old_values = vector(&batch.old_values);
-    let returns = vector(&batch.returns);
+    // One value head: `[S]`, as the model's `[B]` values; several: `[S, G]`.
+    let heads = batch.old_values.len() / s;
+    assert!(
+        heads > 0 && batch.old_values.len() == s * heads && batch.returns.len() == s * heads,
+        "values and returns are not whole heads"
+    );
+    let per_head = |v: &[f32]| {
+        if heads == 1 {
+            vector(v)
+        } else {
+            tensor2(v, s, heads, device)
+        }
+    };
+    let old_values = per_head(&batch.old_values);
+    let returns = per_head(&batch.returns);
     let adv = vector(&batch.advantages);
     let adv = (&adv - adv.mean(Kind::Float)) / (adv.std(true) + 1e-8);
 

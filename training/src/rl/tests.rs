@@ -150,7 +150,7 @@ fn running_norm_merges_batches_like_one_batch() {
     assert_eq!(row[1], 5.0, "clipped at 5");
 }
 
-/// A policy that ignores its observation: one mean, one log-std, one value.
+/// A policy that ignores its observation: one mean, one log-std, one value per head.
 struct Bandit {
     mu: Tensor,
     log_std: Tensor,
@@ -165,7 +165,12 @@ impl GaussianPolicy for Bandit {
         self.log_std.shallow_clone()
     }
     fn value(&self, obs: &Tensor) -> Tensor {
-        obs.zeros_like().squeeze_dim(-1) + &self.v
+        let heads = self.v.size()[0];
+        if heads == 1 {
+            obs.zeros_like().squeeze_dim(-1) + &self.v
+        } else {
+            obs.zeros_like() + self.v.view([1, heads])
+        }
     }
     fn parameters(&self) -> Vec<Tensor> {
         vec![
@@ -176,13 +181,33 @@ impl GaussianPolicy for Bandit {
     }
 }
 
+/// `iterations` critic-only updates of `model` on `batch`; returns the learning rate after them.
+fn critic_only(
+    model: &Bandit,
+    adam: &mut Adam,
+    cfg: &PpoConfig,
+    batch: &PpoBatch,
+    iterations: u64,
+) -> f64 {
+    let mut lr = cfg.learning_rate;
+    for it in 0..iterations {
+        ppo_update(model, adam, cfg, batch, &mut lr, (it, Part::CriticOnly));
+    }
+    lr
+}
+
 /// A bandit at mean 0, log-std 0 and value 0, with its optimiser.
 fn bandit() -> (Bandit, Adam) {
-    let zero = || Tensor::zeros([1], (Kind::Float, tch::Device::Cpu)).set_requires_grad(true);
+    bandit_with_heads(1)
+}
+
+/// [`bandit`] with `heads` values.
+fn bandit_with_heads(heads: i64) -> (Bandit, Adam) {
+    let zeros = |n| Tensor::zeros([n], (Kind::Float, tch::Device::Cpu)).set_requires_grad(true);
     let model = Bandit {
-        mu: zero(),
-        log_std: zero(),
-        v: zero(),
+        mu: zeros(1),
+        log_std: zeros(1),
+        v: zeros(heads),
     };
     let named: Vec<(String, Tensor)> = ["mu", "log_std", "v"]
         .iter()
@@ -290,17 +315,7 @@ fn a_critic_only_update_moves_the_value_and_leaves_the_actor_and_learning_rate()
         advantages: actions.iter().map(|a| a * 3.0).collect(),
         returns: vec![2.0; n],
     };
-    let mut lr = cfg.learning_rate;
-    for it in 0..20 {
-        ppo_update(
-            &model,
-            &mut adam,
-            &cfg,
-            &batch,
-            &mut lr,
-            (it, Part::CriticOnly),
-        );
-    }
+    let mut lr = critic_only(&model, &mut adam, &cfg, &batch, 20);
     assert_eq!(model.mu.double_value(&[0]), 0.0);
     assert_eq!(model.log_std.double_value(&[0]), 0.0);
     assert_eq!(
@@ -456,4 +471,71 @@ fn the_mirror_image_doubles_the_batch_and_teaches_the_mirrored_situation() {
         (mirrored + 0.5).abs() < 0.1,
         "x = -1 learned from the images: {mirrored}"
     );
+}
+
+#[test]
+fn grouped_gae_normalises_each_head_then_sums_them() {
+    // Head 0 is the hand-worked episode above; head 1 the same ten times larger. Normalised, a
+    // head ten times larger counts the same: the sum is twice head 0's normalised advantages.
+    let (r0, v0) = ([1.0, 0.0, 2.0], [0.5, 1.0, 0.0]);
+    let interleave = |a: [f32; 3]| -> Vec<f32> { a.iter().flat_map(|x| [*x, 10.0 * x]).collect() };
+    let dones = [0.0, 0.0, 1.0];
+    let a = grouped_gae(
+        &interleave(r0),
+        &interleave(v0),
+        &dones,
+        &[10.0, 100.0],
+        (1, 2),
+        0.9,
+        0.5,
+    );
+    let one = [1.355f64, -0.1, 2.0];
+    let mean = one.iter().sum::<f64>() / 3.0;
+    let std = (one.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / 2.0).sqrt();
+    for (got, x) in a.advantages.iter().zip(one) {
+        assert!(
+            close(f64::from(*got), 2.0 * (x - mean) / std, 1e-5),
+            "{:?}",
+            a.advantages
+        );
+    }
+    let returns = [1.855f64, 18.55, 0.9, 9.0, 2.0, 20.0];
+    for (got, want) in a.returns.iter().zip(returns) {
+        assert!(close(f64::from(*got), want, 1e-4), "{:?}", a.returns);
+    }
+    // One head is plain GAE.
+    let plain = gae(&r0, &v0, &dones, &[10.0], 1, 0.9, 0.5);
+    assert_eq!(
+        grouped_gae(&r0, &v0, &dones, &[10.0], (1, 1), 0.9, 0.5),
+        plain
+    );
+}
+
+#[test]
+fn each_value_head_learns_its_own_returns() {
+    let (model, mut adam) = bandit_with_heads(2);
+    let cfg = PpoConfig {
+        learning_rate: 5e-2,
+        ..PpoConfig::default()
+    };
+    let n = 32;
+    let batch = PpoBatch {
+        obs_dim: 1,
+        act_dim: 1,
+        obs: vec![0.0; n],
+        actions: vec![0.0; n],
+        old_mean: vec![0.0; n],
+        old_log_std: vec![0.0],
+        // The density of action 0 at mean 0 and log-std 0: ln(1 / sqrt(2 pi)).
+        old_log_prob: vec![-0.918_938_5; n],
+        old_values: vec![0.0; 2 * n],
+        advantages: vec![0.0; n],
+        // Head 0's returns are 1, head 1's are -1.
+        returns: (0..n).flat_map(|_| [1.0, -1.0]).collect(),
+    };
+    critic_only(&model, &mut adam, &cfg, &batch, 30);
+    // Each head moves toward its own returns, as far as the value clip (0.2 from the old values)
+    // lets a critic step.
+    let v = Vec::<f32>::try_from(&model.v.detach()).unwrap();
+    assert!(v[0] > 0.1 && v[1] < -0.1, "heads {v:?}");
 }

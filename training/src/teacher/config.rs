@@ -182,6 +182,12 @@ pub struct ModelSection {
     pub critic_hidden: Vec<usize>,
     /// Initial action standard deviation (0.01..=3).
     pub init_std: f32,
+    /// HoST's multi-critic: the reward terms (`[rewards]` names) split into 2..=8 groups, every
+    /// term in exactly one; the critic has one value head per group, and each group's advantages
+    /// are normalised on their own before they are summed. Empty (and absent in configurations
+    /// before it existed): one value over the total reward.
+    #[serde(default)]
+    pub critic_groups: Vec<Vec<String>>,
 }
 
 /// `[rewards]`: weights per second of episode (multiplied by the policy period, as legged_gym
@@ -306,6 +312,87 @@ impl TeacherParams {
     pub fn terrains(&self) -> &[TerrainKind] {
         &self.raw.curriculum.terrains
     }
+
+    /// The critic's value heads: one per `model.critic_groups` entry, or one.
+    #[must_use]
+    pub fn value_heads(&self) -> usize {
+        self.raw.model.critic_groups.len().max(1)
+    }
+
+    /// The value head of each reward term (order of [`super::task::REWARD_TERMS`]): its group in
+    /// `model.critic_groups`, or 0 for all with one head. Validation guarantees every term has
+    /// exactly one group.
+    #[must_use]
+    pub fn reward_heads(&self) -> [usize; REWARD_COUNT] {
+        let mut heads = [0; REWARD_COUNT];
+        for (g, group) in self.raw.model.critic_groups.iter().enumerate() {
+            for name in group {
+                if let Some(k) = super::task::REWARD_TERMS.iter().position(|t| t == name) {
+                    heads[k] = g;
+                }
+            }
+        }
+        heads
+    }
+}
+
+/// Checks `model.critic_groups`: empty, or 2..=8 groups that split the reward terms.
+fn check_critic_groups(file: &str, groups: &[Vec<String>]) -> Result<(), ConfigError> {
+    if groups.is_empty() {
+        return Ok(());
+    }
+    let key = "model.critic_groups";
+    let terms = super::task::REWARD_TERMS;
+    if !(2..=8).contains(&groups.len()) {
+        return Err(config::inconsistent(
+            file,
+            key,
+            format!("{} groups: allowed 2..=8 (or none)", groups.len()),
+        ));
+    }
+    let mut seen = [false; REWARD_COUNT];
+    for (g, group) in groups.iter().enumerate() {
+        if group.is_empty() {
+            return Err(config::inconsistent(
+                file,
+                key,
+                format!("group {g} is empty"),
+            ));
+        }
+        for name in group {
+            let Some(k) = terms.iter().position(|t| t == name) else {
+                return Err(config::inconsistent(
+                    file,
+                    key,
+                    format!("unknown reward term `{name}`: allowed {}", terms.join(", ")),
+                ));
+            };
+            if std::mem::replace(&mut seen[k], true) {
+                return Err(config::inconsistent(
+                    file,
+                    key,
+                    format!("`{name}` is in more than one group"),
+                ));
+            }
+        }
+    }
+    let missing: Vec<&str> = terms
+        .iter()
+        .zip(seen)
+        .filter(|(_, s)| !s)
+        .map(|(t, _)| *t)
+        .collect();
+    if !missing.is_empty() {
+        return Err(config::inconsistent(
+            file,
+            key,
+            format!(
+                "every reward term needs a group; missing {}",
+                missing.join(", ")
+            ),
+        ));
+    }
+    Ok(())
 }
 
 impl TeacherConfig {
@@ -336,6 +423,7 @@ impl Validate for TeacherConfig {
         check_range(file, "iterations", self.iterations, 1, 1_000_000)?;
         check_range(file, "checkpoint_every", self.checkpoint_every, 1, 10_000)?;
         check_range(file, "torch_threads", self.torch_threads, 1, 64)?;
+        check_critic_groups(file, &self.model.critic_groups)?;
         check_range(file, "sim.start_pool", self.sim.start_pool, 0, 4096)?;
         let t = &self.task;
         if t.scenarios.is_empty() {

@@ -18,7 +18,7 @@ use super::runner::{IterationReport, TrainError};
 use super::symmetry::TeacherMirror;
 use super::task::REWARD_TERMS;
 use crate::algorithm::Algorithm;
-use crate::rl::{Adam, Part, PpoBatch, RunningNorm, gae, ppo_update};
+use crate::rl::{Adam, Part, PpoBatch, RunningNorm, grouped_gae, ppo_update};
 use crate::run_dir::RunDir;
 
 /// One value per episode outcome, averaged over the iteration's full starts.
@@ -124,12 +124,14 @@ impl Algorithm for Ppo<'_> {
         let update_started = Instant::now();
         // Episodes end at the time limit and the critic sees the episode phase, so the state after
         // the last step is terminal (value 0), not bootstrapped.
-        let adv = gae(
+        // With HoST's multi-critic, per reward group, each group's advantages normalised.
+        let heads = net.spec.critic.output.max(1);
+        let adv = grouped_gae(
             &ro.rewards,
             &ro.values,
-            &vec![0.0; ro.rewards.len()],
-            &vec![0.0; n],
-            n,
+            &vec![0.0; ro.rewards.len() / heads],
+            &vec![0.0; n * heads],
+            (n, heads),
             params.raw.ppo.gamma as f32,
             params.raw.ppo.lambda as f32,
         );

@@ -26,7 +26,7 @@ pub struct TeacherSpec {
     pub encoder: MlpSpec,
     /// pi: (z, proprioception) -> action mean.
     pub actor: MlpSpec,
-    /// V: everything -> value.
+    /// V: everything -> one value per reward group (`model.critic_groups`), or one.
     pub critic: MlpSpec,
 }
 
@@ -51,7 +51,11 @@ impl TeacherSpec {
                 &m.actor_hidden,
                 actions,
             ),
-            critic: mlp(dims.critic(), &m.critic_hidden, 1),
+            critic: mlp(
+                dims.critic(),
+                &m.critic_hidden,
+                m.critic_groups.len().max(1),
+            ),
         }
     }
 
@@ -132,7 +136,8 @@ impl TeacherNet {
         v
     }
 
-    /// Action means and values for a batch of raw-normalised rows given as a flat slice.
+    /// Action means and values for a batch of raw-normalised rows given as a flat slice (values
+    /// row-major, one per value head).
     #[must_use]
     pub fn act_batch(&self, rows: &[f32]) -> (Vec<f32>, Vec<f32>) {
         let n = self.spec.row();
@@ -145,7 +150,7 @@ impl TeacherNet {
             let value = self.value(&x).to(Device::Cpu);
             (
                 Vec::<f32>::try_from(&mean.contiguous().view([-1])).unwrap_or_default(),
-                Vec::<f32>::try_from(&value.contiguous()).unwrap_or_default(),
+                Vec::<f32>::try_from(&value.contiguous().view([-1])).unwrap_or_default(),
             )
         })
     }
@@ -187,7 +192,12 @@ impl GaussianPolicy for TeacherNet {
     }
 
     fn value(&self, obs: &Tensor) -> Tensor {
-        self.critic.forward(obs).squeeze_dim(-1)
+        let v = self.critic.forward(obs);
+        if self.spec.critic.output == 1 {
+            v.squeeze_dim(-1)
+        } else {
+            v
+        }
     }
 
     fn parameters(&self) -> Vec<Tensor> {

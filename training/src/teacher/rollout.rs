@@ -34,11 +34,12 @@ pub struct Rollout {
     pub means: Vec<f32>,
     /// Log-probabilities.
     pub log_probs: Vec<f32>,
-    /// Values.
+    /// Values, one per value head (row-major).
     pub values: Vec<f32>,
-    /// Rewards.
+    /// Rewards, one per value head: the total with one head, each reward group's sum with
+    /// several (`model.critic_groups`).
     pub rewards: Vec<f32>,
-    /// Values of the observation after the last step.
+    /// Values of the observation after the last step, one per value head.
     pub last_values: Vec<f32>,
     /// Per environment, the episode's summed reward terms.
     pub term_sums: Vec<[f32; REWARD_COUNT]>,
@@ -53,6 +54,15 @@ pub struct Rollout {
     /// The acting policy's log standard deviation per action.
     pub log_std: Vec<f32>,
 }
+
+/// One environment's share of a policy step: the environment, its action, its reward per value
+/// head and its summed reward terms.
+type StepView<'a> = (
+    &'a mut TaskEnv,
+    &'a [f32],
+    &'a mut [f32],
+    &'a mut [f32; REWARD_COUNT],
+);
 
 /// How actions are chosen.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -116,6 +126,10 @@ where
         .collect();
     let mut rows = vec![0.0f32; n * row];
     let mut sums = vec![[0.0f32; REWARD_COUNT]; n];
+    let heads = net.spec.critic.output.max(1);
+    let head_of = envs
+        .first()
+        .map_or([0; REWARD_COUNT], |e| e.params.reward_heads());
     for t in 0..=steps {
         let started = Instant::now();
         {
@@ -149,18 +163,24 @@ where
             }
         }
         let started = Instant::now();
-        let mut rewards = vec![0.0f32; n];
+        let mut rewards = vec![0.0f32; n * heads];
         {
-            let mut views: Vec<(&mut TaskEnv, &[f32], &mut f32, &mut [f32; REWARD_COUNT])> = envs
+            let mut views: Vec<StepView<'_>> = envs
                 .iter_mut()
                 .zip(actions.chunks(act))
-                .zip(rewards.iter_mut())
+                .zip(rewards.chunks_mut(heads))
                 .zip(sums.iter_mut())
                 .map(|(((e, a), r), s)| (e, a, r, s))
                 .collect();
             par_each(&mut views, threads, |_, (env, a, r, s)| {
                 let step = env.step(a);
-                **r = step.total;
+                if heads == 1 {
+                    r[0] = step.total;
+                } else {
+                    for (&head, v) in head_of.iter().zip(step.terms) {
+                        r[head] += v;
+                    }
+                }
                 for (acc, v) in s.iter_mut().zip(step.terms) {
                     *acc += v;
                 }

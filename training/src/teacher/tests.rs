@@ -235,3 +235,46 @@ fn the_gravity_rule_sends_each_push_direction_to_its_fall_demonstration() {
         ["supine_roll_kneel", "prone_push_up", "side_roll_kneel"]
     );
 }
+
+#[test]
+fn critic_groups_split_the_reward_terms_exactly_once() {
+    let with = |groups: &str| {
+        let text = DEFAULT_TOML.replace("critic_groups = []", &format!("critic_groups = {groups}"));
+        params(&text)
+    };
+    let all = super::task::REWARD_TERMS;
+    let split = format!(
+        "[[{}], [{}]]",
+        all[..3]
+            .iter()
+            .map(|t| format!("\"{t}\""))
+            .collect::<Vec<_>>()
+            .join(", "),
+        all[3..]
+            .iter()
+            .map(|t| format!("\"{t}\""))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    let p = with(&split).unwrap();
+    assert_eq!(p.value_heads(), 2);
+    let heads = p.reward_heads();
+    assert_eq!(heads[..3], [0, 0, 0]);
+    assert!(heads[3..].iter().all(|h| *h == 1));
+    assert_eq!(TeacherConfig::embedded().unwrap().value_heads(), 1);
+    for (groups, says) in [
+        ("[[\"body_pos\"]]", "1 groups: allowed 2..=8"),
+        (
+            "[[\"body_pos\"], [\"lava\"]]",
+            "unknown reward term `lava`: allowed body_pos",
+        ),
+        (
+            "[[\"body_pos\"], [\"body_pos\", \"joint_pos\"]]",
+            "`body_pos` is in more than one group",
+        ),
+        ("[[\"body_pos\"], [\"joint_pos\"]]", "missing torque"),
+    ] {
+        let e = with(groups).unwrap_err().to_string();
+        assert!(e.contains("model.critic_groups") && e.contains(says), "{e}");
+    }
+}

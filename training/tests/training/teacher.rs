@@ -550,3 +550,49 @@ fn a_fall_demonstration_hands_over_to_the_recovery_the_body_lies_in() {
     );
     assert_eq!(env.reference_time_s(), env.since_engaged_s());
 }
+
+#[test]
+fn a_multi_critic_has_a_value_head_per_reward_group_and_resumes_exactly() {
+    let groups: Vec<Vec<String>> = [
+        &["body_pos", "joint_pos", "head_height"][..],
+        &[
+            "torque",
+            "joint_limits",
+            "joint_vel",
+            "joint_acc",
+            "action_rate",
+            "base_velocity",
+            "base_angular_velocity",
+        ],
+        &[
+            "undesired_contacts",
+            "terrain_edge",
+            "head_contact",
+            "impact",
+        ],
+    ]
+    .iter()
+    .map(|g| g.iter().map(|s| (*s).to_owned()).collect())
+    .collect();
+    let with = |threads, iterations| {
+        let mut p = tiny(threads, iterations);
+        p.raw.model.critic_groups.clone_from(&groups);
+        p
+    };
+    let a = tempfile::tempdir().unwrap();
+    run(&with(1, 2), a.path(), false).unwrap();
+    let b = tempfile::tempdir().unwrap();
+    run(&with(2, 1), b.path(), false).unwrap();
+    run(&with(2, 2), b.path(), true).unwrap();
+    assert_eq!(weights_digest(a.path()), weights_digest(b.path()));
+    let teacher = load_artifact(&a.path().join("checkpoints").join("iter_000002")).unwrap();
+    assert_eq!(teacher.manifest.spec.critic.output, 3, "one head per group");
+    let m = read_metrics(&a.path().join(METRICS)).unwrap();
+    let value_loss = m[1]["ppo/value_loss"].as_f64().unwrap();
+    assert!(value_loss.is_finite() && value_loss > 0.0, "{value_loss}");
+    // A single-critic checkpoint does not resume as a multi-critic: the shapes differ.
+    let c = tempfile::tempdir().unwrap();
+    run(&tiny(1, 1), c.path(), false).unwrap();
+    let err = run_amended(&with(1, 2), c.path(), true, true).unwrap_err();
+    assert!(err.contains("network shapes"), "{err}");
+}

@@ -197,6 +197,8 @@ pub(super) fn assemble(chunks: &[Received], norm: &RunningNorm) -> Result<Rollou
         .chunk;
     let (steps, row, act) = (first.steps as usize, first.row as usize, first.act as usize);
     let total: usize = chunks.iter().map(|c| c.chunk.envs as usize).sum();
+    // Values and rewards per value head (one, or one per reward group).
+    let heads = first.values.len() / (steps * first.envs as usize).max(1);
     let mut ro = Rollout {
         envs: total,
         steps,
@@ -204,15 +206,22 @@ pub(super) fn assemble(chunks: &[Received], norm: &RunningNorm) -> Result<Rollou
         actions: vec![0.0; steps * total * act],
         means: vec![0.0; steps * total * act],
         log_probs: vec![0.0; steps * total],
-        values: vec![0.0; steps * total],
-        rewards: vec![0.0; steps * total],
+        values: vec![0.0; steps * total * heads],
+        rewards: vec![0.0; steps * total * heads],
         log_std: first.log_std.clone(),
         ..Rollout::default()
     };
     let mut at = 0;
     for Received { chunk: c, .. } in chunks {
         let k = c.envs as usize;
-        if c.steps as usize != steps || c.row as usize != row || c.act as usize != act {
+        let per_head = steps * k * heads;
+        if c.steps as usize != steps
+            || c.row as usize != row
+            || c.act as usize != act
+            || heads == 0
+            || c.values.len() != per_head
+            || c.rewards.len() != per_head
+        {
             return Err(train_error("chunks of one iteration disagree in shape"));
         }
         let copy = |dst: &mut [f32], src: &[f32], width: usize| {
@@ -226,8 +235,8 @@ pub(super) fn assemble(chunks: &[Received], norm: &RunningNorm) -> Result<Rollou
         copy(&mut ro.actions, &c.actions, act);
         copy(&mut ro.means, &c.means, act);
         copy(&mut ro.log_probs, &c.log_probs, 1);
-        copy(&mut ro.values, &c.values, 1);
-        copy(&mut ro.rewards, &c.rewards, 1);
+        copy(&mut ro.values, &c.values, heads);
+        copy(&mut ro.rewards, &c.rewards, heads);
         let outcomes: Vec<Outcome> = serde_json::from_str(&c.outcomes_json).map_err(train_error)?;
         if outcomes.len() != k || c.term_sums.len() != k * REWARD_COUNT {
             return Err(train_error(
