@@ -155,6 +155,30 @@ pub fn untrained(
     (net, manifest)
 }
 
+/// Copies every tensor of `from` whose name and shape `to` shares into `to`, and the optimiser
+/// moments of those tensors from `adam` into a new optimiser for `to` (its step count kept);
+/// the others keep `to`'s values and start with zero moments.
+fn carry_over(from: &TeacherNet, adam: &Adam, to: &TeacherNet) -> Adam {
+    let named = to.named_parameters();
+    let mut out = Adam::new(&named);
+    out.t = adam.t;
+    let old: std::collections::HashMap<String, tch::Tensor> =
+        from.named_parameters().into_iter().collect();
+    tch::no_grad(|| {
+        for (k, (name, dst)) in named.iter().enumerate() {
+            let Some(src) = old.get(name).filter(|s| s.size() == dst.size()) else {
+                continue;
+            };
+            dst.shallow_clone().copy_(src);
+            if let Some(j) = adam.names.iter().position(|n| n == name) {
+                out.m[k].copy_(&adam.m[j]);
+                out.v[k].copy_(&adam.v[j]);
+            }
+        }
+    });
+    out
+}
+
 /// Trains (or resumes) a teacher in this process; `on_iteration` sees every iteration.
 ///
 /// # Errors
@@ -248,15 +272,36 @@ where
                 changed.join(", ")
             );
         }
-        if ck.teacher.manifest.spec != spec || ck.teacher.manifest.normaliser.len() != spec.row() {
+        let heads_only = opts.amend && {
+            let mut same = ck.teacher.manifest.spec.clone();
+            same.critic.output = spec.critic.output;
+            same == spec
+        };
+        if (ck.teacher.manifest.spec != spec && !heads_only)
+            || ck.teacher.manifest.normaliser.len() != spec.row()
+        {
             return Err(TrainError::Resume(format!(
                 "{}: the checkpoint's network shapes do not match this build's observation layout",
                 ck.dir.display()
             )));
         }
-        net = ck.teacher.net;
+        if ck.teacher.manifest.spec == spec {
+            net = ck.teacher.net;
+            adam = ck.adam;
+        } else {
+            // `--amend` of `model.critic_groups`: everything carries over but the critic's last
+            // layer, which starts afresh (seeded) with its optimiser moments at zero.
+            eprintln!(
+                "{}: the critic's value heads go from {} to {}: its last layer starts afresh (train \
+                 it alone first with ppo.critic_warmup_iterations past iteration {})",
+                ck.dir.display(),
+                ck.teacher.manifest.spec.critic.output,
+                spec.critic.output,
+                ck.state.iteration
+            );
+            adam = carry_over(&ck.teacher.net, &ck.adam, &net);
+        }
         norm = ck.teacher.manifest.normaliser.clone();
-        adam = ck.adam;
         state = ck.state;
         // `best/` may have improved after the last checkpoint; never let it get worse.
         if let Some(score) = run.best_score() {

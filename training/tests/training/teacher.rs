@@ -590,9 +590,31 @@ fn a_multi_critic_has_a_value_head_per_reward_group_and_resumes_exactly() {
     let m = read_metrics(&a.path().join(METRICS)).unwrap();
     let value_loss = m[1]["ppo/value_loss"].as_f64().unwrap();
     assert!(value_loss.is_finite() && value_loss > 0.0, "{value_loss}");
-    // A single-critic checkpoint does not resume as a multi-critic: the shapes differ.
+    // A single-critic run continues as a multi-critic with --amend: everything but the critic's
+    // last layer carries over. With the critic trained alone in the next iteration, the actor
+    // comes out as it went in.
     let c = tempfile::tempdir().unwrap();
     run(&tiny(1, 1), c.path(), false).unwrap();
-    let err = run_amended(&with(1, 2), c.path(), true, true).unwrap_err();
-    assert!(err.contains("network shapes"), "{err}");
+    let mut amended = with(1, 2);
+    amended.raw.ppo.critic_warmup_iterations = 2;
+    let err = run(&amended, c.path(), true).unwrap_err();
+    assert!(err.contains("model.critic_groups"), "{err}");
+    run_amended(&amended, c.path(), true, true).unwrap();
+    let tensors = |iteration: usize| {
+        let t = load_artifact(
+            &c.path()
+                .join("checkpoints")
+                .join(format!("iter_{iteration:06}")),
+        )
+        .unwrap();
+        (t.manifest.spec.critic.output, t.net.named_parameters())
+    };
+    let ((one, before), (three, after)) = (tensors(1), tensors(2));
+    assert_eq!((one, three), (1, 3));
+    for ((name, a), (_, b)) in before.iter().zip(&after) {
+        if name.starts_with("critic.") {
+            continue;
+        }
+        assert!(a.equal(b), "{name} changed in a critic-only iteration");
+    }
 }
