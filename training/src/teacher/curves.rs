@@ -72,10 +72,16 @@ fn panel<DB: DrawingBackend>(
     series: &[(&str, Vec<(f64, f64)>)],
     text: bool,
 ) -> Result<(), DrawingAreaErrorKind<DB::ErrorType>> {
-    let x_max = series
-        .iter()
-        .flat_map(|(_, p)| p.iter().map(|q| q.0))
-        .fold(f64::MIN_POSITIVE, f64::max);
+    let xs = || series.iter().flat_map(|(_, p)| p.iter().map(|q| q.0));
+    let x_max = xs().fold(f64::MIN_POSITIVE, f64::max);
+    // From 0, unless the series start late (a run continued from another's state): then from
+    // their first point, so the part that differs fills the panel.
+    let x_min = xs().fold(f64::INFINITY, f64::min);
+    let x_lo = if x_min.is_finite() && x_min > 0.2 * x_max && x_min < x_max {
+        x_min
+    } else {
+        0.0
+    };
     let (y_lo, y_hi) = y_range(series);
     let mut builder = ChartBuilder::on(area);
     builder.margin(10);
@@ -85,10 +91,10 @@ fn panel<DB: DrawingBackend>(
             .x_label_area_size(34)
             .y_label_area_size(62);
     }
-    let mut chart = builder.build_cartesian_2d(0.0..x_max, y_lo..y_hi)?;
+    let mut chart = builder.build_cartesian_2d(x_lo..x_max, y_lo..y_hi)?;
     let y_decimals = decimals(y_hi - y_lo);
     let y_label = |v: &f64| format!("{:.y_decimals$}", v + 0.0);
-    let x_decimals = decimals(x_max).saturating_sub(1);
+    let x_decimals = decimals(x_max - x_lo).saturating_sub(1);
     let x_label = |v: &f64| format!("{:.x_decimals$}", v + 0.0);
     let mut mesh = chart.configure_mesh();
     mesh.light_line_style(RGBColor(235, 235, 235));
