@@ -372,11 +372,13 @@ pub fn evaluate<F: FnMut(usize, usize)>(
                 }
                 let outcomes = agent.run(robot, &mut envs, steps, threads, |_, _| {})?;
                 for (s, o) in specs.iter().zip(outcomes) {
+                    // The tile built: a start with its own terrain replaces the cell's.
+                    let (built, difficulty) = scenario.terrain_for(s.terrain);
                     out.push(EpisodeResult {
                         engine: engine.name().to_owned(),
                         scenario: scenario.name().to_owned(),
-                        terrain: terrain.name().to_owned(),
-                        difficulty: s.terrain.1,
+                        terrain: built.name().to_owned(),
+                        difficulty,
                         seed: s.seed,
                         assist: plan.assist,
                         outcome: o,
