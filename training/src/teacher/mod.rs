@@ -18,6 +18,7 @@
 pub mod artifact;
 pub mod collect;
 pub mod config;
+mod config_check;
 pub mod curriculum;
 pub mod curves;
 pub mod eval;
@@ -26,6 +27,7 @@ mod iteration;
 pub mod model;
 pub mod protocol;
 pub mod reference;
+pub mod replay;
 pub mod rollout;
 pub mod runner;
 mod step;

@@ -4,3 +4,5 @@ mod demos;
 mod feasibility;
 mod student;
 mod teacher;
+mod teacher_eval;
+mod teacher_tracks;

@@ -1,5 +1,6 @@
 //! The teacher in simulation (MuJoCo, the training engine): observation rows, the outcome metric,
-//! exact resume, thread-count independence, and the evaluation harness on both engines.
+//! exact resume, thread-count independence, reference-state and adaptive starts, the multi-critic
+//! and the run directory (evaluation: `teacher_eval.rs`; tracks: `teacher_tracks.rs`).
 
 use std::path::Path;
 use std::sync::Arc;
@@ -9,10 +10,8 @@ use vigor_sim::env::EpisodeSpec;
 use vigor_sim::robot::Robot;
 use vigor_sim::scenario::Scenario;
 use vigor_sim::terrain::TerrainKind;
-use vigor_training::demos::Posture;
-use vigor_training::teacher::config::{DEFAULT_TOML, ReferenceRule, UNIFIED_TOML};
+use vigor_training::teacher::config::DEFAULT_TOML;
 use vigor_training::teacher::curriculum::{Curriculum, reference_start};
-use vigor_training::teacher::eval::{self, EvalPlan};
 use vigor_training::teacher::reference::ReferenceSet;
 use vigor_training::teacher::runner::{METRICS, env_config, read_metrics};
 use vigor_training::teacher::{
@@ -20,7 +19,7 @@ use vigor_training::teacher::{
 };
 
 /// A configuration small enough for tests: 2 environments, 1 s episodes, small networks.
-fn tiny(threads: usize, iterations: usize) -> TeacherParams {
+pub(crate) fn tiny(threads: usize, iterations: usize) -> TeacherParams {
     let text = DEFAULT_TOML
         .replace("envs = 32", "envs = 2")
         .replace("threads = 0", &format!("threads = {threads}"))
@@ -36,7 +35,7 @@ fn tiny(threads: usize, iterations: usize) -> TeacherParams {
         .unwrap()
 }
 
-fn run(p: &TeacherParams, dir: &Path, resume: bool) -> Result<(), String> {
+pub(crate) fn run(p: &TeacherParams, dir: &Path, resume: bool) -> Result<(), String> {
     run_amended(p, dir, resume, false)
 }
 
@@ -275,91 +274,6 @@ fn adaptive_start_sampling_resumes_exactly() {
 }
 
 #[test]
-fn evaluation_gives_a_table_per_engine_and_recordings() {
-    let dir = tempfile::tempdir().unwrap();
-    run(&tiny(0, 1), dir.path(), false).unwrap();
-    let teacher = load_artifact(&dir.path().join("best")).unwrap();
-    let robot = Robot::embedded("g1_29dof").unwrap();
-    let sim = vigor_sim::SimConfig::embedded().unwrap();
-    let plan = EvalPlan {
-        scenarios: vec![Scenario::Prone],
-        terrains: vec![(TerrainKind::Flat, 0.0), (TerrainKind::Rough, 0.5)],
-        trials: 2,
-        seed: 0,
-        engines: vigor_sim::engine::EngineKind::ALL.to_vec(),
-        threads: 0,
-        assist: 0.0,
-        drawn: false,
-    };
-    let results = eval::evaluate(
-        eval::Evaluee::Teacher(&teacher),
-        &robot,
-        &sim,
-        &plan,
-        |_, _| {},
-    )
-    .unwrap();
-    assert_eq!(results.len(), 8);
-    let again = eval::evaluate(
-        eval::Evaluee::Teacher(&teacher),
-        &robot,
-        &sim,
-        &plan,
-        |_, _| {},
-    )
-    .unwrap();
-    assert_eq!(results, again, "evaluation is deterministic");
-    let cells = eval::summarise(&results);
-    assert_eq!(cells.len(), 4);
-    let table = eval::markdown(&cells);
-    assert_eq!(table.lines().count(), 6);
-    assert!(
-        table.contains("| rapier | prone | rough | 2 |")
-            && table.contains("| mujoco | prone | flat | 2 |"),
-        "{table}"
-    );
-    let [(_, best), _, (_, worst)] = eval::best_median_worst(&results);
-    assert!(results[best].outcome.reward >= results[worst].outcome.reward);
-    let mut wrong = load_artifact(&dir.path().join("best")).unwrap();
-    wrong.manifest.spec.scan += 1;
-    let err = eval::evaluate(
-        eval::Evaluee::Teacher(&wrong),
-        &robot,
-        &sim,
-        &plan,
-        |_, _| {},
-    )
-    .unwrap_err()
-    .to_string();
-    assert!(err.contains("this build makes"), "{err}");
-    let rrd = dir.path().join("best.rrd");
-    eval::record_episode(
-        eval::Evaluee::Teacher(&teacher),
-        &robot,
-        &sim,
-        (&plan, &results),
-        best,
-        &rrd,
-    )
-    .unwrap();
-    // The replay checks itself against the evaluation: a result it does not reproduce is refused.
-    let mut tampered = results.clone();
-    tampered[best].outcome.reward += 1.0;
-    let err = eval::record_episode(
-        eval::Evaluee::Teacher(&teacher),
-        &robot,
-        &sim,
-        (&plan, &tampered),
-        best,
-        &dir.path().join("tampered.rrd"),
-    )
-    .unwrap_err()
-    .to_string();
-    assert!(err.contains("differs from its evaluation"), "{err}");
-    assert!(std::fs::metadata(&rrd).unwrap().len() > 10_000);
-}
-
-#[test]
 fn stale_files_are_cleared_and_a_broken_latest_checkpoint_falls_back() {
     let dir = tempfile::tempdir().unwrap();
     // Left by a run that died before its first checkpoint.
@@ -429,126 +343,6 @@ fn copy_dir(from: &Path, to: &Path) {
         let e = e.unwrap();
         std::fs::copy(e.path(), to.join(e.file_name())).unwrap();
     }
-}
-
-#[test]
-fn the_gravity_rule_tracks_the_posture_the_robot_is_in() {
-    let robot = Robot::embedded("g1_29dof").unwrap();
-    let sim = vigor_sim::SimConfig::embedded().unwrap();
-    let p = Arc::new(
-        config::parse::<TeacherConfig>(UNIFIED_TOML, "teacher-unified.toml")
-            .unwrap()
-            .validate("teacher-unified.toml")
-            .unwrap(),
-    );
-    assert_eq!(p.raw.task.reference_rule, ReferenceRule::Gravity);
-    let cfg = env_config(&p, &sim);
-    let refs = Arc::new(ReferenceSet::shipped(&robot, 0.5).unwrap());
-    // The body-frame gravity at engagement says how the robot lies or tips: along +x it faces
-    // down (prone), along -x up (supine), along y it is on a side. Falls engage at 20° of tilt.
-    let lying_in = |g: [f32; 3]| {
-        if g[1].abs() > g[0].abs() {
-            Posture::Side
-        } else if g[0] > 0.0 {
-            Posture::Prone
-        } else {
-            Posture::Supine
-        }
-    };
-    let mut seen = std::collections::BTreeMap::new();
-    for scenario in [
-        Scenario::Supine,
-        Scenario::Prone,
-        Scenario::Side,
-        Scenario::Push,
-    ] {
-        for seed in 0..12 {
-            let spec = EpisodeSpec {
-                scenario,
-                terrain: (TerrainKind::Flat, 0.0),
-                seed,
-            };
-            let env = TaskEnv::new(&robot, &cfg, Arc::clone(&p), Arc::clone(&refs), spec).unwrap();
-            let g = vigor_policy::projected_gravity(env.env().state().base_quat);
-            let picked = refs.references[env.reference_index()].posture;
-            assert_eq!(picked, lying_in(g), "{scenario} seed {seed}: gravity {g:?}");
-            if matches!(scenario, Scenario::Supine | Scenario::Prone) {
-                assert_eq!(
-                    picked,
-                    ReferenceSet::posture_for(scenario),
-                    "{scenario} seed {seed}"
-                );
-            }
-            seen.entry(scenario.name())
-                .or_insert_with(std::collections::BTreeSet::new)
-                .insert(format!("{picked:?}"));
-        }
-    }
-    // Side starts often roll onto the back or front while they settle (the scenario rule had
-    // them track the side recovery anyway), and random pushes tip the robot more than one way.
-    assert!(seen["push"].len() >= 2, "{seen:?}");
-    assert!(seen["side"].len() >= 2, "{seen:?}");
-}
-
-#[test]
-fn a_fall_demonstration_hands_over_to_the_recovery_the_body_lies_in() {
-    let robot = Robot::embedded("g1_29dof").unwrap();
-    let sim = vigor_sim::SimConfig::embedded().unwrap();
-    let mut raw = config::parse::<TeacherConfig>(UNIFIED_TOML, "teacher-unified.toml").unwrap();
-    assert!(
-        raw.task.reanchor.is_some(),
-        "the unified teacher hands over"
-    );
-    let mut none = raw.clone();
-    none.task.reanchor = None;
-    let off = Arc::new(none.validate("teacher-unified.toml").unwrap());
-    // A loose rule so a push hands over while it falls: past 30° of tilt, 0.2 s in.
-    raw.task.reanchor = Some(vigor_policy::student::Reanchor {
-        after_s: 0.2,
-        lying_tilt_rad: 0.52,
-        settled_rad_s: 20.0,
-    });
-    let on = Arc::new(raw.validate("teacher-unified.toml").unwrap());
-    let refs = Arc::new(ReferenceSet::for_task(&robot, &on.raw.task).unwrap());
-    let cfg = env_config(&on, &sim);
-    let is_fall = |k: usize| {
-        vigor_policy::student::tilt_rad(refs.signatures()[k])
-            < vigor_policy::student::Reanchor::FALL_TRACK_TILT_RAD
-    };
-    let episode = |p: &Arc<TeacherParams>, scenario: Scenario| {
-        let spec = EpisodeSpec {
-            scenario,
-            terrain: (TerrainKind::Flat, 0.0),
-            seed: 3,
-        };
-        let mut env = TaskEnv::new(&robot, &cfg, Arc::clone(p), Arc::clone(&refs), spec).unwrap();
-        let first = env.reference_index();
-        for _ in 0..75 {
-            env.step(&[0.0; 29]);
-        }
-        (first, env)
-    };
-    let (first, env) = episode(&on, Scenario::Push);
-    assert!(is_fall(first), "a push engages on a fall demonstration");
-    let at = env.outcome().handed_over_s.expect("handed over");
-    assert!((0.2..1.5).contains(&at), "{at}");
-    assert!(
-        !is_fall(env.reference_index()),
-        "then tracks a lying recovery"
-    );
-    assert!((env.reference_time_s() - (env.since_engaged_s() - at)).abs() < 1e-6);
-    // Without the rule the fall demonstration plays on, and lying starts never hand over.
-    let (first_off, env) = episode(&off, Scenario::Push);
-    assert_eq!(
-        (env.reference_index(), env.outcome().handed_over_s),
-        (first_off, None)
-    );
-    let (first, env) = episode(&on, Scenario::Supine);
-    assert_eq!(
-        (env.reference_index(), env.outcome().handed_over_s),
-        (first, None)
-    );
-    assert_eq!(env.reference_time_s(), env.since_engaged_s());
 }
 
 #[test]

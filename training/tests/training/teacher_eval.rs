@@ -1,0 +1,95 @@
+//! The teacher's evaluation: tables per engine, determinism, recordings that replay the evaluated
+//! episode, and a teacher that does not fit refused.
+
+use vigor_sim::robot::Robot;
+use vigor_sim::scenario::Scenario;
+use vigor_sim::terrain::TerrainKind;
+use vigor_training::teacher::eval::{self, EvalPlan};
+use vigor_training::teacher::load_artifact;
+
+use super::teacher::{run, tiny};
+
+#[test]
+fn evaluation_gives_a_table_per_engine_and_recordings() {
+    let dir = tempfile::tempdir().unwrap();
+    run(&tiny(0, 1), dir.path(), false).unwrap();
+    let teacher = load_artifact(&dir.path().join("best")).unwrap();
+    let robot = Robot::embedded("g1_29dof").unwrap();
+    let sim = vigor_sim::SimConfig::embedded().unwrap();
+    let plan = EvalPlan {
+        scenarios: vec![Scenario::Prone],
+        terrains: vec![(TerrainKind::Flat, 0.0), (TerrainKind::Rough, 0.5)],
+        trials: 2,
+        seed: 0,
+        engines: vigor_sim::engine::EngineKind::ALL.to_vec(),
+        threads: 0,
+        assist: 0.0,
+        drawn: false,
+    };
+    let results = eval::evaluate(
+        eval::Evaluee::Teacher(&teacher),
+        &robot,
+        &sim,
+        &plan,
+        |_, _| {},
+    )
+    .unwrap();
+    assert_eq!(results.len(), 8);
+    let again = eval::evaluate(
+        eval::Evaluee::Teacher(&teacher),
+        &robot,
+        &sim,
+        &plan,
+        |_, _| {},
+    )
+    .unwrap();
+    assert_eq!(results, again, "evaluation is deterministic");
+    let cells = eval::summarise(&results);
+    assert_eq!(cells.len(), 4);
+    let table = eval::markdown(&cells);
+    assert_eq!(table.lines().count(), 6);
+    assert!(
+        table.contains("| rapier | prone | rough | 2 |")
+            && table.contains("| mujoco | prone | flat | 2 |"),
+        "{table}"
+    );
+    let [(_, best), _, (_, worst)] = eval::best_median_worst(&results);
+    assert!(results[best].outcome.reward >= results[worst].outcome.reward);
+    let mut wrong = load_artifact(&dir.path().join("best")).unwrap();
+    wrong.manifest.spec.scan += 1;
+    let err = eval::evaluate(
+        eval::Evaluee::Teacher(&wrong),
+        &robot,
+        &sim,
+        &plan,
+        |_, _| {},
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(err.contains("this build makes"), "{err}");
+    let rrd = dir.path().join("best.rrd");
+    eval::record_episode(
+        eval::Evaluee::Teacher(&teacher),
+        &robot,
+        &sim,
+        (&plan, &results),
+        best,
+        &rrd,
+    )
+    .unwrap();
+    // The replay checks itself against the evaluation: a result it does not reproduce is refused.
+    let mut tampered = results.clone();
+    tampered[best].outcome.reward += 1.0;
+    let err = eval::record_episode(
+        eval::Evaluee::Teacher(&teacher),
+        &robot,
+        &sim,
+        (&plan, &tampered),
+        best,
+        &dir.path().join("tampered.rrd"),
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(err.contains("differs from its evaluation"), "{err}");
+    assert!(std::fs::metadata(&rrd).unwrap().len() > 10_000);
+}

@@ -1,0 +1,135 @@
+//! Which demonstration a teacher episode tracks: the gravity rule, and the hand-over from a fall to
+//! the recovery the body lies in.
+
+use std::sync::Arc;
+
+use vigor_common::config::{self, Validate};
+use vigor_sim::env::EpisodeSpec;
+use vigor_sim::robot::Robot;
+use vigor_sim::scenario::Scenario;
+use vigor_sim::terrain::TerrainKind;
+use vigor_training::demos::Posture;
+use vigor_training::teacher::config::{ReferenceRule, UNIFIED_TOML};
+use vigor_training::teacher::reference::ReferenceSet;
+use vigor_training::teacher::runner::env_config;
+use vigor_training::teacher::{TaskEnv, TeacherConfig, TeacherParams};
+
+#[test]
+fn the_gravity_rule_tracks_the_posture_the_robot_is_in() {
+    let robot = Robot::embedded("g1_29dof").unwrap();
+    let sim = vigor_sim::SimConfig::embedded().unwrap();
+    let p = Arc::new(
+        config::parse::<TeacherConfig>(UNIFIED_TOML, "teacher-unified.toml")
+            .unwrap()
+            .validate("teacher-unified.toml")
+            .unwrap(),
+    );
+    assert_eq!(p.raw.task.reference_rule, ReferenceRule::Gravity);
+    let cfg = env_config(&p, &sim);
+    let refs = Arc::new(ReferenceSet::shipped(&robot, 0.5).unwrap());
+    // The body-frame gravity at engagement says how the robot lies or tips: along +x it faces
+    // down (prone), along -x up (supine), along y it is on a side. Falls engage at 20° of tilt.
+    let lying_in = |g: [f32; 3]| {
+        if g[1].abs() > g[0].abs() {
+            Posture::Side
+        } else if g[0] > 0.0 {
+            Posture::Prone
+        } else {
+            Posture::Supine
+        }
+    };
+    let mut seen = std::collections::BTreeMap::new();
+    for scenario in [
+        Scenario::Supine,
+        Scenario::Prone,
+        Scenario::Side,
+        Scenario::Push,
+    ] {
+        for seed in 0..12 {
+            let spec = EpisodeSpec {
+                scenario,
+                terrain: (TerrainKind::Flat, 0.0),
+                seed,
+            };
+            let env = TaskEnv::new(&robot, &cfg, Arc::clone(&p), Arc::clone(&refs), spec).unwrap();
+            let g = vigor_policy::projected_gravity(env.env().state().base_quat);
+            let picked = refs.references[env.reference_index()].posture;
+            assert_eq!(picked, lying_in(g), "{scenario} seed {seed}: gravity {g:?}");
+            if matches!(scenario, Scenario::Supine | Scenario::Prone) {
+                assert_eq!(
+                    picked,
+                    ReferenceSet::posture_for(scenario),
+                    "{scenario} seed {seed}"
+                );
+            }
+            seen.entry(scenario.name())
+                .or_insert_with(std::collections::BTreeSet::new)
+                .insert(format!("{picked:?}"));
+        }
+    }
+    // Side starts often roll onto the back or front while they settle (the scenario rule had
+    // them track the side recovery anyway), and random pushes tip the robot more than one way.
+    assert!(seen["push"].len() >= 2, "{seen:?}");
+    assert!(seen["side"].len() >= 2, "{seen:?}");
+}
+
+#[test]
+fn a_fall_demonstration_hands_over_to_the_recovery_the_body_lies_in() {
+    let robot = Robot::embedded("g1_29dof").unwrap();
+    let sim = vigor_sim::SimConfig::embedded().unwrap();
+    let mut raw = config::parse::<TeacherConfig>(UNIFIED_TOML, "teacher-unified.toml").unwrap();
+    assert!(
+        raw.task.reanchor.is_some(),
+        "the unified teacher hands over"
+    );
+    let mut none = raw.clone();
+    none.task.reanchor = None;
+    let off = Arc::new(none.validate("teacher-unified.toml").unwrap());
+    // A loose rule so a push hands over while it falls: past 30° of tilt, 0.2 s in.
+    raw.task.reanchor = Some(vigor_policy::student::Reanchor {
+        after_s: 0.2,
+        lying_tilt_rad: 0.52,
+        settled_rad_s: 20.0,
+    });
+    let on = Arc::new(raw.validate("teacher-unified.toml").unwrap());
+    let refs = Arc::new(ReferenceSet::for_task(&robot, &on.raw.task).unwrap());
+    let cfg = env_config(&on, &sim);
+    let is_fall = |k: usize| {
+        vigor_policy::student::tilt_rad(refs.signatures()[k])
+            < vigor_policy::student::Reanchor::FALL_TRACK_TILT_RAD
+    };
+    let episode = |p: &Arc<TeacherParams>, scenario: Scenario| {
+        let spec = EpisodeSpec {
+            scenario,
+            terrain: (TerrainKind::Flat, 0.0),
+            seed: 3,
+        };
+        let mut env = TaskEnv::new(&robot, &cfg, Arc::clone(p), Arc::clone(&refs), spec).unwrap();
+        let first = env.reference_index();
+        for _ in 0..75 {
+            env.step(&[0.0; 29]);
+        }
+        (first, env)
+    };
+    let (first, env) = episode(&on, Scenario::Push);
+    assert!(is_fall(first), "a push engages on a fall demonstration");
+    let at = env.outcome().handed_over_s.expect("handed over");
+    assert!((0.2..1.5).contains(&at), "{at}");
+    assert!(
+        !is_fall(env.reference_index()),
+        "then tracks a lying recovery"
+    );
+    assert!((env.reference_time_s() - (env.since_engaged_s() - at)).abs() < 1e-6);
+    // Without the rule the fall demonstration plays on, and lying starts never hand over.
+    let (first_off, env) = episode(&off, Scenario::Push);
+    assert_eq!(
+        (env.reference_index(), env.outcome().handed_over_s),
+        (first_off, None)
+    );
+    let (first, env) = episode(&on, Scenario::Supine);
+    assert_eq!(
+        (env.reference_index(), env.outcome().handed_over_s),
+        (first, None)
+    );
+    assert_eq!(env.reference_time_s(), env.since_engaged_s());
+}
