@@ -26,24 +26,19 @@ fn evaluation_gives_a_table_per_engine_and_recordings() {
         assist: 0.0,
         drawn: false,
     };
-    let results = eval::evaluate(
-        eval::Evaluee::Teacher(&teacher),
-        &robot,
-        &sim,
-        &plan,
-        |_, _| {},
-    )
-    .unwrap();
+    let evaluate = || {
+        eval::evaluate(
+            eval::Evaluee::Teacher(&teacher),
+            &robot,
+            &sim,
+            &plan,
+            |_, _| {},
+        )
+        .unwrap()
+    };
+    let results = evaluate();
     assert_eq!(results.len(), 8);
-    let again = eval::evaluate(
-        eval::Evaluee::Teacher(&teacher),
-        &robot,
-        &sim,
-        &plan,
-        |_, _| {},
-    )
-    .unwrap();
-    assert_eq!(results, again, "evaluation is deterministic");
+    assert_eq!(results, evaluate(), "evaluation is deterministic");
     let cells = eval::summarise(&results);
     assert_eq!(cells.len(), 4);
     let table = eval::markdown(&cells);
