@@ -278,3 +278,44 @@ fn critic_groups_split_the_reward_terms_exactly_once() {
         assert!(e.contains("model.critic_groups") && e.contains(says), "{e}");
     }
 }
+
+#[test]
+fn the_edge_term_counts_steps_under_a_foot_and_never_a_slope() {
+    use super::step::{FOOT_PROBE_M, on_edge};
+    use vigor_sim::terrain::{Terrain, TerrainKind};
+
+    assert!(!on_edge(&|_, _| 0.0, 0.3, -0.2));
+    // Planes of the steepest slope tile's gradient (tan 0.4) and more, along any direction: a
+    // foot on a face is not on an edge (the five-sample spread fired here above 0.25).
+    for (gx, gy) in [(0.43, 0.0), (0.0, -0.43), (0.5, 0.5), (-1.0, 0.2)] {
+        assert!(!on_edge(&|x, y| gx * x + gy * y, 1.0, 2.0), "{gx} {gy}");
+    }
+    // A 3 cm step anywhere inside the patch counts, and outside it does not.
+    for at in [-0.07, -0.03, 0.0, 0.02, 0.05, 0.075] {
+        let step = move |x: f32, _: f32| if x >= at { -0.03 } else { 0.0 };
+        assert!(on_edge(&step, 0.0, 0.0), "step at {at}");
+        // The same step on a slope still counts.
+        let sloped = move |x: f32, y: f32| step(x, y) + 0.3 * y;
+        assert!(on_edge(&sloped, 0.0, 0.0), "sloped step at {at}");
+    }
+    let beyond = |x: f32, _: f32| if x >= FOOT_PROBE_M + 0.01 { -0.2 } else { 0.0 };
+    assert!(!on_edge(&beyond, 0.0, 0.0));
+
+    // The terrain itself (the 5 cm field the physics uses): the faces of the steepest slopes
+    // down never, the edge of the first stair down (1.5 m spawn square) of the steepest stairs.
+    let slope = Terrain::single(TerrainKind::SlopeDown, 1.0, 7, 5.0, 0.05).unwrap();
+    let [cx, cy] = slope.tiles()[0].centre_xy;
+    let ground = |x: f32, y: f32| slope.height(x, y);
+    assert!(ground(cx + 1.5, cy) < ground(cx + 1.0, cy) - 0.15);
+    for along in [1.0, 1.3, 1.7, 2.0] {
+        assert!(
+            !on_edge(&ground, cx + along, cy + 0.1),
+            "slope face at {along}"
+        );
+    }
+    let stairs = Terrain::single(TerrainKind::StairsDown, 1.0, 7, 5.0, 0.05).unwrap();
+    let [cx, cy] = stairs.tiles()[0].centre_xy;
+    let ground = |x: f32, y: f32| stairs.height(x, y);
+    assert!(on_edge(&ground, cx + 0.75, cy));
+    assert!(!on_edge(&ground, cx, cy));
+}
