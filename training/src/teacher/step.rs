@@ -13,15 +13,10 @@ use super::task::{
 };
 use crate::demos::posture::STANDING_PELVIS_M;
 
-/// Spread of the ground about its best-fitting plane under a loaded foot that counts as standing
-/// on an edge, m. Half of VIGOR's 4 cm step: on the 5 cm height field a 4 cm stair edge within
-/// the patch exceeds it about as often as the earlier test (spread of five raw samples above
-/// 4 cm) fired there, and a plane of any gradient never does (docs/teacher.md, "Rewards").
-pub(super) const EDGE_RESIDUAL_M: f32 = 0.02;
+/// Height difference under a loaded foot that counts as standing on an edge, m.
+const EDGE_STEP_M: f32 = 0.04;
 /// Half-size of the patch probed under a foot, m.
-pub(super) const FOOT_PROBE_M: f32 = 0.08;
-/// Samples per side of the probed patch (spacing `2 · FOOT_PROBE_M / (n - 1)`: 4 cm).
-const FOOT_PROBE_N: usize = 5;
+const FOOT_PROBE_M: f32 = 0.08;
 /// A robot slower than this counts as still, m/s.
 const STILL_M_S: f32 = 0.5;
 /// A pelvis this far below the terrain's lowest point has fallen off the world, m.
@@ -298,7 +293,18 @@ impl TaskEnv {
             }
             if self.foot_links.contains(&link) {
                 let p = poses[link].translation.vector;
-                if on_edge(&ground, p.x as f32, p.y as f32) {
+                let (x, y) = (p.x as f32, p.y as f32);
+                let probe = [
+                    (-1.0, -1.0),
+                    (-1.0, 1.0),
+                    (1.0, -1.0),
+                    (1.0, 1.0),
+                    (0.0, 0.0),
+                ]
+                .map(|(a, b)| ground(x + a * FOOT_PROBE_M, y + b * FOOT_PROBE_M));
+                let hi = probe.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+                let lo = probe.iter().copied().fold(f32::INFINITY, f32::min);
+                if hi - lo > EDGE_STEP_M {
                     edge += 1.0;
                 }
             } else if post_stand {
@@ -416,36 +422,4 @@ impl TaskEnv {
             })
             .collect()
     }
-}
-
-/// Whether a foot at `(x, y)` stands across an edge: the ground over the square of half-size
-/// [`FOOT_PROBE_M`] around it, less its least-squares plane, spreads by more than
-/// [`EDGE_RESIDUAL_M`]. Slopes of any gradient are planes and never count; a step does.
-pub(super) fn on_edge(ground: &impl Fn(f32, f32) -> f32, x: f32, y: f32) -> bool {
-    let step = 2.0 * FOOT_PROBE_M / (FOOT_PROBE_N - 1) as f32;
-    let offset = |i: usize| i as f32 * step - FOOT_PROBE_M;
-    let mut h = [[0.0f32; FOOT_PROBE_N]; FOOT_PROBE_N];
-    let (mut mean, mut su, mut sv, mut suu) = (0.0, 0.0, 0.0, 0.0);
-    for (i, row) in h.iter_mut().enumerate() {
-        for (j, hij) in row.iter_mut().enumerate() {
-            let (u, v) = (offset(i), offset(j));
-            *hij = ground(x + u, y + v);
-            mean += *hij;
-            su += u * *hij;
-            sv += v * *hij;
-            suu += u * u;
-        }
-    }
-    // On the symmetric grid the plane's coefficients separate: the mean and one slope per axis.
-    mean /= (FOOT_PROBE_N * FOOT_PROBE_N) as f32;
-    let (gu, gv) = (su / suu, sv / suu);
-    let (mut lo, mut hi) = (f32::INFINITY, f32::NEG_INFINITY);
-    for (i, row) in h.iter().enumerate() {
-        for (j, hij) in row.iter().enumerate() {
-            let r = hij - (mean + gu * offset(i) + gv * offset(j));
-            lo = lo.min(r);
-            hi = hi.max(r);
-        }
-    }
-    hi - lo > EDGE_RESIDUAL_M
 }
