@@ -5,10 +5,65 @@
 //! iterations and at the end (the algorithm writes its files into the checkpoint's temporary
 //! folder), and reports to the caller (progress bars, logs).
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
-use crate::run_dir::RunDir;
-use crate::teacher::runner::{IterationReport, TrainError};
+use vigor_sim::env::EnvError;
+
+use crate::demos::DemoError;
+use crate::metrics::Metrics;
+use crate::run_dir::{RunDir, RunDirError};
+use crate::teacher::artifact::ArtifactError;
+
+/// Why training stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum TrainError {
+    /// Simulator.
+    #[error(transparent)]
+    Env(#[from] EnvError),
+    /// Demonstrations.
+    #[error(transparent)]
+    Demo(#[from] DemoError),
+    /// Artifact or checkpoint.
+    #[error(transparent)]
+    Artifact(#[from] ArtifactError),
+    /// The run directory.
+    #[error(transparent)]
+    RunDir(#[from] RunDirError),
+    /// A file.
+    #[error("{path}: {source}")]
+    Io {
+        /// The path.
+        path: PathBuf,
+        /// The error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// `--resume` with a different configuration, or a new run over an existing one.
+    #[error("{0}")]
+    Resume(String),
+    /// An artifact's stored configuration or an episode description is not valid here.
+    #[error("{0}")]
+    Invalid(String),
+}
+
+/// One iteration's headline numbers (the rest is in the metrics line).
+#[derive(Debug, Clone)]
+pub struct IterationReport {
+    /// Iteration just finished (from 1).
+    pub iteration: u64,
+    /// Of how many.
+    pub iterations: u64,
+    /// Environment steps so far.
+    pub env_steps: u64,
+    /// Environment steps per second of this iteration (rollout plus update).
+    pub steps_per_s: f64,
+    /// Mean episode return.
+    pub mean_return: f64,
+    /// Success rate.
+    pub success: f64,
+    /// The full metrics line.
+    pub metrics: Metrics,
+}
 
 /// One training algorithm as the loop drives it.
 pub trait Algorithm {

@@ -4,6 +4,8 @@
 //!   get-up clips, forward kinematics, sparse keyframes, terrain alignment, and the project's own
 //!   authored recovery behaviours.
 //!
+//! - [`algorithm`], [`run_dir`], [`metrics`]: the one training loop, the run directory it owns, and
+//!   the typed metrics line of each iteration.
 //! - [`rl`]: PPO, GAE, Adam and observation normalisation.
 //! - [`teacher`]: the privileged goal-in-context teacher, its task, curriculum, runs and the
 //!   evaluation harness with the paper's metrics.
@@ -14,6 +16,7 @@
 
 pub mod algorithm;
 pub mod demos;
+pub mod metrics;
 pub mod mirror;
 pub mod rl;
 pub mod run_dir;

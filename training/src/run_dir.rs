@@ -11,10 +11,11 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use serde_json::{Map, Value};
+use serde_json::Value;
 use tch::Tensor;
 use vigor_common::fsutil;
 
+use crate::metrics::Metrics;
 use crate::rl::Adam;
 
 /// The file naming the newest checkpoint, relative to the run directory.
@@ -139,14 +140,14 @@ impl RunDir {
     ///
     /// # Errors
     /// The file cannot be written.
-    pub fn append_metrics(&self, m: &Map<String, Value>) -> Result<(), RunDirError> {
+    pub fn append_metrics(&self, m: &Metrics) -> Result<(), RunDirError> {
         let path = self.join(METRICS);
         let mut f = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
             .open(&path)
             .map_err(io(&path))?;
-        let line = serde_json::to_string(m).unwrap_or_default();
+        let line = m.to_line();
         writeln!(f, "{line}")
             .and_then(|()| f.sync_data())
             .map_err(io(&path))
@@ -313,16 +314,15 @@ impl RunDir {
 /// The score file inside `best/`.
 const BEST_SCORE: &str = "score.txt";
 
-/// Reads every metrics line of a metrics file.
+/// Reads every metrics line of a metrics file (a line cut short by a crash is skipped).
 ///
 /// # Errors
 /// The file cannot be read.
-pub fn read_metrics(path: &Path) -> Result<Vec<Map<String, Value>>, RunDirError> {
+pub fn read_metrics(path: &Path) -> Result<Vec<Metrics>, RunDirError> {
     let text = std::fs::read_to_string(path).map_err(io(path))?;
     Ok(text
         .lines()
-        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
-        .filter_map(|v| v.as_object().cloned())
+        .filter_map(|l| Metrics::from_line(l).ok())
         .collect())
 }
 
@@ -421,13 +421,17 @@ mod tests {
         let t = tempfile::tempdir().unwrap();
         let run = RunDir::open(t.path(), false).unwrap();
         for i in 1..=6u64 {
-            let mut m = Map::new();
-            m.insert("iteration".into(), i.into());
+            let m = Metrics {
+                iteration: i,
+                ..Metrics::default()
+            };
             run.append_metrics(&m).unwrap();
         }
-        let mut m = Map::new();
-        m.insert("iteration".into(), 7.into());
-        m.insert("success".into(), (14.0 / 15.0).into());
+        let m = Metrics {
+            iteration: 7,
+            success: 14.0 / 15.0,
+            ..Metrics::default()
+        };
         run.append_metrics(&m).unwrap();
         let before = std::fs::read_to_string(run.join(METRICS)).unwrap();
         run.truncate_metrics(7).unwrap();
@@ -439,7 +443,7 @@ mod tests {
         run.truncate_metrics(4).unwrap();
         let rows = read_metrics(&run.join(METRICS)).unwrap();
         assert_eq!(rows.len(), 4);
-        assert_eq!(rows[3]["iteration"], 4);
+        assert_eq!(rows[3].iteration, 4);
         assert_eq!(run.best_score(), None);
         for (score, tag) in [(1.5, "a"), (2.5, "b")] {
             run.replace_best(score, |tmp| {

@@ -270,11 +270,7 @@ fn train(a: &TrainArgs) -> Result<()> {
     });
     let _ = std::fs::remove_dir_all(&dir);
     result?;
-    let sum = |k: &str| {
-        rows.iter()
-            .filter_map(|m| m.get(k).and_then(serde_json::Value::as_f64))
-            .sum::<f64>()
-    };
+    let sum = |k: &str| rows.iter().filter_map(|m| m.get(k)).sum::<f64>();
     let (sim_s, fwd, upd, reset) = (
         sum("time/sim_s"),
         sum("time/forward_s"),
@@ -282,11 +278,7 @@ fn train(a: &TrainArgs) -> Result<()> {
         sum("time/reset_s"),
     );
     let total = sim_s + fwd + upd + reset;
-    let steps = rows
-        .last()
-        .and_then(|m| m.get("env_steps"))
-        .and_then(serde_json::Value::as_f64)
-        .unwrap_or(0.0);
+    let steps = rows.last().map_or(0.0, |m| m.env_steps as f64);
     println!(
         "teacher training, {} envs x {} steps per iteration, {} iterations, engine {}, {} \
          threads, {} libtorch threads, start pool {}:",

@@ -236,7 +236,7 @@ pub fn run(c: &Command) -> Result<()> {
             let metrics = run_dir.join(vigor_training::teacher::runner::METRICS);
             let rows = vigor_training::teacher::runner::read_metrics(&metrics)
                 .with_context(|| format!("reading {}", metrics.display()))?;
-            let student = rows.iter().any(|m| m.contains_key("latent_mse"));
+            let student = rows.iter().any(|m| m.student.is_some());
             if student {
                 vigor_training::teacher::curves::write_panels(
                     run_dir,
@@ -264,16 +264,12 @@ fn compare(a: &CompareArgs) -> Result<()> {
         let mut rows = vigor_training::teacher::runner::read_metrics(&metrics)
             .with_context(|| format!("reading {}", metrics.display()))?;
         if let Some(limit) = a.until_steps {
-            rows.retain(|m| {
-                m.get("env_steps")
-                    .and_then(serde_json::Value::as_f64)
-                    .is_none_or(|s| s <= limit)
-            });
+            rows.retain(|m| m.env_steps as f64 <= limit);
         }
         let missing: Vec<&String> = a
             .metrics
             .iter()
-            .filter(|k| !rows.iter().any(|m| m.contains_key(k.as_str())))
+            .filter(|k| !rows.iter().any(|m| m.has(k)))
             .collect();
         if !missing.is_empty() {
             anyhow::bail!(
@@ -298,9 +294,10 @@ fn compare(a: &CompareArgs) -> Result<()> {
         .iter()
         .filter_map(|(name, rows)| {
             let m = rows.first()?;
-            let steps = m.get("env_steps")?.as_f64()?;
-            let it = m.get("iteration")?.as_f64()?;
-            Some((name.clone(), steps / it.max(1.0)))
+            Some((
+                name.clone(),
+                m.env_steps as f64 / (m.iteration as f64).max(1.0),
+            ))
         })
         .collect();
     if per_iteration.windows(2).any(|w| w[0].1 != w[1].1) {
@@ -382,7 +379,7 @@ fn student(a: &StudentArgs) -> Result<()> {
         let done_before = *first.get_or_insert(r.iteration - 1);
         let per_it = started.elapsed().as_secs_f64() / (r.iteration - done_before) as f64;
         let eta = per_it * (r.iterations - r.iteration) as f64;
-        let get = |k: &str| r.metrics.get(k).and_then(serde_json::Value::as_f64).unwrap_or(0.0);
+        let get = |k: &str| r.metrics.get(k).unwrap_or(0.0);
         let line = format!(
             "it {}/{} | {:.0} steps/s | beta {:.2} | z mse {:.4} | action mse {:.4} | success {:.0}% | ETA {}",
             r.iteration,

@@ -5,7 +5,6 @@
 use std::path::Path;
 use std::time::Instant;
 
-use serde_json::{Map, json};
 use tch::{Kind, Tensor};
 use vigor_common::seed::{SplitMix64, derive};
 use vigor_policy::StudentPolicy;
@@ -17,6 +16,7 @@ use super::artifact::{export, write_checkpoint};
 use super::config::StudentConfig;
 use super::rollout::{StudentActing, StudentBatch, run_student};
 use crate::algorithm::Algorithm;
+use crate::metrics::{Metrics, Series, StudentMetrics};
 use crate::rl::Adam;
 use crate::run_dir::RunDir;
 use crate::teacher::Teacher;
@@ -151,39 +151,34 @@ impl Algorithm for Dagger<'_> {
         state.wall_s += elapsed;
         let n = ro.outcomes.len().max(1) as f64;
         let success = ro.outcomes.iter().filter(|o| o.success).count() as f64 / n;
-        let mut m = Map::new();
-        m.insert("iteration".into(), json!(state.iteration));
-        m.insert("env_steps".into(), json!(state.env_steps));
-        m.insert("wall_s".into(), json!(state.wall_s));
-        m.insert(
-            "steps_per_s".into(),
-            json!((cfg.envs * steps) as f64 / elapsed),
-        );
-        m.insert("beta".into(), json!(beta));
-        m.insert("teacher_share".into(), json!(ro.teacher_share));
-        m.insert("track_match".into(), json!(ro.track_match));
-        m.insert("latent_mse".into(), json!(ro.latent_mse));
-        m.insert("action_mse".into(), json!(ro.action_mse));
-        m.insert("loss".into(), json!(loss));
-        m.insert("success".into(), json!(success));
-        m.insert(
-            "safe_success".into(),
-            json!(ro.outcomes.iter().filter(|o| o.safe_success).count() as f64 / n),
-        );
-        m.insert(
-            "tracking_rms_m".into(),
-            json!(
-                ro.outcomes
-                    .iter()
-                    .map(|o| f64::from(o.tracking_rms_m))
-                    .sum::<f64>()
-                    / n
-            ),
-        );
-        m.insert("time/rollout_s".into(), json!(rollout_s));
-        m.insert("time/sim_s".into(), json!(ro.sim_s));
-        m.insert("time/forward_s".into(), json!(ro.forward_s));
-        m.insert("time/update_s".into(), json!(update_s));
+        let mut m = Metrics {
+            iteration: state.iteration,
+            env_steps: state.env_steps,
+            wall_s: state.wall_s,
+            steps_per_s: (cfg.envs * steps) as f64 / elapsed,
+            success,
+            safe_success: ro.outcomes.iter().filter(|o| o.safe_success).count() as f64 / n,
+            tracking_rms_m: ro
+                .outcomes
+                .iter()
+                .map(|o| f64::from(o.tracking_rms_m))
+                .sum::<f64>()
+                / n,
+            teacher: None,
+            student: Some(StudentMetrics {
+                beta: f64::from(beta),
+                teacher_share: ro.teacher_share,
+                track_match: ro.track_match,
+                latent_mse: ro.latent_mse,
+                action_mse: ro.action_mse,
+                loss,
+            }),
+            series: Series::default(),
+        };
+        m.set("time/rollout_s", rollout_s);
+        m.set("time/sim_s", ro.sim_s);
+        m.set("time/forward_s", ro.forward_s);
+        m.set("time/update_s", update_s);
         Ok(IterationReport {
             iteration: state.iteration,
             iterations: cfg.iterations as u64,

@@ -4,7 +4,6 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use serde_json::{Map, Value};
 use vigor_sim::SimParams;
 use vigor_sim::env::{EnvConfig, EnvError, EpisodeSpec};
 use vigor_sim::robot::Robot;
@@ -17,6 +16,7 @@ use super::reference::ReferenceSet;
 use super::rollout::{Acting, Rollout, par_each, run_episodes};
 use super::runner::{TrainError, env_config, threads};
 use super::task::TaskEnv;
+use crate::metrics::Metrics;
 use crate::rl::RunningNorm;
 
 /// One iteration's episodes, as a [`Collector`] gets them.
@@ -64,7 +64,7 @@ pub trait Collector {
         false
     }
     /// Adds the collector's own numbers to an iteration's metrics.
-    fn report(&mut self, _metrics: &mut Map<String, Value>) {}
+    fn report(&mut self, _metrics: &mut Metrics) {}
 }
 
 /// The in-process collector: every environment in this process on a pool of worker threads.

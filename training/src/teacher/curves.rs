@@ -7,9 +7,9 @@ use std::sync::OnceLock;
 
 use plotters::prelude::*;
 use plotters::style::{FontStyle, register_font};
-use serde_json::Value;
 
 use super::runner::{CURVES, METRICS, METRICS_RRD, TrainError, read_metrics};
+use crate::metrics::Metrics;
 
 /// One panel's size, pixels.
 const PANEL_W: u32 = 560;
@@ -21,6 +21,8 @@ const COLOURS: [RGBColor; 4] = [
     RGBColor(44, 160, 44),
     RGBColor(214, 39, 40),
 ];
+/// Points above which a series is dense: more than about one per two pixels of a panel.
+const DENSE: usize = (PANEL_W / 2) as usize;
 /// TrueType fonts tried for the text, in order, after `$VIGOR_FONT` (Debian's `fonts-dejavu-core`,
 /// which `scripts/setup.sh` installs, first).
 const FONTS: [&str; 4] = [
@@ -93,9 +95,9 @@ fn panel<DB: DrawingBackend>(
     }
     let mut chart = builder.build_cartesian_2d(x_lo..x_max, y_lo..y_hi)?;
     let y_decimals = decimals(y_hi - y_lo);
-    let y_label = |v: &f64| format!("{:.y_decimals$}", v + 0.0);
+    let y_label = |v: &f64| tick(*v, y_decimals);
     let x_decimals = decimals(x_max - x_lo).saturating_sub(1);
-    let x_label = |v: &f64| format!("{:.x_decimals$}", v + 0.0);
+    let x_label = |v: &f64| tick(*v, x_decimals);
     let mut mesh = chart.configure_mesh();
     mesh.light_line_style(RGBColor(235, 235, 235));
     if text {
@@ -112,8 +114,13 @@ fn panel<DB: DrawingBackend>(
     mesh.draw()?;
     for (k, (name, pts)) in series.iter().enumerate() {
         let colour = COLOURS[k % COLOURS.len()];
-        let drawn =
-            chart.draw_series(LineSeries::new(pts.iter().copied(), colour.stroke_width(2)))?;
+        // plotters joins a wide line's segments with mitres, which shoot far past the panel
+        // where a dense, noisy series turns sharply: such a series is drawn 1 px wide.
+        let width = if pts.len() > DENSE { 1 } else { 2 };
+        let drawn = chart.draw_series(LineSeries::new(
+            pts.iter().copied(),
+            colour.stroke_width(width),
+        ))?;
         if text && series.len() > 1 {
             drawn.label(*name).legend(move |(x, y)| {
                 PathElement::new([(x, y), (x + 18, y)], colour.stroke_width(2))
@@ -146,6 +153,15 @@ fn encode(px: &[u8], w: u32, h: u32) -> Vec<u8> {
     out
 }
 
+/// A tick label with `decimals` decimals, never "-0.00" for a value that rounds to zero.
+fn tick(v: f64, decimals: usize) -> String {
+    let s = format!("{v:.decimals$}");
+    match s.strip_prefix('-') {
+        Some(rest) if rest.chars().all(|c| c == '0' || c == '.') => rest.to_owned(),
+        _ => s,
+    }
+}
+
 /// Decimals that tell ticks apart over a span: about three significant digits of it.
 fn decimals(span: f64) -> usize {
     if span > 0.0 && span.is_finite() {
@@ -169,16 +185,13 @@ pub const PANELS: [(&str, &[&str]); 8] = [
 
 /// Renders the learning curves of `rows` as PNG bytes.
 #[must_use]
-pub fn render(rows: &[serde_json::Map<String, Value>]) -> Vec<u8> {
+pub fn render(rows: &[Metrics]) -> Vec<u8> {
     render_panels(rows, &PANELS)
 }
 
 /// Renders `panels` (title, metric keys) of `rows`, two per row, as PNG bytes.
 #[must_use]
-pub fn render_panels(
-    rows: &[serde_json::Map<String, Value>],
-    panels: &[(&str, &[&str])],
-) -> Vec<u8> {
+pub fn render_panels(rows: &[Metrics], panels: &[(&str, &[&str])]) -> Vec<u8> {
     let rows_n = panels.len().div_ceil(2).max(1) as u32;
     let (w, h) = (PANEL_W * 2, PANEL_H * rows_n);
     let mut px = vec![255u8; (w * h * 3) as usize];
@@ -192,9 +205,7 @@ pub fn render_panels(
                 .map(|key| {
                     let pts = rows
                         .iter()
-                        .filter_map(|m| {
-                            Some((m.get("iteration")?.as_f64()?, m.get(*key)?.as_f64()?))
-                        })
+                        .filter_map(|m| Some((m.iteration as f64, m.get(key)?)))
                         .filter(|(_, y)| y.is_finite())
                         .collect();
                     (key.rsplit('/').next().unwrap_or(key), pts)
@@ -231,14 +242,13 @@ pub fn write_panels(run: &Path, panels: &[(&str, &[&str])]) -> Result<(), TrainE
     )?;
     let series: Vec<(i64, Vec<(String, f64)>)> = rows
         .iter()
-        .filter_map(|m| {
-            let it = m.get("iteration")?.as_i64()?;
+        .map(|m| {
             let values = m
-                .iter()
-                .filter(|(k, _)| k.as_str() != "iteration")
-                .filter_map(|(k, v)| Some((k.clone(), v.as_f64()?)))
+                .values()
+                .into_iter()
+                .filter(|(k, v)| k.as_str() != "iteration" && v.is_finite())
                 .collect();
-            Some((it, values))
+            (i64::try_from(m.iteration).unwrap_or(i64::MAX), values)
         })
         .collect();
     let rrd = run.join(METRICS_RRD);
@@ -249,19 +259,14 @@ pub fn write_panels(run: &Path, panels: &[(&str, &[&str])]) -> Result<(), TrainE
 }
 
 /// One run in a comparison: its name and its metrics rows.
-pub type NamedRun = (String, Vec<serde_json::Map<String, Value>>);
+pub type NamedRun = (String, Vec<Metrics>);
 
-fn value(m: &serde_json::Map<String, Value>, key: &str) -> Option<f64> {
-    m.get(key)?.as_f64().filter(|v| v.is_finite())
+fn value(m: &Metrics, key: &str) -> Option<f64> {
+    m.get(key).filter(|v| v.is_finite())
 }
 
 /// The mean of `key` over each run's rows `from..to` (by position), `None` where a run has none.
-fn window_mean(
-    rows: &[serde_json::Map<String, Value>],
-    key: &str,
-    from: usize,
-    to: usize,
-) -> Option<f64> {
+fn window_mean(rows: &[Metrics], key: &str, from: usize, to: usize) -> Option<f64> {
     let v: Vec<f64> = rows
         .get(from..to.min(rows.len()))?
         .iter()
@@ -394,4 +399,17 @@ pub fn render_compare(runs: &[NamedRun], metrics: &[String], window: usize) -> V
         let _ = root.present();
     }
     encode(&px, w, h)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::tick;
+
+    #[test]
+    fn tick_labels_never_read_minus_zero() {
+        assert_eq!(tick(-1e-17, 2), "0.00");
+        assert_eq!(tick(-0.004, 2), "0.00");
+        assert_eq!(tick(-0.5, 1), "-0.5");
+        assert_eq!(tick(12.0, 0), "12");
+    }
 }

@@ -6,7 +6,6 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Instant;
 
-use serde_json::{Map, json};
 use vigor_common::seed::derive;
 use vigor_sim::env::EpisodeSpec;
 
@@ -18,11 +17,9 @@ use super::runner::{IterationReport, TrainError};
 use super::symmetry::TeacherMirror;
 use super::task::REWARD_TERMS;
 use crate::algorithm::Algorithm;
+use crate::metrics::{Metrics, Series, TeacherMetrics};
 use crate::rl::{Adam, Part, PpoBatch, RunningNorm, grouped_gae, ppo_update};
 use crate::run_dir::RunDir;
-
-/// One value per episode outcome, averaged over the iteration's full starts.
-type OutcomeMean = fn(&super::task::Outcome) -> f64;
 
 /// PPO on the teacher: what a training run carries from one iteration to the next.
 pub(super) struct Ppo<'a> {
@@ -188,27 +185,25 @@ impl Algorithm for Ppo<'_> {
             full.iter().map(|o| f(o)).sum::<f64>() / full.len().max(1) as f64
         };
         let success = mean(&|o| f64::from(u8::from(o.success)));
-        let mut m = Map::new();
-        m.insert("iteration".into(), json!(state.iteration));
-        m.insert("env_steps".into(), json!(state.env_steps));
-        m.insert("wall_s".into(), json!(state.wall_s));
-        m.insert("steps_per_s".into(), json!((n * steps) as f64 / elapsed));
-        m.insert("mean_return".into(), json!(mean(&|o| f64::from(o.reward))));
-        m.insert("success".into(), json!(success));
-        // Means over the full starts; `handed_over` is the share whose fall demonstration handed
-        // over to a lying recovery.
-        let per_outcome: [(&str, OutcomeMean); 5] = [
-            ("safe_success", |o| f64::from(u8::from(o.safe_success))),
-            ("tracking_rms_m", |o| f64::from(o.tracking_rms_m)),
-            ("left_terrain", |o| f64::from(u8::from(o.left_terrain))),
-            ("min_head_m", |o| f64::from(o.min_head_m)),
-            ("handed_over", |o| {
-                f64::from(u8::from(o.handed_over_s.is_some()))
+        let mut m = Metrics {
+            iteration: state.iteration,
+            env_steps: state.env_steps,
+            wall_s: state.wall_s,
+            steps_per_s: (n * steps) as f64 / elapsed,
+            success,
+            safe_success: mean(&|o| f64::from(u8::from(o.safe_success))),
+            tracking_rms_m: mean(&|o| f64::from(o.tracking_rms_m)),
+            // Means over the full starts; `handed_over` is the share whose fall demonstration
+            // handed over to a lying recovery.
+            teacher: Some(TeacherMetrics {
+                mean_return: mean(&|o| f64::from(o.reward)),
+                left_terrain: mean(&|o| f64::from(u8::from(o.left_terrain))),
+                min_head_m: mean(&|o| f64::from(o.min_head_m)),
+                handed_over: mean(&|o| f64::from(u8::from(o.handed_over_s.is_some()))),
             }),
-        ];
-        for (key, f) in per_outcome {
-            m.insert(key.into(), json!(mean(&f)));
-        }
+            student: None,
+            series: Series::default(),
+        };
         for s in p.scenarios() {
             let picked: Vec<bool> = specs
                 .iter()
@@ -218,7 +213,7 @@ impl Algorithm for Ppo<'_> {
                 .collect();
             if !picked.is_empty() {
                 let rate = picked.iter().filter(|x| **x).count() as f64 / picked.len() as f64;
-                m.insert(format!("success/{s}"), json!(rate));
+                m.set(format!("success/{s}"), rate);
             }
         }
         for (k, name) in REWARD_TERMS.iter().enumerate() {
@@ -230,47 +225,47 @@ impl Algorithm for Ppo<'_> {
                 .map(|(t, _)| f64::from(t[k]))
                 .sum::<f64>()
                 / full.len().max(1) as f64;
-            m.insert(format!("reward/{name}"), json!(v));
+            m.set(format!("reward/{name}"), v);
         }
-        for (k, v) in serde_json::to_value(&stats)
-            .unwrap_or_default()
-            .as_object()
-            .cloned()
-            .unwrap_or_default()
-        {
-            m.insert(format!("ppo/{k}"), v);
+        for (k, v) in [
+            ("policy_loss", stats.policy_loss),
+            ("value_loss", stats.value_loss),
+            ("entropy", stats.entropy),
+            ("kl", stats.kl),
+            ("clip_fraction", stats.clip_fraction),
+            ("learning_rate", stats.learning_rate),
+            ("grad_norm", stats.grad_norm),
+        ] {
+            m.set(format!("ppo/{k}"), v);
         }
         let log_std = net.log_std_values();
-        m.insert(
-            "ppo/action_std".into(),
-            json!(log_std.iter().map(|l| f64::from(l.exp())).sum::<f64>() / log_std.len() as f64),
+        m.set(
+            "ppo/action_std",
+            log_std.iter().map(|l| f64::from(l.exp())).sum::<f64>() / log_std.len() as f64,
         );
         if params.raw.task.reference_start_share > 0.0 {
             let posed: Vec<&super::task::Outcome> =
                 ro.outcomes.iter().filter(|o| o.reference_start).collect();
-            m.insert(
-                "reference_start/share".into(),
-                json!(posed.len() as f64 / n as f64),
-            );
+            m.set("reference_start/share", posed.len() as f64 / n as f64);
             if !posed.is_empty() {
                 let k = posed.len() as f64;
                 let ok = posed.iter().filter(|o| o.success).count() as f64;
                 let ret = posed.iter().map(|o| f64::from(o.reward)).sum::<f64>();
-                m.insert("reference_start/success".into(), json!(ok / k));
-                m.insert("reference_start/mean_return".into(), json!(ret / k));
+                m.set("reference_start/success", ok / k);
+                m.set("reference_start/mean_return", ret / k);
             }
         }
-        m.insert("time/reset_s".into(), json!(reset_s));
-        m.insert("time/sim_s".into(), json!(ro.sim_s));
-        m.insert("time/forward_s".into(), json!(ro.forward_s));
-        m.insert("time/update_s".into(), json!(update_s));
-        m.insert("curriculum/stage".into(), json!(stage));
-        m.insert("curriculum/mean_level".into(), json!(level));
-        m.insert("curriculum/assist".into(), json!(assist));
+        m.set("time/reset_s", reset_s);
+        m.set("time/sim_s", ro.sim_s);
+        m.set("time/forward_s", ro.forward_s);
+        m.set("time/update_s", update_s);
+        m.set("curriculum/stage", f64::from(stage));
+        m.set("curriculum/mean_level", f64::from(level));
+        m.set("curriculum/assist", f64::from(assist));
         if params.raw.curriculum.adaptive_starts {
             let weights = state.curriculum.mean_scenario_weights(p);
             for (s, w) in p.scenarios().iter().zip(weights) {
-                m.insert(format!("curriculum/start_p/{s}"), json!(w));
+                m.set(format!("curriculum/start_p/{s}"), w);
             }
         }
         collector.report(&mut m);

@@ -3,12 +3,51 @@
 use vigor_sim::scenario::Scenario;
 use vigor_sim::terrain::TerrainKind;
 
+use crate::metrics::Metrics;
+
+/// RGB pixels of a PNG, with its width and height.
+fn pixels(bytes: Vec<u8>) -> (Vec<u8>, usize, usize) {
+    let mut reader = png::Decoder::new(std::io::Cursor::new(bytes))
+        .read_info()
+        .unwrap();
+    let mut buf = vec![0; reader.output_buffer_size().unwrap()];
+    let info = reader.next_frame(&mut buf).unwrap();
+    (buf, info.width as usize, info.height as usize)
+}
+
+#[test]
+fn a_dense_noisy_curve_stays_inside_its_panel() {
+    // A thousand iterations whose return jumps between two values: drawn 2 px wide, plotters'
+    // mitre joins shot spikes through the caption above the panel.
+    let rows: Vec<Metrics> = (1..=1000u64)
+        .map(|i| Metrics {
+            iteration: i,
+            teacher: Some(crate::metrics::TeacherMetrics {
+                mean_return: if i % 2 == 0 { 10.0 } else { 0.0 },
+                ..Default::default()
+            }),
+            ..Metrics::default()
+        })
+        .collect();
+    let (buf, w, _) = pixels(super::curves::render(&rows));
+    let near = |p: &[u8], c: [u8; 3]| p.iter().zip(c).all(|(a, b)| a.abs_diff(b) < 40);
+    let in_caption: usize = (0..10)
+        .map(|y| {
+            buf[y * w * 3..(y * w + 560) * 3]
+                .chunks(3)
+                .filter(|p| near(p, [31, 119, 180]))
+                .count()
+        })
+        .sum();
+    assert_eq!(in_caption, 0, "line pixels in the first panel's top rows");
+}
+
 #[test]
 fn curves_are_a_png_with_the_lines_drawn() {
-    let rows: Vec<serde_json::Map<String, serde_json::Value>> = (1..=20)
+    let rows: Vec<Metrics> = (1..=20)
         .map(|i| {
-            let v = serde_json::json!({"iteration": i, "mean_return": f64::from(i).sqrt(), "success": f64::from(i) / 20.0, "safe_success": f64::from(i) / 40.0});
-            v.as_object().unwrap().clone()
+            let v = serde_json::json!({"iteration": i, "env_steps": i * 100, "mean_return": f64::from(i).sqrt(), "success": f64::from(i) / 20.0, "safe_success": f64::from(i) / 40.0});
+            serde_json::from_value(v).unwrap()
         })
         .collect();
     let bytes = super::curves::render(&rows);
@@ -56,7 +95,7 @@ fn runs_compare_in_windows_and_in_pictures_against_steps_and_hours() {
                     "success": rate,
                     "mean_return": i as f64,
                 });
-                v.as_object().unwrap().clone()
+                serde_json::from_value::<Metrics>(v).unwrap()
             })
             .collect::<Vec<_>>();
         (name.to_owned(), rows)

@@ -6,13 +6,13 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use serde_json::{Map, Value};
+use serde_json::Value;
 use vigor_common::seed::derive;
 use vigor_sim::SimParams;
-use vigor_sim::env::{EnvConfig, EnvError, Randomisation, SensorNoise};
+use vigor_sim::env::{EnvConfig, Randomisation, SensorNoise};
 use vigor_sim::robot::Robot;
 
-use super::artifact::{self, ArtifactError, TeacherManifest, TrainState};
+use super::artifact::{self, TeacherManifest, TrainState};
 use super::collect::{Collector, InProcess};
 use super::config::TeacherParams;
 use super::curriculum::Curriculum;
@@ -20,43 +20,11 @@ use super::model::{TeacherNet, TeacherSpec};
 use super::symmetry::TeacherMirror;
 use super::task::obs_dims;
 use crate::algorithm;
-use crate::demos::DemoError;
 use crate::rl::{Adam, RunningNorm};
-use crate::run_dir::{RunDir, RunDirError};
+use crate::run_dir::RunDir;
 
+pub use crate::algorithm::{IterationReport, TrainError};
 pub use crate::run_dir::{BEST, CURVES, METRICS, METRICS_RRD, read_metrics};
-
-/// Why training stopped.
-#[derive(Debug, thiserror::Error)]
-pub enum TrainError {
-    /// Simulator.
-    #[error(transparent)]
-    Env(#[from] EnvError),
-    /// Demonstrations.
-    #[error(transparent)]
-    Demo(#[from] DemoError),
-    /// Artifact or checkpoint.
-    #[error(transparent)]
-    Artifact(#[from] ArtifactError),
-    /// The run directory.
-    #[error(transparent)]
-    RunDir(#[from] RunDirError),
-    /// A file.
-    #[error("{path}: {source}")]
-    Io {
-        /// The path.
-        path: PathBuf,
-        /// The error.
-        #[source]
-        source: std::io::Error,
-    },
-    /// `--resume` with a different configuration, or a new run over an existing one.
-    #[error("{0}")]
-    Resume(String),
-    /// An artifact's stored configuration or an episode description is not valid here.
-    #[error("{0}")]
-    Invalid(String),
-}
 
 /// Options besides the configuration.
 #[derive(Debug, Clone)]
@@ -77,25 +45,6 @@ pub struct RunOptions {
     /// ones (fine-tuning on new starts, rewards or terrain; the optimiser and curriculum start
     /// anew). Ignored on `resume`, which continues its own run.
     pub init_from: Option<PathBuf>,
-}
-
-/// One iteration's headline numbers (the rest is in the metrics line).
-#[derive(Debug, Clone)]
-pub struct IterationReport {
-    /// Iteration just finished (from 1).
-    pub iteration: u64,
-    /// Of how many.
-    pub iterations: u64,
-    /// Environment steps so far.
-    pub env_steps: u64,
-    /// Environment steps per second of this iteration (rollout plus update).
-    pub steps_per_s: f64,
-    /// Mean episode return.
-    pub mean_return: f64,
-    /// Success rate.
-    pub success: f64,
-    /// The full metrics line.
-    pub metrics: Map<String, Value>,
 }
 
 /// The environment configuration the teacher trains in.

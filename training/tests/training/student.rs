@@ -74,15 +74,15 @@ fn depth_student_resumes_exactly_and_deploys_what_it_trained() {
     );
     assert_eq!(ma.len(), 2);
     for key in ["latent_mse", "action_mse", "loss", "beta", "teacher_share"] {
-        assert_eq!(ma[1][key], mb[1][key], "{key}");
+        assert_eq!(ma[1].get(key), mb[1].get(key), "{key}");
     }
     // DAgger: the teacher acts in the first iteration, the student in the second.
-    assert_eq!(ma[0]["teacher_share"], serde_json::json!(1.0));
-    assert_eq!(ma[1]["teacher_share"], serde_json::json!(0.0));
-    assert!(ma[1]["latent_mse"].as_f64().unwrap() > 0.0);
+    assert_eq!(ma[0].get("teacher_share"), Some(1.0));
+    assert_eq!(ma[1].get("teacher_share"), Some(0.0));
+    assert!(ma[1].get("latent_mse").unwrap() > 0.0);
 
     replay_probe(&a.path().join(STUDENT_DIR), true);
-    assert_eq!(ma[1]["track_match"], serde_json::json!(1.0));
+    assert_eq!(ma[1].get("track_match"), Some(1.0));
 
     // Evaluated with the camera's latency and frame phase drawn per episode: the same episodes
     // twice, and not those seen at once.
@@ -175,7 +175,7 @@ fn blind_student_trains_and_students_evaluate_on_terrain() {
     let m = read_metrics(&run.path().join(METRICS)).unwrap();
     // The history is live: the blind student's latent error is that of real inputs, and it picks
     // the environment's own reference track.
-    assert_eq!(m[0]["track_match"], serde_json::json!(1.0));
+    assert_eq!(m[0].get("track_match"), Some(1.0));
     let (student, task) = load_student(&run.path().join(STUDENT_DIR)).unwrap();
     assert!(student.student().depth.is_none());
     assert!(student.student().spec.depth.is_none());

@@ -1,13 +1,14 @@
 //! The learner as the training loop's collector: publishing each job's weights and assignments,
 //! waiting for the chunks and assembling them into one step-major rollout.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{Result, anyhow};
-use serde_json::{Map, Value, json};
 use vigor_msgs::project::{Assignment, EpisodeRef, NamedTensor, TrainWeights};
 use vigor_sim::env::EpisodeSpec;
+use vigor_training::metrics::Metrics;
 use vigor_training::rl::RunningNorm;
 use vigor_training::teacher::config::REWARD_COUNT;
 use vigor_training::teacher::model::TeacherNet;
@@ -149,31 +150,29 @@ impl Collector for Learner {
         let ro = assemble(&chunks, norm)?;
         let assemble_s = assembling.elapsed().as_secs_f64();
         let n = chunks.len() as f64;
-        let mut m = Map::new();
-        m.insert("dist/workers".into(), json!(live));
-        m.insert("dist/chunks".into(), json!(chunks.len()));
-        m.insert(
-            "dist/staleness".into(),
-            json!(job.iteration.saturating_sub(job.version)),
+        let mut m = BTreeMap::new();
+        let mut put = |k: &str, v: f64| m.insert(format!("dist/{k}"), v);
+        put("workers", live as f64);
+        put("chunks", n);
+        put(
+            "staleness",
+            job.iteration.saturating_sub(job.version) as f64,
         );
-        m.insert("dist/wait_s".into(), json!(wait_s));
-        m.insert(
-            "dist/chunk_mb".into(),
-            json!(chunks.iter().map(|c| c.bytes as f64).sum::<f64>() / n / 1e6),
+        put("wait_s", wait_s);
+        put(
+            "chunk_mb",
+            chunks.iter().map(|c| c.bytes as f64).sum::<f64>() / n / 1e6,
         );
-        m.insert(
-            "dist/chunk_latency_s".into(),
-            json!(chunks.iter().map(|c| c.latency_s).sum::<f64>() / n),
+        put(
+            "chunk_latency_s",
+            chunks.iter().map(|c| c.latency_s).sum::<f64>() / n,
         );
-        m.insert(
-            "dist/decode_s".into(),
-            json!(chunks.iter().map(|c| c.decode_s).sum::<f64>()),
-        );
-        m.insert("dist/assemble_s".into(), json!(assemble_s));
-        m.insert("dist/reassigned".into(), json!(counters.reassigned));
-        m.insert(
-            "dist/dropped".into(),
-            json!(counters.stale + counters.duplicate + counters.bad),
+        put("decode_s", chunks.iter().map(|c| c.decode_s).sum::<f64>());
+        put("assemble_s", assemble_s);
+        put("reassigned", counters.reassigned as f64);
+        put(
+            "dropped",
+            (counters.stale + counters.duplicate + counters.bad) as f64,
         );
         self.last = m;
         Ok(ro)
@@ -183,8 +182,8 @@ impl Collector for Learner {
         self.options.overlap
     }
 
-    fn report(&mut self, metrics: &mut Map<String, Value>) {
-        metrics.append(&mut self.last);
+    fn report(&mut self, metrics: &mut Metrics) {
+        metrics.series.0.append(&mut self.last);
     }
 }
 

@@ -7,7 +7,6 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, anyhow, bail};
-use serde_json::{Map, Value};
 use vigor_controller::bus::{BusConfig, Mode};
 use vigor_msgs::project::{Assignment, TrainChunk, TrainWork};
 use vigor_msgs::topics;
@@ -97,7 +96,8 @@ pub struct Learner {
     children: Vec<Child>,
     pub(super) options: LearnerOptions,
     pub(super) norms: BTreeMap<u64, RunningNorm>,
-    pub(super) last: Map<String, Value>,
+    /// The last iteration's `dist/…` metrics, until the loop takes them.
+    pub(super) last: BTreeMap<String, f64>,
 }
 
 pub(super) fn reply_bytes(query: &zenoh::query::Query, bytes: Vec<u8>) {
@@ -242,7 +242,7 @@ impl Learner {
             children: Vec::new(),
             options,
             norms: BTreeMap::new(),
-            last: Map::new(),
+            last: BTreeMap::new(),
         };
         let endpoint = bus
             .listen
