@@ -57,7 +57,8 @@ pub struct IterationReport {
     pub env_steps: u64,
     /// Environment steps per second of this iteration (rollout plus update).
     pub steps_per_s: f64,
-    /// Mean episode return.
+    /// The headline number beside success: the teacher's mean episode return, a student's
+    /// action error against the teacher.
     pub mean_return: f64,
     /// Success rate.
     pub success: f64,

@@ -5,14 +5,15 @@
 //! `reference_start/…`, `time/<part>`, `dist/…`) in [`Series`] under their full keys.
 //!
 //! A line is one JSON object with sorted keys, the format every run so far has written, so older
-//! runs read back. A value that is not finite is written as `null` and read back as NaN. The curve
+//! runs read back (family values are written as floats: `curriculum/stage` was `2`, now `2.0`).
+//! A value that is not finite is written as `null` and read back as NaN. The curve
 //! panels, `vigor train compare` and the tests name a metric by its key ([`Metrics::get`]).
 
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Deserializer, Serialize};
 
-/// One iteration's metrics.
+/// One iteration's metrics. `Default` is zeros, for lines built in code.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Metrics {
     /// Iteration just finished (from 1).
@@ -136,7 +137,8 @@ impl StudentMetrics {
 }
 
 impl Metrics {
-    /// The line's value under `key`, the name it has in the file; `None` where the line has none.
+    /// The line's value under `key`, the name it has in the file; `None` for a family key the
+    /// line does not have. A typed key that an older line lacks, or a `null`, reads as NaN.
     #[must_use]
     pub fn get(&self, key: &str) -> Option<f64> {
         Some(match key {
@@ -165,12 +167,15 @@ impl Metrics {
         self.get(key).is_some_and(f64::is_finite)
     }
 
-    /// Sets the series value `key` (a family key such as `time/sim_s`).
+    /// Sets the family value `key` (`group/name`, such as `time/sim_s`; the typed keys have no
+    /// `/`, so a family key never writes one of them twice).
     pub fn set(&mut self, key: impl Into<String>, value: f64) {
-        self.series.0.insert(key.into(), value);
+        let key = key.into();
+        debug_assert!(key.contains('/'), "`{key}` is not a family key");
+        self.series.0.insert(key, value);
     }
 
-    /// Every key and value of the line, sorted by key.
+    /// Every key and value of the line, sorted by key (typed keys an older line lacks as NaN).
     #[must_use]
     pub fn values(&self) -> Vec<(String, f64)> {
         let mut out: Vec<(String, f64)> = [

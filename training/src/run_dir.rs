@@ -58,6 +58,16 @@ pub enum RunDirError {
     /// A new run over an existing one, or a checkpoint that does not fit.
     #[error("{0}")]
     Resume(String),
+    /// A metrics line that is not one, before the last line.
+    #[error("{path}:{line}: not a metrics line ({message})")]
+    Metrics {
+        /// The file.
+        path: PathBuf,
+        /// Its line, from 1.
+        line: usize,
+        /// What the parser said.
+        message: String,
+    },
 }
 
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> RunDirError + '_ {
@@ -314,16 +324,29 @@ impl RunDir {
 /// The score file inside `best/`.
 const BEST_SCORE: &str = "score.txt";
 
-/// Reads every metrics line of a metrics file (a line cut short by a crash is skipped).
+/// Reads every metrics line of a metrics file. A last line that does not parse (cut short by a
+/// crash) is skipped.
 ///
 /// # Errors
-/// The file cannot be read.
+/// The file cannot be read, or a line before the last is not a metrics line.
 pub fn read_metrics(path: &Path) -> Result<Vec<Metrics>, RunDirError> {
     let text = std::fs::read_to_string(path).map_err(io(path))?;
-    Ok(text
-        .lines()
-        .filter_map(|l| Metrics::from_line(l).ok())
-        .collect())
+    let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
+    let mut out = Vec::with_capacity(lines.len());
+    for (k, line) in lines.iter().enumerate() {
+        match Metrics::from_line(line) {
+            Ok(m) => out.push(m),
+            Err(_) if k + 1 == lines.len() => {}
+            Err(e) => {
+                return Err(RunDirError::Metrics {
+                    path: path.to_path_buf(),
+                    line: k + 1,
+                    message: e.to_string(),
+                });
+            }
+        }
+    }
+    Ok(out)
 }
 
 /// Writes `adam`'s moments (`m.<param>`, `v.<param>`) to `path` atomically.
@@ -444,6 +467,16 @@ mod tests {
         let rows = read_metrics(&run.join(METRICS)).unwrap();
         assert_eq!(rows.len(), 4);
         assert_eq!(rows[3].iteration, 4);
+        // A last line cut short by a crash is skipped; a bad line before it is an error that
+        // names the file and the line.
+        let path = run.join(METRICS);
+        let whole = std::fs::read_to_string(&path).unwrap();
+        std::fs::write(&path, format!("{whole}{{\"iteration\":5,\"env_")).unwrap();
+        assert_eq!(read_metrics(&path).unwrap().len(), 4);
+        std::fs::write(&path, format!("{{\"success\":0.5}}\n{whole}")).unwrap();
+        let e = read_metrics(&path).unwrap_err().to_string();
+        assert!(e.contains("metrics.jsonl:1: not a metrics line"), "{e}");
+        std::fs::write(&path, &whole).unwrap();
         assert_eq!(run.best_score(), None);
         for (score, tag) in [(1.5, "a"), (2.5, "b")] {
             run.replace_best(score, |tmp| {

@@ -270,7 +270,11 @@ fn train(a: &TrainArgs) -> Result<()> {
     });
     let _ = std::fs::remove_dir_all(&dir);
     result?;
-    let sum = |k: &str| rows.iter().filter_map(|m| m.get(k)).sum::<f64>();
+    let sum = |k: &str| {
+        rows.iter()
+            .filter_map(|m| m.get(k).filter(|v| v.is_finite()))
+            .sum::<f64>()
+    };
     let (sim_s, fwd, upd, reset) = (
         sum("time/sim_s"),
         sum("time/forward_s"),

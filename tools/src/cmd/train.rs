@@ -379,7 +379,7 @@ fn student(a: &StudentArgs) -> Result<()> {
         let done_before = *first.get_or_insert(r.iteration - 1);
         let per_it = started.elapsed().as_secs_f64() / (r.iteration - done_before) as f64;
         let eta = per_it * (r.iterations - r.iteration) as f64;
-        let get = |k: &str| r.metrics.get(k).unwrap_or(0.0);
+        let get = |k: &str| r.metrics.get(k).filter(|v| v.is_finite()).unwrap_or(0.0);
         let line = format!(
             "it {}/{} | {:.0} steps/s | beta {:.2} | z mse {:.4} | action mse {:.4} | success {:.0}% | ETA {}",
             r.iteration,

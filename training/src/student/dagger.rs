@@ -16,11 +16,11 @@ use super::artifact::{export, write_checkpoint};
 use super::config::StudentConfig;
 use super::rollout::{StudentActing, StudentBatch, run_student};
 use crate::algorithm::Algorithm;
+use crate::algorithm::{IterationReport, TrainError};
 use crate::metrics::{Metrics, Series, StudentMetrics};
 use crate::rl::Adam;
 use crate::run_dir::RunDir;
 use crate::teacher::Teacher;
-use crate::teacher::runner::{IterationReport, TrainError};
 
 use super::runner::{
     STUDENT_DIR, STUDENT_PANELS, StudentState, StudentTask, build_envs, episode_spec,

@@ -13,10 +13,9 @@ use super::artifact::{self, TeacherManifest, TrainState};
 use super::collect::{Collector, Job};
 use super::config::TeacherParams;
 use super::model::TeacherNet;
-use super::runner::{IterationReport, TrainError};
 use super::symmetry::TeacherMirror;
 use super::task::REWARD_TERMS;
-use crate::algorithm::Algorithm;
+use crate::algorithm::{Algorithm, IterationReport, TrainError};
 use crate::metrics::{Metrics, Series, TeacherMetrics};
 use crate::rl::{Adam, Part, PpoBatch, RunningNorm, grouped_gae, ppo_update};
 use crate::run_dir::RunDir;
@@ -227,14 +226,24 @@ impl Algorithm for Ppo<'_> {
                 / full.len().max(1) as f64;
             m.set(format!("reward/{name}"), v);
         }
+        // Every field by name, so a new statistic does not go unlogged.
+        let crate::rl::PpoStats {
+            policy_loss,
+            value_loss,
+            entropy,
+            kl,
+            clip_fraction,
+            learning_rate,
+            grad_norm,
+        } = stats;
         for (k, v) in [
-            ("policy_loss", stats.policy_loss),
-            ("value_loss", stats.value_loss),
-            ("entropy", stats.entropy),
-            ("kl", stats.kl),
-            ("clip_fraction", stats.clip_fraction),
-            ("learning_rate", stats.learning_rate),
-            ("grad_norm", stats.grad_norm),
+            ("policy_loss", policy_loss),
+            ("value_loss", value_loss),
+            ("entropy", entropy),
+            ("kl", kl),
+            ("clip_fraction", clip_fraction),
+            ("learning_rate", learning_rate),
+            ("grad_norm", grad_norm),
         ] {
             m.set(format!("ppo/{k}"), v);
         }
