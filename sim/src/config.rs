@@ -265,6 +265,47 @@ fn check_pair(file: &str, key: &str, lo: f32, hi: f32, max: f32) -> Result<(), C
     config::check_range(file, key, hi, lo, max)
 }
 
+/// Physics rates a run may use, Hz (the range of `physics_rate_hz`).
+pub const PHYSICS_RATE_HZ: std::ops::RangeInclusive<u32> = 200..=2000;
+
+impl SimParams {
+    /// The physics rate, Hz.
+    #[must_use]
+    pub fn physics_rate_hz(&self) -> u32 {
+        (1.0 / self.physics_dt_s).round() as u32
+    }
+
+    /// The same simulator stepping its physics at `hz` instead: the step, the decimation (the
+    /// policy rate stays), and the latencies counted in physics steps (command and sensor)
+    /// rescaled to keep their duration as nearly as whole steps allow (rounded half up: at
+    /// 250 Hz the shipped 1-step sensor latency stays 1 step, 2 ms becoming 4 ms, and the
+    /// command's 0-5 steps become 0-3, 0-10 ms becoming 0-12 ms).
+    ///
+    /// # Errors
+    /// `hz` outside [`PHYSICS_RATE_HZ`], or not a multiple of the policy rate; the message names
+    /// the allowed values.
+    pub fn at_physics_rate(&self, hz: u32) -> Result<Self, String> {
+        let policy_hz = (1.0 / self.policy_dt_s).round() as u32;
+        if !PHYSICS_RATE_HZ.contains(&hz) || !hz.is_multiple_of(policy_hz) {
+            return Err(format!(
+                "{hz} Hz: allowed {} ..= {} Hz, a multiple of the {policy_hz} Hz policy rate",
+                PHYSICS_RATE_HZ.start(),
+                PHYSICS_RATE_HZ.end()
+            ));
+        }
+        let scale = f64::from(hz) / f64::from(self.physics_rate_hz());
+        let steps = |n: u32| (f64::from(n) * scale).round() as u32;
+        let mut out = self.clone();
+        out.physics_dt_s = 1.0 / f64::from(hz);
+        out.decimation = hz / policy_hz;
+        out.env.physics.dt_s = 1.0 / hz as f32;
+        out.env.decimation = out.decimation;
+        out.env.randomisation.latency_steps = self.env.randomisation.latency_steps.map(steps);
+        out.env.noise.latency_steps = steps(self.env.noise.latency_steps);
+        Ok(out)
+    }
+}
+
 impl SimConfig {
     /// The embedded shipped configuration, checked.
     ///
@@ -279,6 +320,25 @@ impl SimConfig {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_run_at_another_physics_rate_keeps_the_policy_rate_and_the_latencies_durations() {
+        let p = SimConfig::embedded().unwrap();
+        assert_eq!(p.physics_rate_hz(), 500);
+        let q = p.at_physics_rate(250).unwrap();
+        assert_eq!(q.physics_rate_hz(), 250);
+        assert_eq!((q.decimation, q.env.decimation), (5, 5));
+        assert!((q.env.physics.dt_s - 0.004).abs() < 1e-9);
+        assert!((q.policy_dt_s - p.policy_dt_s).abs() < 1e-12);
+        // 0-5 steps at 500 Hz (0-10 ms) are 0-2.5 steps at 250 Hz, rounded.
+        assert_eq!(q.env.randomisation.latency_steps, [0, 3]);
+        assert_eq!(p.at_physics_rate(1000).unwrap().env.noise.latency_steps, 2);
+        assert_eq!(p.at_physics_rate(500).unwrap(), p);
+        for bad in [100, 275, 2500] {
+            let e = p.at_physics_rate(bad).unwrap_err();
+            assert!(e.contains("allowed 200 ..= 2000 Hz"), "{e}");
+        }
+    }
 
     #[test]
     fn shipped_config_gives_decimation_10() {

@@ -103,16 +103,7 @@ impl SimDepthSource {
     /// Commands holding `robot`'s default joint pose with its description's PD gains.
     #[must_use]
     pub fn hold_commands(robot: &Robot) -> Vec<JointCommand> {
-        robot
-            .joints
-            .iter()
-            .map(|j| JointCommand {
-                q: j.default as f32,
-                kp: j.kp as f32,
-                kd: j.kd as f32,
-                ..JointCommand::default()
-            })
-            .collect()
+        vigor_sim::bench::own_gain_commands(robot)
     }
 
     /// Sets the joint commands (one per joint, in joint order) held from the next frame on.

@@ -107,19 +107,7 @@ fn stands_for_10_s_carrying_its_weight_on_the_feet() {
     assert!(contacts.iter().all(|c| feet.contains(&c.link)));
     let (q, _) = sim.joint_state();
     let low = robot.lowest_point_at(
-        &Isometry3::from_parts(
-            rapier3d::na::Translation3::new(
-                s.base_pos[0].into(),
-                s.base_pos[1].into(),
-                s.base_pos[2].into(),
-            ),
-            UnitQuaternion::from_quaternion(Quaternion::new(
-                s.base_quat[0].into(),
-                s.base_quat[1].into(),
-                s.base_quat[2].into(),
-                s.base_quat[3].into(),
-            )),
-        ),
+        &s.root(),
         &q.iter().map(|&x| f64::from(x)).collect::<Vec<_>>(),
     );
     assert!(low > -0.01, "penetration {low} m");

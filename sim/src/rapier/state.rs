@@ -46,6 +46,22 @@ pub struct RobotState {
     pub tau: Vec<f32>,
 }
 
+impl RobotState {
+    /// The pelvis pose in the world (the root of [`Robot::lowest_point_at`] and
+    /// `lowest_point_at` of the engines).
+    #[must_use]
+    pub fn root(&self) -> Isometry3<f64> {
+        let [x, y, z] = self.base_pos.map(f64::from);
+        let [w, i, j, k] = self.base_quat.map(f64::from);
+        Isometry3::from_parts(
+            rapier3d::na::Translation3::new(x, y, z),
+            rapier3d::na::UnitQuaternion::from_quaternion(rapier3d::na::Quaternion::new(
+                w, i, j, k,
+            )),
+        )
+    }
+}
+
 impl RapierSim {
     pub(super) fn configure_multibody(&mut self, robot: &Robot, self_collision: bool) {
         let root = self.link_bodies[0];

@@ -124,21 +124,8 @@ fn stands_for_10_s(params: &PhysicsParams) {
     );
     // Penetration at rest below 1 cm: the lowest collider point is above -1 cm.
     let (q, _) = sim.joint_state();
-    let root = Isometry3::from_parts(
-        Translation3::new(
-            s.base_pos[0].into(),
-            s.base_pos[1].into(),
-            s.base_pos[2].into(),
-        ),
-        UnitQuaternion::from_quaternion(rapier3d::na::Quaternion::new(
-            s.base_quat[0].into(),
-            s.base_quat[1].into(),
-            s.base_quat[2].into(),
-            s.base_quat[3].into(),
-        )),
-    );
     let q: Vec<f64> = q.iter().map(|&x| x.into()).collect();
-    let low = sim.lowest_point_at(&root, &q);
+    let low = sim.lowest_point_at(&s.root(), &q);
     assert!(low > -0.01, "penetration {low} m");
     // Standing still, the ground carries the robot's weight, all of it through the feet.
     let weight = robot.mass() as f32 * 9.81;

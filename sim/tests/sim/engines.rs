@@ -237,3 +237,32 @@ fn a_renewed_mujoco_engine_matches_a_newly_compiled_one() {
     let mut rapier = Engine::new(EngineKind::Rapier, &robot, &Ground::Flat, &p).unwrap();
     assert!(!rapier.renew_flat(&p));
 }
+
+/// The physics-rate study (`vigor bench sim --rates`): the shipped 500 Hz passes the fidelity
+/// checks in MuJoCo and falls like 2 000 Hz, and the stiff stand-hold PD (kp 300, kd 15 on the
+/// legs) topples the robot at 250 Hz (docs/simulator-performance.md, "Physics rate").
+#[test]
+fn the_rate_study_passes_500_hz_and_finds_the_stiff_hold_unstable_at_250() {
+    let robot = g1();
+    let base = EnvConfig {
+        engine: EngineKind::Mujoco,
+        randomisation: vigor_sim::env::Randomisation::none(),
+        noise: vigor_sim::env::SensorNoise::none(),
+        ..vigor_sim::SimConfig::embedded().unwrap().env
+    };
+    let rows = vigor_sim::bench::rate_study(&robot, &base, &[250, 500, 2000], 2000, 0.2).unwrap();
+    let [coarse, shipped, fine] = &rows[..] else {
+        panic!("{rows:?}")
+    };
+    assert_eq!(
+        fine.push_flat_rms_m, 0.0,
+        "the reference rate run again falls exactly the same way"
+    );
+    assert!(shipped.passes && fine.passes, "{rows:?}");
+    assert!(shipped.push_flat_rms_m < 0.05, "{shipped:?}");
+    assert!(
+        !coarse.passes && coarse.stand_worst_tilt_deg > 45.0,
+        "{coarse:?}"
+    );
+    assert_eq!((coarse.physics_hz, shipped.physics_hz), (250, 500));
+}

@@ -1,6 +1,6 @@
 //! `vigor bench sim` and `vigor bench train`.
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 use clap::{Args, Subcommand};
 use vigor_sim::engine::EngineKind;
 use vigor_sim::env::EnvConfig;
@@ -27,6 +27,10 @@ pub enum Command {
 /// `vigor bench train` flags.
 #[derive(Debug, Args)]
 pub struct TrainArgs {
+    /// Teacher config to time (default: the shipped configs/teacher.toml, embedded), e.g.
+    /// configs/teacher-unified.toml; the flags below override it.
+    #[arg(long)]
+    config: Option<std::path::PathBuf>,
     /// PPO iterations to time (1..=100); the first is included.
     #[arg(long, default_value_t = 3)]
     iterations: usize,
@@ -43,6 +47,10 @@ pub struct TrainArgs {
     /// `sim.start_pool`).
     #[arg(long)]
     start_pool: Option<usize>,
+    /// Physics rate while training, Hz (200..=2000, a multiple of 50; default: the config's
+    /// `sim.physics_rate_hz`, else configs/sim.toml's 500).
+    #[arg(long)]
+    physics_hz: Option<u32>,
 }
 
 /// `vigor bench sim` flags.
@@ -71,6 +79,13 @@ pub struct SimArgs {
     /// rapier's implicit joint motors, at 1 to 8 solver iterations.
     #[arg(long)]
     study: bool,
+    /// Instead: the physics-rate study, for each engine chosen: at each of these rates (Hz,
+    /// comma-separated, 100..=5000, multiples of the 50 Hz policy rate) the speed, the fidelity
+    /// checks of --study, and how far a push fall on flat and on rough ground departs from the
+    /// same fall at the highest rate listed (pelvis position, RMS over 2 s). E.g.
+    /// `--rates 250,500,1000 --engine mujoco`.
+    #[arg(long, value_delimiter = ',', conflicts_with = "study")]
+    rates: Vec<u32>,
 }
 
 /// Runs the subcommand.
@@ -149,6 +164,9 @@ pub fn run(cmd: &Command) -> Result<()> {
                         .map_err(|e: String| anyhow::anyhow!("--engine: {e}"))?,
                 ],
             };
+            if !a.rates.is_empty() {
+                return rate_study(a, &robot, &config, &engines);
+            }
             let mut reports = Vec::new();
             for &engine in &engines {
                 let config = EnvConfig {
@@ -232,9 +250,18 @@ fn train(a: &TrainArgs) -> Result<()> {
         "--iterations {}: allowed 1 ..= 100",
         a.iterations
     );
-    let file = "<embedded configs/teacher.toml>";
-    let mut raw: TeacherConfig =
-        vigor_common::config::parse(vigor_training::teacher::config::DEFAULT_TOML, file)?;
+    let (text, file) = match &a.config {
+        None => (
+            vigor_training::teacher::config::DEFAULT_TOML.to_owned(),
+            "<embedded configs/teacher.toml>".to_owned(),
+        ),
+        Some(path) => (
+            std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?,
+            path.display().to_string(),
+        ),
+    };
+    let file = file.as_str();
+    let mut raw: TeacherConfig = vigor_common::config::parse(&text, file)?;
     raw.iterations = a.iterations;
     raw.checkpoint_every = 1000;
     if let Some(n) = a.envs {
@@ -250,6 +277,9 @@ fn train(a: &TrainArgs) -> Result<()> {
     }
     if let Some(n) = a.start_pool {
         raw.sim.start_pool = n;
+    }
+    if a.physics_hz.is_some() {
+        raw.sim.physics_rate_hz = a.physics_hz;
     }
     let params = raw.validate(file)?;
     let dir = std::env::temp_dir().join(format!("vigor-bench-train-{}", std::process::id()));
@@ -285,18 +315,19 @@ fn train(a: &TrainArgs) -> Result<()> {
     let steps = rows.last().map_or(0.0, |m| m.env_steps as f64);
     println!(
         "teacher training, {} envs x {} steps per iteration, {} iterations, engine {}, {} \
-         threads, {} libtorch threads, start pool {}:",
+         threads, {} libtorch threads, start pool {}, physics at {} Hz:",
         params.raw.envs,
         (params.raw.task.episode_s * 50.0).round(),
         a.iterations,
         params.engine(),
         vigor_sim::par::resolve(params.raw.threads),
         params.raw.torch_threads,
-        params.raw.sim.start_pool
+        params.raw.sim.start_pool,
+        vigor_training::teacher::training_sim(&params, &sim)?.physics_rate_hz()
     );
     let rate = steps / total.max(1e-9);
     // The ceiling: every core stepping physics alone, one environment per core, flat ground.
-    let mut env = sim.env.clone();
+    let mut env = vigor_training::teacher::training_sim(&params, &sim)?.env;
     env.engine = params.engine();
     let cores = vigor_sim::par::resolve(0);
     let physics = vigor_sim::bench::single(
@@ -323,6 +354,58 @@ fn train(a: &TrainArgs) -> Result<()> {
             "  {name:<44} {:>6.1} %  ({t:.2} s)",
             100.0 * t / total.max(1e-9)
         );
+    }
+    Ok(())
+}
+
+/// `vigor bench sim --rates`: one table per engine.
+fn rate_study(
+    a: &SimArgs,
+    robot: &Robot,
+    config: &EnvConfig,
+    engines: &[EngineKind],
+) -> Result<()> {
+    for &hz in &a.rates {
+        anyhow::ensure!(
+            (100..=5000).contains(&hz) && hz % 50 == 0,
+            "--rates: {hz} Hz: allowed 100 ..= 5000 Hz, a multiple of the 50 Hz policy rate"
+        );
+    }
+    let reference = *a.rates.iter().max().unwrap_or(&500);
+    let mut all = Vec::new();
+    for &engine in engines {
+        let base = EnvConfig {
+            engine,
+            ..config.clone()
+        };
+        let rows = vigor_sim::bench::rate_study(robot, &base, &a.rates, reference, a.seconds)?;
+        if !a.json {
+            println!(
+                "{} (push falls compared with {reference} Hz):\n  rate Hz  physics steps/s  env steps/s  free fall err  stand tilt  penetration  lying drift  checks  push flat  push rough",
+                engine.name()
+            );
+            for r in &rows {
+                println!(
+                    "  {:>7}  {:>15.0}  {:>11.0}  {:>12.2}%  {:>9.1}°  {:>8.1} mm  {:>8.1} mm  {:<6}  {:>7.1} cm  {:>8.1} cm",
+                    r.physics_hz,
+                    r.steps_per_s,
+                    r.env_steps_per_s,
+                    100.0 * r.free_fall_rel_error,
+                    r.stand_worst_tilt_deg,
+                    1e3 * r.stand_penetration_m,
+                    1e3 * r.lying_drift_m,
+                    if r.passes { "pass" } else { "FAIL" },
+                    1e2 * r.push_flat_rms_m,
+                    1e2 * r.push_rough_rms_m
+                );
+            }
+        }
+        all.push(
+            serde_json::json!({ "engine": engine.name(), "reference_hz": reference, "rows": rows }),
+        );
+    }
+    if a.json {
+        println!("{}", serde_json::Value::Array(all));
     }
     Ok(())
 }

@@ -83,6 +83,12 @@ pub struct EvalArgs {
     /// (configs/student.toml `[timing]`). Depth students only.
     #[arg(long, value_delimiter = ',', num_args = 1..=2, value_name = "LOW,HIGH")]
     pub camera_latency_ms: Vec<f32>,
+    /// Physics rate, Hz (200..=2000, a multiple of the 50 Hz policy rate). Default:
+    /// configs/sim.toml's 500, whatever rate the policy trained at (`sim.physics_rate_hz`), so
+    /// every policy is judged on the same physics; another rate is for studying the step's
+    /// fidelity. Reports name a rate other than the default.
+    #[arg(long)]
+    pub physics_hz: Option<u32>,
     /// Skip the best/median/worst recordings.
     #[arg(long)]
     pub no_record: bool,
@@ -133,6 +139,10 @@ fn via_bus(a: &EvalArgs, loaded: &Loaded) -> Result<()> {
          evaluation of `{}` would not: its training configuration has `sim.randomise = true` \
          or --assist is set",
         loaded.name
+    );
+    anyhow::ensure!(
+        a.physics_hz.is_none(),
+        "--via-bus runs the simulated robot at configs/sim.toml's physics rate: drop --physics-hz"
     );
     anyhow::ensure!(
         a.engine.as_deref().is_none_or(|e| e == "mujoco"),
@@ -382,11 +392,23 @@ pub fn run(a: &EvalArgs) -> Result<()> {
         }
     };
     let robot = vigor_sim::robot::Robot::embedded(&loaded.robot)?;
-    let sim = vigor_sim::SimConfig::embedded()?;
+    let shipped = vigor_sim::SimConfig::embedded()?;
+    let sim = match a.physics_hz {
+        None => shipped.clone(),
+        Some(hz) => shipped
+            .at_physics_rate(hz)
+            .map_err(|e| anyhow::anyhow!("--physics-hz {e}"))?,
+    };
+    // Named in every report when it is not the shipped rate.
+    let rate_words = if sim.physics_rate_hz() == shipped.physics_rate_hz() {
+        String::new()
+    } else {
+        format!(", physics at {} Hz", sim.physics_rate_hz())
+    };
     std::fs::create_dir_all(&a.out).with_context(|| format!("creating {}", a.out.display()))?;
     let plan_cells = plan.cells().len();
     eprintln!(
-        "evaluating {} ({}{}) on {}: {} cells (scenario x terrain){} x {} trials",
+        "evaluating {} ({}{}{rate_words}) on {}: {} cells (scenario x terrain){} x {} trials",
         loaded.name,
         loaded.trained,
         camera_words(loaded.camera.as_ref()),
@@ -420,6 +442,7 @@ pub fn run(a: &EvalArgs) -> Result<()> {
         "seed": a.seed,
         "assist": a.assist,
         "camera": loaded.camera,
+        "physics_hz": sim.physics_rate_hz(),
         "cells": cells,
         "episodes": results,
     });
@@ -432,7 +455,7 @@ pub fn run(a: &EvalArgs) -> Result<()> {
     write(
         "eval.md",
         format!(
-            "# Evaluation of {} `{}` ({}{}), {}, seed {}\n\n{table}",
+            "# Evaluation of {} `{}` ({}{}{rate_words}), {}, seed {}\n\n{table}",
             loaded.kind,
             loaded.name,
             loaded.trained,
@@ -462,6 +485,7 @@ pub fn run(a: &EvalArgs) -> Result<()> {
                 "trials_per_cell": a.trials,
                 "seed": a.seed,
                 "camera": loaded.camera,
+                "physics_hz": sim.physics_rate_hz(),
                 "summary": summary,
             }))?
             .as_bytes(),
@@ -470,7 +494,7 @@ pub fn run(a: &EvalArgs) -> Result<()> {
         write(
             "protocol.md",
             format!(
-                "# {} `{}` on the {protocol} protocol, seed {}, {} trials per cell{}\n\n{text}",
+                "# {} `{}` on the {protocol} protocol, seed {}, {} trials per cell{}{rate_words}\n\n{text}",
                 loaded.kind,
                 loaded.name,
                 a.seed,

@@ -14,7 +14,7 @@ use super::curriculum::reference_start;
 use super::model::TeacherNet;
 use super::reference::ReferenceSet;
 use super::rollout::{Acting, Rollout, par_each, run_episodes};
-use super::runner::{TrainError, env_config, threads};
+use super::runner::{TrainError, env_config, threads, training_sim};
 use super::task::TaskEnv;
 use crate::metrics::Metrics;
 use crate::rl::RunningNorm;
@@ -97,7 +97,7 @@ impl<'r> InProcess<'r> {
         sim: &SimParams,
     ) -> Result<Self, TrainError> {
         // Training's pushes may come from a wider range than evaluation's (`task.push_force_n`).
-        let mut cfg = env_config(params, sim);
+        let mut cfg = env_config(params, &training_sim(params, sim)?);
         cfg.push_force_n = params.raw.task.push_force_n;
         Ok(Self {
             robot,

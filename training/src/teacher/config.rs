@@ -65,6 +65,13 @@ pub struct SimSection {
     /// every start afresh). See `vigor_sim::start_pool`.
     #[serde(default)]
     pub start_pool: usize,
+    /// Physics rate while training, Hz (200..=2000, a multiple of the policy rate). Absent:
+    /// `configs/sim.toml`'s (500). Evaluation always runs at `configs/sim.toml`'s rate unless
+    /// told otherwise (`vigor eval --physics-hz`), so policies trained at different rates are
+    /// judged on the same physics. Students distil at `configs/sim.toml`'s rate whatever rate
+    /// their teacher trained at.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub physics_rate_hz: Option<u32>,
 }
 
 /// `[task]`.

@@ -85,6 +85,30 @@ impl Validate for TeacherConfig {
         check_range(file, "torch_threads", self.torch_threads, 1, 64)?;
         check_critic_groups(file, &self.model.critic_groups)?;
         check_range(file, "sim.start_pool", self.sim.start_pool, 0, 4096)?;
+        if let Some(hz) = self.sim.physics_rate_hz {
+            let r = vigor_sim::config::PHYSICS_RATE_HZ;
+            check_range(file, "sim.physics_rate_hz", hz, *r.start(), *r.end())?;
+            if !hz.is_multiple_of(50) {
+                return Err(config::inconsistent(
+                    file,
+                    "sim.physics_rate_hz",
+                    format!("{hz} Hz is not a multiple of the 50 Hz policy rate"),
+                ));
+            }
+            // Stiff PD topples the robot below 500 Hz (docs/simulator-performance.md, "Physics
+            // rate"); the description's own gains were measured to hold at 250 Hz.
+            if hz < 500 && self.task.kp_scale > 1.0 {
+                return Err(config::inconsistent(
+                    file,
+                    "sim.physics_rate_hz",
+                    format!(
+                        "{hz} Hz with task.kp_scale = {}: below 500 Hz the gains must stay at \
+                         the description's (kp_scale <= 1); stiffer PD topples the robot there",
+                        self.task.kp_scale
+                    ),
+                ));
+            }
+        }
         let t = &self.task;
         if t.scenarios.is_empty() {
             return Err(config::inconsistent(

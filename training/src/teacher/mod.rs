@@ -44,5 +44,5 @@ mod tests;
 pub use artifact::{Teacher, TeacherManifest, load_artifact};
 pub use collect::{Collector, InProcess, Job};
 pub use config::{TeacherConfig, TeacherParams};
-pub use runner::{IterationReport, RunOptions, TrainError, train, train_with};
+pub use runner::{IterationReport, RunOptions, TrainError, train, train_with, training_sim};
 pub use task::{Outcome, TaskEnv};

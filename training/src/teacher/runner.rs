@@ -62,6 +62,20 @@ pub fn env_config(p: &TeacherParams, sim: &SimParams) -> EnvConfig {
     c
 }
 
+/// The simulator a run trains in: `sim`, at the config's own physics rate
+/// (`sim.physics_rate_hz`) when it sets one.
+///
+/// # Errors
+/// A rate that is not a multiple of the policy rate.
+pub fn training_sim(p: &TeacherParams, sim: &SimParams) -> Result<SimParams, TrainError> {
+    match p.raw.sim.physics_rate_hz {
+        None => Ok(sim.clone()),
+        Some(hz) => sim
+            .at_physics_rate(hz)
+            .map_err(|e| TrainError::Invalid(format!("sim.physics_rate_hz: {e}"))),
+    }
+}
+
 pub(super) fn threads(p: &TeacherParams) -> usize {
     if p.raw.threads == 0 {
         std::thread::available_parallelism().map_or(1, std::num::NonZero::get)
@@ -167,7 +181,7 @@ where
     // which has the cores to itself, runs on `torch_threads`.
     tch::set_num_threads(1);
     let p = Arc::new(params.clone());
-    let cfg = env_config(params, sim);
+    let cfg = env_config(params, &training_sim(params, sim)?);
     let dims = obs_dims(robot, params);
     let spec = TeacherSpec::new(dims, robot.joints.len(), &params.raw.model);
     let mirror = if params.raw.ppo.symmetry {

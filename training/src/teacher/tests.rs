@@ -25,6 +25,49 @@ fn shipped_config_validates() {
 }
 
 #[test]
+fn training_may_step_physics_at_its_own_rate_and_evaluation_keeps_the_shipped_one() {
+    let robot = Robot::embedded("g1_29dof").unwrap();
+    let sim = vigor_sim::SimConfig::embedded().unwrap();
+    // Configurations without the key train at configs/sim.toml's rate.
+    let shipped = params(super::config::UNIFIED_TOML).unwrap();
+    assert_eq!(shipped.raw.sim.physics_rate_hz, None);
+    let collector = super::InProcess::new(&shipped, &robot, &sim).unwrap();
+    assert_eq!(collector.env_config().decimation, 10);
+    let text = super::config::UNIFIED_TOML.replace(
+        "start_pool = 0\n",
+        "start_pool = 0\nphysics_rate_hz = 250\n",
+    );
+    let coarse = params(&text).unwrap();
+    assert_eq!(coarse.raw.sim.physics_rate_hz, Some(250));
+    let collector = super::InProcess::new(&coarse, &robot, &sim).unwrap();
+    assert_eq!(collector.env_config().decimation, 5);
+    assert!((collector.env_config().physics.dt_s - 0.004).abs() < 1e-9);
+    let eval = super::runner::env_config(&coarse, &sim);
+    assert_eq!(
+        (eval.decimation, eval.physics.dt_s),
+        (10, 0.002),
+        "evaluation builds its environments at the simulator's rate"
+    );
+    // Out of range, off the policy rate's multiples, or below 500 Hz with stiffer gains: each is
+    // named by key.
+    let err = params(&text.replace("physics_rate_hz = 250", "physics_rate_hz = 100"))
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("sim.physics_rate_hz"), "{err}");
+    let err = params(&text.replace("physics_rate_hz = 250", "physics_rate_hz = 275"))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("sim.physics_rate_hz") && err.contains("275 Hz"),
+        "{err}"
+    );
+    let stiff = text.replace("kp_scale = 1.0", "kp_scale = 2.0");
+    let err = params(&stiff).unwrap_err().to_string();
+    assert!(err.contains("task.kp_scale = 2"), "{err}");
+    assert!(params(&stiff.replace("physics_rate_hz = 250", "physics_rate_hz = 500")).is_ok());
+}
+
+#[test]
 fn training_may_widen_the_pushes_and_evaluation_keeps_the_protocols() {
     use vigor_sim::scenario::PROTOCOL_PUSH_N;
     let robot = Robot::embedded("g1_29dof").unwrap();
