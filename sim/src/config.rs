@@ -244,6 +244,7 @@ impl Validate for SimConfig {
             },
             start_pool: 0,
             push_force_n: crate::scenario::PROTOCOL_PUSH_N,
+            lying_offset_m: [0.0, 0.0],
         };
         Ok(SimParams {
             physics_dt_s: 1.0 / f64::from(self.physics_rate_hz),

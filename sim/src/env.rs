@@ -10,7 +10,7 @@ use crate::engine::{Engine, EngineKind};
 use crate::mujoco::MujocoError;
 use crate::rapier::{Ground, JointCommand, PhysicsParams, RobotState};
 use crate::robot::{Robot, Shape};
-use crate::scenario::{Scenario, StartPlan, plan};
+use crate::scenario::{Scenario, StartPlan, lying_offset, plan};
 use crate::terrain::{Terrain, TerrainError, TerrainKind};
 
 /// Base tilt at which a fall is declared and VIGOR's policy engages, rad (20°).
@@ -103,6 +103,13 @@ pub struct EnvConfig {
     /// Range of the fall starts' pushes, N ([`crate::scenario::PROTOCOL_PUSH_N`] unless a
     /// training configuration widens it).
     pub push_force_n: [f32; 2],
+    /// Where the plain lying starts (supine, prone, side, sitting) lie: a range of distances from
+    /// the tile centre along the tile's axes, m ([`crate::scenario::lying_offset`]; `[0, 0]`: at
+    /// the centre, on the level spawn square that every terrain kind but rough ground keeps
+    /// clear). Out at [`crate::scenario::PROTOCOL_LYING_OFFSET_M`] the body lies on the slope,
+    /// the steps, the stones or across a trench instead. The place comes from a stream of the
+    /// episode seed of its own, so every other draw of the episode is the same at any range.
+    pub lying_offset_m: [f32; 2],
 }
 
 impl Default for EnvConfig {
@@ -117,6 +124,7 @@ impl Default for EnvConfig {
             noise: SensorNoise::none(),
             start_pool: 0,
             push_force_n: crate::scenario::PROTOCOL_PUSH_N,
+            lying_offset_m: [0.0, 0.0],
         }
     }
 }
@@ -343,8 +351,9 @@ impl Env {
             .first()
             .map_or([0.0, 0.0], |t| t.centre_xy);
         let mut root = self.start.root;
-        root.translation.x += f64::from(centre[0]);
-        root.translation.y += f64::from(centre[1]);
+        let [dx, dy] = lying_offset(spec.scenario, spec.seed, self.config.lying_offset_m);
+        root.translation.x += f64::from(centre[0] + dx);
+        root.translation.y += f64::from(centre[1] + dy);
         self.command_queue.clear();
         self.sensor_queue.clear();
         self.episode_s = 0.0;

@@ -7,7 +7,7 @@
 //! start is a physically resting state rather than a hand-placed one.
 
 use rapier3d::na::{Isometry3, Translation3, UnitQuaternion, Vector3};
-use vigor_common::seed::SplitMix64;
+use vigor_common::seed::{SplitMix64, derive};
 
 use crate::robot::Robot;
 use crate::terrain::TerrainKind;
@@ -88,6 +88,13 @@ impl Scenario {
         )
     }
 
+    /// True for the lying starts that may lie anywhere on a tile (supine, prone, side, sitting);
+    /// false for the falls and for the starts placed against their own terrain.
+    #[must_use]
+    pub const fn lies_free(self) -> bool {
+        !self.is_fall() && self.required_terrain().is_none()
+    }
+
     /// The terrain this scenario needs, if it needs a particular one (kind, difficulty).
     #[must_use]
     pub const fn required_terrain(self) -> Option<(TerrainKind, f32)> {
@@ -138,6 +145,39 @@ impl<'de> serde::Deserialize<'de> for Scenario {
 /// The pushes of fall starts, N (evaluation and VIGOR's protocol): 250-450 N for 0.2 s on the
 /// torso topples the G1. Training may draw from another range ([`crate::env::EnvConfig`]).
 pub const PROTOCOL_PUSH_N: [f32; 2] = [250.0, 450.0];
+
+/// Where VIGOR's protocol puts the plain lying starts (supine, prone, side, sitting): this far
+/// from the tile centre along the tile's axes, m ([`lying_offset`]). Every terrain kind but
+/// rough ground keeps a level 1.5 m spawn square at the centre (`terrain::tiles::SPAWN_HALF_M`),
+/// so a 1.3 m robot lying there lies on level ground whatever the tile's kind. From 1 m out the
+/// pelvis is on the terrain itself (the slope, the steps, the stones, across a trench or a
+/// platform's edge), and at 1.6 m a body of any yaw still ends inside the 5 m tile.
+pub const PROTOCOL_LYING_OFFSET_M: [f32; 2] = [1.0, 1.6];
+
+/// The horizontal offset from the tile centre of `scenario`'s start for episode seed `seed`, m,
+/// for the plain lying starts ([`Scenario::lies_free`]): a point uniform on the square ring
+/// whose distance from the centre along the axes (`max(|x|, |y|)`, the measure the terrain's
+/// pyramids, stairs and trenches are built on) is drawn uniformly from `range_m`, from a stream
+/// of the seed of its own. `[0, 0]` for the other starts and for a range of `[0, 0]`.
+#[must_use]
+pub fn lying_offset(scenario: Scenario, seed: u64, range_m: [f32; 2]) -> [f32; 2] {
+    if !scenario.lies_free() || range_m[1] <= 0.0 {
+        return [0.0, 0.0];
+    }
+    let mut rng = SplitMix64::new(derive(seed, "lying-offset", 0));
+    let ring = if range_m[1] > range_m[0] {
+        rng.uniform(range_m[0], range_m[1])
+    } else {
+        range_m[0]
+    };
+    let along = rng.uniform(-1.0, 1.0) * ring;
+    match rng.next_u64() % 4 {
+        0 => [ring, along],
+        1 => [-ring, along],
+        2 => [along, ring],
+        _ => [along, -ring],
+    }
+}
 
 /// A push: constant world-frame force on a link.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -295,6 +335,53 @@ pub fn plan(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn lying_offsets_fall_on_the_square_ring_for_free_lying_starts_only() {
+        let range = PROTOCOL_LYING_OFFSET_M;
+        let mut sides = [0usize; 4];
+        for seed in 0..400 {
+            for scenario in Scenario::ALL {
+                let [x, y] = lying_offset(scenario, seed, range);
+                if !scenario.lies_free() {
+                    assert_eq!([x, y], [0.0, 0.0], "{scenario} keeps its own place");
+                    continue;
+                }
+                let ring = x.abs().max(y.abs());
+                assert!(
+                    (range[0]..=range[1]).contains(&ring),
+                    "{scenario}, seed {seed}: ring {ring}"
+                );
+                assert_eq!([x, y], lying_offset(scenario, seed, range), "deterministic");
+                if scenario == Scenario::Supine {
+                    let side = if x.abs() >= y.abs() {
+                        usize::from(x < 0.0)
+                    } else {
+                        2 + usize::from(y < 0.0)
+                    };
+                    sides[side] += 1;
+                }
+            }
+            assert_eq!(
+                lying_offset(Scenario::Prone, seed, [0.0, 0.0]),
+                [0.0, 0.0],
+                "a range of 0 is the centre"
+            );
+        }
+        // Every side of the ring is used, none more than twice as often as another.
+        let (lo, hi) = (sides.iter().min().unwrap(), sides.iter().max().unwrap());
+        assert!(*lo > 60 && *hi < 2 * *lo, "{sides:?}");
+        assert_eq!(
+            [
+                Scenario::Supine,
+                Scenario::Prone,
+                Scenario::Side,
+                Scenario::Sitting
+            ]
+            .map(Scenario::lies_free),
+            [true; 4]
+        );
+    }
 
     #[test]
     fn a_scenario_keeps_its_own_terrain_kind_and_takes_an_asked_difficulty_of_that_kind() {

@@ -95,6 +95,56 @@ fn bad_input_fails_with_a_clear_message() {
 }
 
 #[test]
+fn eval_lays_lying_starts_where_asked_names_it_and_refuses_places_off_the_tile() {
+    let dir = tempfile::tempdir().unwrap();
+    let out_dir = dir.path().join("ev");
+    let run = |offset: &str| {
+        vigor(
+            &[
+                "eval",
+                "--policy",
+                "policies/teacher-unified",
+                "--scenarios",
+                "supine",
+                "--terrains",
+                "slope_down",
+                "--trials",
+                "1",
+                "--lying-offset-m",
+                offset,
+                "--no-record",
+                "--plain",
+                "--out",
+                out_dir.to_str().unwrap(),
+            ],
+            b"",
+        )
+    };
+    let out = run("1.2");
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let md = std::fs::read_to_string(out_dir.join("eval.md")).unwrap();
+    assert!(
+        md.lines()
+            .next()
+            .unwrap()
+            .ends_with("lying starts 1.20 m from the tile centre"),
+        "{md}"
+    );
+    let json: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out_dir.join("eval.json")).unwrap()).unwrap();
+    assert_eq!(json["lying_offset_m"][0].as_f64().unwrap() as f32, 1.2);
+    assert_eq!(json["lying_offset_m"][1].as_f64().unwrap() as f32, 1.2);
+    for (bad, words) in [
+        ("2.0", "--lying-offset-m 2,2: allowed 0 ..= 1.8, low first"),
+        ("1.4,1.0", "--lying-offset-m 1.4,1: allowed 0 ..= 1.8, low first"),
+    ] {
+        let out = run(bad);
+        assert!(!out.status.success(), "{bad} was accepted");
+        assert!(text(&out.stderr).contains(words), "{}", text(&out.stderr));
+    }
+}
+
+#[test]
 fn config_check_passes_on_shipped_configs_and_names_bad_keys() {
     let out = vigor(&["config", "check"], b"");
     assert!(

@@ -279,3 +279,42 @@ fn pooled_lying_starts_come_settled_without_settle_steps() {
         }
     }
 }
+
+#[test]
+fn lying_starts_at_the_protocol_offset_settle_on_the_terrain_not_on_the_spawn_square() {
+    use vigor_sim::engine::EngineKind;
+    use vigor_sim::scenario::PROTOCOL_LYING_OFFSET_M;
+    let robot = g1();
+    let at = |range: [f32; 2]| EnvConfig {
+        engine: EngineKind::Mujoco,
+        lying_offset_m: range,
+        ..EnvConfig::default()
+    };
+    // The top of a pyramid: the level spawn square at the centre, a slope down all around it.
+    let slope = |seed| EpisodeSpec {
+        scenario: Scenario::Supine,
+        terrain: (TerrainKind::SlopeDown, 0.8),
+        seed,
+    };
+    let settled = |config: &EnvConfig, seed| {
+        let env = Env::new(&robot, config, slope(seed)).unwrap();
+        let centre = env.terrain().tiles()[0].centre_xy;
+        let [x, y, _] = env.state().base_pos;
+        let ring = (x - centre[0]).abs().max((y - centre[1]).abs());
+        let drop = env.terrain().height(centre[0], centre[1]) - env.terrain().height(x, y);
+        (ring, drop)
+    };
+    for seed in 0..3 {
+        let (ring, drop) = settled(&at([0.0, 0.0]), seed);
+        assert!(
+            ring < 0.3 && drop.abs() < 1e-3,
+            "centre: ring {ring}, drop {drop}"
+        );
+        let (ring, drop) = settled(&at(PROTOCOL_LYING_OFFSET_M), seed);
+        // The pelvis may slide during the 2 s settle; it stays off the square, downhill.
+        assert!(
+            ring > 0.85 && ring < 2.4 && drop > 0.04,
+            "seed {seed}: ring {ring}, {drop} m below the summit"
+        );
+    }
+}

@@ -51,6 +51,7 @@ pub fn run(dir: &Path, rrd: &Path, trials: usize) -> Result<String> {
         threads: 0,
         assist: 0.0,
         drawn: false,
+        lying_offset_m: [0.0, 0.0],
     };
     let results = eval::evaluate(
         eval::Evaluee::Teacher(&teacher),

@@ -75,6 +75,15 @@ pub struct EvalArgs {
     /// overall, per terrain and per start, with 95 % intervals.
     #[arg(long, value_parser = ["vigor"])]
     pub protocol: Option<String>,
+    /// Where the lying starts (supine, prone, side, sitting) lie: LOW,HIGH metres from the tile
+    /// centre along the tile's axes (one value: fixed), the distance and the place on that
+    /// square ring drawn from each episode's seed. Every terrain kind but rough ground keeps a
+    /// level 1.5 m square at the centre, so at 0 a lying start is on level ground whatever the
+    /// terrain. Default: the protocol's 1,1.6 (on the slope, the steps, the stones, across a
+    /// trench) with --protocol, 0 without; `0` with --protocol reproduces the reports written
+    /// before this option (2026-12-05), which lay them at the centre. Allowed 0 ..= 1.8.
+    #[arg(long, value_delimiter = ',', num_args = 1..=2, value_name = "LOW,HIGH")]
+    pub lying_offset_m: Vec<f32>,
     /// A depth student's camera timing: each episode's images reach the student a latency drawn
     /// uniformly from LOW,HIGH milliseconds after they were taken (one value: fixed), with the
     /// frame clock's phase against engagement drawn over one period, both from the episode's
@@ -164,6 +173,7 @@ fn via_bus(a: &EvalArgs, loaded: &Loaded) -> Result<()> {
         threads: a.threads,
         assist: 0.0,
         drawn: false,
+        lying_offset_m: [0.0, 0.0],
     };
     let robot = vigor_sim::robot::Robot::embedded(&loaded.robot)?;
     let sim = vigor_sim::SimConfig::embedded()?;
@@ -283,22 +293,54 @@ impl Loaded {
     }
 }
 
-/// `--camera-latency-ms` as a camera timing (milliseconds to seconds), or `None` when not given.
-fn camera_timing(ms: &[f32]) -> Result<Option<CameraTiming>> {
-    let (low, high) = match *ms {
+/// A `LOW,HIGH` flag (one value: fixed) checked against `0 ..= max`, low first; `None` when the
+/// flag was not given.
+fn low_high(flag: &str, values: &[f32], max: f32) -> Result<Option<[f32; 2]>> {
+    let (low, high) = match *values {
         [] => return Ok(None),
         [fixed] => (fixed, fixed),
         [low, high] => (low, high),
-        _ => anyhow::bail!("--camera-latency-ms takes LOW,HIGH or one value"),
+        _ => anyhow::bail!("{flag} takes LOW,HIGH or one value"),
     };
     anyhow::ensure!(
-        (0.0..=200.0).contains(&low) && (low..=200.0).contains(&high),
-        "--camera-latency-ms {low},{high}: allowed 0 ..= 200, low first"
+        (0.0..=max).contains(&low) && (low..=max).contains(&high),
+        "{flag} {low},{high}: allowed 0 ..= {max}, low first"
     );
-    Ok(Some(CameraTiming {
-        random_phase: true,
-        latency_s: [low / 1000.0, high / 1000.0],
-    }))
+    Ok(Some([low, high]))
+}
+
+/// `--camera-latency-ms` as a camera timing (milliseconds to seconds), or `None` when not given.
+fn camera_timing(ms: &[f32]) -> Result<Option<CameraTiming>> {
+    Ok(
+        low_high("--camera-latency-ms", ms, 200.0)?.map(|[low, high]| CameraTiming {
+            random_phase: true,
+            latency_s: [low / 1000.0, high / 1000.0],
+        }),
+    )
+}
+
+/// `--lying-offset-m` (metres), or the default: the protocol's range with `--protocol`, the
+/// centre without.
+fn lying_offset(m: &[f32], protocol: bool) -> Result<[f32; 2]> {
+    Ok(
+        low_high("--lying-offset-m", m, 1.8)?.unwrap_or(if protocol {
+            vigor_sim::scenario::PROTOCOL_LYING_OFFSET_M
+        } else {
+            [0.0, 0.0]
+        }),
+    )
+}
+
+/// The words a report uses for where the lying starts lie.
+fn lying_words(range_m: [f32; 2]) -> String {
+    let [low, high] = range_m;
+    if high <= 0.0 {
+        ", lying starts at the tile centre".to_owned()
+    } else if low == high {
+        format!(", lying starts {low:.2} m from the tile centre")
+    } else {
+        format!(", lying starts {low:.2}-{high:.2} m from the tile centre")
+    }
 }
 
 /// The words a report uses for `camera`.
@@ -378,7 +420,10 @@ pub fn run(a: &EvalArgs) -> Result<()> {
             a.scenarios.is_empty() && a.assist == 0.0,
             "--protocol chooses the starts and gives no assist: drop --scenarios and --assist"
         );
-        EvalPlan::protocol(a.trials, a.seed, engines, a.threads)
+        EvalPlan {
+            lying_offset_m: lying_offset(&a.lying_offset_m, true)?,
+            ..EvalPlan::protocol(a.trials, a.seed, engines, a.threads)
+        }
     } else {
         EvalPlan {
             scenarios,
@@ -389,8 +434,10 @@ pub fn run(a: &EvalArgs) -> Result<()> {
             threads: a.threads,
             assist: a.assist,
             drawn: false,
+            lying_offset_m: lying_offset(&a.lying_offset_m, false)?,
         }
     };
+    let lying = lying_words(plan.lying_offset_m);
     let robot = vigor_sim::robot::Robot::embedded(&loaded.robot)?;
     let shipped = vigor_sim::SimConfig::embedded()?;
     let sim = match a.physics_hz {
@@ -443,6 +490,7 @@ pub fn run(a: &EvalArgs) -> Result<()> {
         "assist": a.assist,
         "camera": loaded.camera,
         "physics_hz": sim.physics_rate_hz(),
+        "lying_offset_m": plan.lying_offset_m,
         "cells": cells,
         "episodes": results,
     });
@@ -455,7 +503,7 @@ pub fn run(a: &EvalArgs) -> Result<()> {
     write(
         "eval.md",
         format!(
-            "# Evaluation of {} `{}` ({}{}{rate_words}), {}, seed {}\n\n{table}",
+            "# Evaluation of {} `{}` ({}{}{rate_words}), {}, seed {}{lying}\n\n{table}",
             loaded.kind,
             loaded.name,
             loaded.trained,
@@ -486,6 +534,7 @@ pub fn run(a: &EvalArgs) -> Result<()> {
                 "seed": a.seed,
                 "camera": loaded.camera,
                 "physics_hz": sim.physics_rate_hz(),
+                "lying_offset_m": plan.lying_offset_m,
                 "summary": summary,
             }))?
             .as_bytes(),
@@ -494,7 +543,7 @@ pub fn run(a: &EvalArgs) -> Result<()> {
         write(
             "protocol.md",
             format!(
-                "# {} `{}` on the {protocol} protocol, seed {}, {} trials per cell{}{rate_words}\n\n{text}",
+                "# {} `{}` on the {protocol} protocol, seed {}, {} trials per cell{}{rate_words}{lying}\n\n{text}",
                 loaded.kind,
                 loaded.name,
                 a.seed,

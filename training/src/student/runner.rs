@@ -285,7 +285,11 @@ pub fn build_envs(
 ) -> Result<(Vec<TaskEnv>, Vec<StudentSensor>, usize), TrainError> {
     let engine = task.teacher.sim.engine;
     let p = Arc::new(params_for(&task.teacher, engine)?);
-    let cfg = env_config(&p, sim);
+    let mut cfg = env_config(&p, sim);
+    if augment {
+        // Training episodes lie where the teacher's did; the probe keeps the centre.
+        cfg.lying_offset_m = p.raw.task.lying_offset_m;
+    }
     let refs = Arc::new(ReferenceSet::for_task(robot, &p.raw.task)?);
     let geometry = Arc::new(RobotGeometry::new(robot));
     let mut slots: Vec<(Option<TaskEnv>, Option<StudentSensor>, Option<String>)> =

@@ -99,6 +99,7 @@ impl<'r> InProcess<'r> {
         // Training's pushes may come from a wider range than evaluation's (`task.push_force_n`).
         let mut cfg = env_config(params, &training_sim(params, sim)?);
         cfg.push_force_n = params.raw.task.push_force_n;
+        cfg.lying_offset_m = params.raw.task.lying_offset_m;
         Ok(Self {
             robot,
             cfg,

@@ -130,6 +130,14 @@ pub struct TaskSection {
     /// protocol's range.
     #[serde(default = "protocol_push_n")]
     pub push_force_n: [f32; 2],
+    /// Where the plain lying starts (supine, prone, side, sitting) lie in training, a distance
+    /// range from the tile centre, m (`0..=1.8`, low first; `vigor_sim::env::EnvConfig::lying_offset_m`).
+    /// `[0, 0]` (absent in configurations before it existed) lies them at the centre, on the
+    /// level spawn square every kind but rough ground keeps; VIGOR's protocol lies them on the
+    /// terrain itself (`vigor_sim::scenario::PROTOCOL_LYING_OFFSET_M`, 1.0-1.6 m), and
+    /// the student inherits the teacher's range.
+    #[serde(default, skip_serializing_if = "at_centre")]
+    pub lying_offset_m: [f32; 2],
     /// The hand-over from a fall demonstration to the lying recovery the body ends in
     /// (`vigor_policy::student::Reanchor`: `after_s`, `lying_tilt_rad`, `settled_rad_s`): once a
     /// pushed robot lies still, it tracks the recovery for how it lies, from the start. The
@@ -141,6 +149,12 @@ pub struct TaskSection {
 
 fn protocol_push_n() -> [f32; 2] {
     vigor_sim::scenario::PROTOCOL_PUSH_N
+}
+
+/// Whether a lying-start range is the centre's (serialised only when it is not).
+#[allow(clippy::trivially_copy_pass_by_ref)] // serde's `skip_serializing_if` passes a reference
+fn at_centre(range_m: &[f32; 2]) -> bool {
+    *range_m == [0.0, 0.0]
 }
 
 fn default_demos() -> Vec<String> {

@@ -167,6 +167,9 @@ impl Validate for TeacherConfig {
         let [lo, hi] = t.push_force_n;
         check_range(file, "task.push_force_n[0]", lo, 50.0, 2000.0)?;
         check_range(file, "task.push_force_n[1]", hi, lo, 2000.0)?;
+        let [lo, hi] = t.lying_offset_m;
+        check_range(file, "task.lying_offset_m[0]", lo, 0.0, 1.8)?;
+        check_range(file, "task.lying_offset_m[1]", hi, lo, 1.8)?;
         if let Some(r) = &t.reanchor {
             check_range(file, "task.reanchor.after_s", r.after_s, 0.0, 5.0)?;
             check_range(

@@ -8,9 +8,9 @@ use serde::{Deserialize, Serialize};
 use vigor_common::seed::{derive, label_hash};
 use vigor_sim::SimParams;
 use vigor_sim::engine::EngineKind;
-use vigor_sim::env::EpisodeSpec;
+use vigor_sim::env::{EnvConfig, EpisodeSpec};
 use vigor_sim::robot::Robot;
-use vigor_sim::scenario::Scenario;
+use vigor_sim::scenario::{PROTOCOL_LYING_OFFSET_M, Scenario};
 use vigor_sim::terrain::TerrainKind;
 
 use super::artifact::Teacher;
@@ -53,6 +53,10 @@ pub struct EvalPlan {
     /// its own terrain (legs on a box, draped over a stair, pushed toward stairs or off a
     /// platform) is one cell on that terrain rather than one per terrain class.
     pub drawn: bool,
+    /// Where the plain lying starts lie, m from the tile centre
+    /// ([`vigor_sim::env::EnvConfig::lying_offset_m`]; the protocol's
+    /// [`vigor_sim::scenario::PROTOCOL_LYING_OFFSET_M`] puts them on the terrain).
+    pub lying_offset_m: [f32; 2],
 }
 
 impl EvalPlan {
@@ -69,7 +73,17 @@ impl EvalPlan {
             threads,
             assist: 0.0,
             drawn: true,
+            lying_offset_m: PROTOCOL_LYING_OFFSET_M,
         }
+    }
+
+    /// The environments' configuration for a policy trained under `p`: the plan's starts, on
+    /// `sim`'s physics.
+    #[must_use]
+    pub fn env_config(&self, p: &TeacherParams, sim: &SimParams) -> EnvConfig {
+        let mut cfg = env_config(p, sim);
+        cfg.lying_offset_m = self.lying_offset_m;
+        cfg
     }
 
     /// [`EvalPlan::threads`], with 0 resolved to one per core.
@@ -343,7 +357,7 @@ pub fn evaluate<F: FnMut(usize, usize)>(
     for &engine in &plan.engines {
         let p = Arc::new(params_for(agent.config(), engine)?);
         agent.check(robot, &p)?;
-        let cfg = env_config(&p, sim);
+        let cfg = plan.env_config(&p, sim);
         let refs = Arc::new(ReferenceSet::for_task(robot, &p.raw.task)?);
         let steps =
             (p.raw.task.episode_s / (cfg.physics.dt_s * cfg.decimation as f32)).round() as usize;

@@ -15,7 +15,7 @@ use vigor_sim::terrain::TerrainKind;
 
 use super::eval::{EpisodeResult, EvalPlan, Evaluee, params_for};
 use super::reference::ReferenceSet;
-use super::runner::{TrainError, env_config};
+use super::runner::TrainError;
 use super::task::TaskEnv;
 use crate::demos::kinematics::SKELETON;
 
@@ -73,7 +73,7 @@ pub fn record_episode(
     let engine: EngineKind = r.engine.parse().map_err(TrainError::Invalid)?;
     let p = Arc::new(params_for(agent.config(), engine)?);
     agent.check(robot, &p)?;
-    let cfg = env_config(&p, sim);
+    let cfg = plan.env_config(&p, sim);
     let refs = Arc::new(ReferenceSet::for_task(robot, &p.raw.task)?);
     let mut envs = cell
         .iter()

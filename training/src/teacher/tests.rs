@@ -68,6 +68,60 @@ fn training_may_step_physics_at_its_own_rate_and_evaluation_keeps_the_shipped_on
 }
 
 #[test]
+fn lying_starts_move_onto_the_terrain_in_training_when_configured_and_always_in_the_protocol() {
+    use vigor_sim::engine::EngineKind;
+    use vigor_sim::scenario::PROTOCOL_LYING_OFFSET_M;
+    let robot = Robot::embedded("g1_29dof").unwrap();
+    let sim = vigor_sim::SimConfig::embedded().unwrap();
+    // Configurations without the key lie at the centre, as before it existed.
+    let old = params(DEFAULT_TOML).unwrap();
+    assert_eq!(old.raw.task.lying_offset_m, [0.0, 0.0]);
+    let key = "lying_offset_m = [1.0, 1.6]";
+    let with = |range: &str| {
+        super::config::UNIFIED_TOML.replace(key, &format!("lying_offset_m = {range}"))
+    };
+    let moved = params(&with("[1.0, 1.6]")).unwrap();
+    assert_eq!(
+        moved.raw.task.lying_offset_m,
+        [1.0, 1.6],
+        "the shipped unified config's"
+    );
+    let collector = super::InProcess::new(&moved, &robot, &sim).unwrap();
+    assert_eq!(collector.env_config().lying_offset_m, [1.0, 1.6]);
+    let centred = params(&with("[0.0, 0.0]")).unwrap();
+    let collector = super::InProcess::new(&centred, &robot, &sim).unwrap();
+    assert_eq!(collector.env_config().lying_offset_m, [0.0, 0.0]);
+    assert_eq!(
+        super::runner::env_config(&moved, &sim).lying_offset_m,
+        [0.0, 0.0],
+        "evaluation's starts come from its plan, not from the policy's training"
+    );
+    let plan = super::eval::EvalPlan::protocol(1, 0, vec![EngineKind::Mujoco], 1);
+    assert_eq!(plan.lying_offset_m, PROTOCOL_LYING_OFFSET_M);
+    assert_eq!(
+        plan.env_config(&old, &sim).lying_offset_m,
+        PROTOCOL_LYING_OFFSET_M,
+        "every policy meets the protocol's starts, whatever it trained on"
+    );
+    // A config at the centre writes no key, so older artifacts and run states read back alike.
+    let text = serde_json::to_string(&old.raw).unwrap();
+    assert!(!text.contains("lying_offset_m"), "{text}");
+    assert!(
+        serde_json::to_string(&moved.raw)
+            .unwrap()
+            .contains("lying_offset_m")
+    );
+    for (bad, field) in [
+        ("[-0.1, 1.0]", "task.lying_offset_m[0]"),
+        ("[1.2, 1.0]", "task.lying_offset_m[1]"),
+        ("[1.0, 2.0]", "task.lying_offset_m[1]"),
+    ] {
+        let err = params(&with(bad)).unwrap_err().to_string();
+        assert!(err.contains(field), "{bad}: {err}");
+    }
+}
+
+#[test]
 fn training_may_widen_the_pushes_and_evaluation_keeps_the_protocols() {
     use vigor_sim::scenario::PROTOCOL_PUSH_N;
     let robot = Robot::embedded("g1_29dof").unwrap();

@@ -114,6 +114,7 @@ fn prone_plan(terrains: Vec<(TerrainKind, f32)>) -> EvalPlan {
         threads: 0,
         assist: 0.0,
         drawn: false,
+        lying_offset_m: [0.0, 0.0],
     }
 }
 

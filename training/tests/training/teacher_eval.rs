@@ -25,6 +25,7 @@ fn evaluation_gives_a_table_per_engine_and_recordings() {
         threads: 0,
         assist: 0.0,
         drawn: false,
+        lying_offset_m: [0.0, 0.0],
     };
     let evaluate = || {
         eval::evaluate(
