@@ -136,7 +136,10 @@ fn eval_lays_lying_starts_where_asked_names_it_and_refuses_places_off_the_tile()
     assert_eq!(json["lying_offset_m"][1].as_f64().unwrap() as f32, 1.2);
     for (bad, words) in [
         ("2.0", "--lying-offset-m 2,2: allowed 0 ..= 1.8, low first"),
-        ("1.4,1.0", "--lying-offset-m 1.4,1: allowed 0 ..= 1.8, low first"),
+        (
+            "1.4,1.0",
+            "--lying-offset-m 1.4,1: allowed 0 ..= 1.8, low first",
+        ),
     ] {
         let out = run(bad);
         assert!(!out.status.success(), "{bad} was accepted");

@@ -438,6 +438,10 @@ pub fn run(a: &EvalArgs) -> Result<()> {
         }
     };
     let lying = lying_words(plan.lying_offset_m);
+    // Millimetres, so the reports read 1.6 and not its f32 widened to 1.600000023841858.
+    let lying_json = plan
+        .lying_offset_m
+        .map(|m| (f64::from(m) * 1e3).round() / 1e3);
     let robot = vigor_sim::robot::Robot::embedded(&loaded.robot)?;
     let shipped = vigor_sim::SimConfig::embedded()?;
     let sim = match a.physics_hz {
@@ -490,7 +494,7 @@ pub fn run(a: &EvalArgs) -> Result<()> {
         "assist": a.assist,
         "camera": loaded.camera,
         "physics_hz": sim.physics_rate_hz(),
-        "lying_offset_m": plan.lying_offset_m,
+        "lying_offset_m": lying_json,
         "cells": cells,
         "episodes": results,
     });
@@ -534,7 +538,7 @@ pub fn run(a: &EvalArgs) -> Result<()> {
                 "seed": a.seed,
                 "camera": loaded.camera,
                 "physics_hz": sim.physics_rate_hz(),
-                "lying_offset_m": plan.lying_offset_m,
+                "lying_offset_m": lying_json,
                 "summary": summary,
             }))?
             .as_bytes(),
