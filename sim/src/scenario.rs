@@ -155,10 +155,12 @@ pub const PROTOCOL_PUSH_N: [f32; 2] = [250.0, 450.0];
 pub const PROTOCOL_LYING_OFFSET_M: [f32; 2] = [1.0, 1.6];
 
 /// The horizontal offset from the tile centre of `scenario`'s start for episode seed `seed`, m,
-/// for the plain lying starts ([`Scenario::lies_free`]): a point uniform on the square ring
-/// whose distance from the centre along the axes (`max(|x|, |y|)`, the measure the terrain's
-/// pyramids, stairs and trenches are built on) is drawn uniformly from `range_m`, from a stream
-/// of the seed of its own. `[0, 0]` for the other starts and for a range of `[0, 0]`.
+/// for the plain lying starts ([`Scenario::lies_free`]): a distance from the centre along the
+/// axes (`max(|x|, |y|)`, the measure the terrain's pyramids, stairs and trenches are built on)
+/// drawn uniformly from `range_m`, then a place drawn uniformly along that square ring, from a
+/// stream of the seed of its own. `[0, 0]` for the other starts and for a range of `[0, 0]`.
+/// The range is in metres and meant for the 5 m tile (`terrain.tile_size_m`): at 1.6 m a body
+/// of any yaw still ends inside it.
 #[must_use]
 pub fn lying_offset(scenario: Scenario, seed: u64, range_m: [f32; 2]) -> [f32; 2] {
     if !scenario.lies_free() || range_m[1] <= 0.0 {

@@ -97,6 +97,9 @@ fn settle(
         randomisation: Randomisation::none(),
         noise: SensorNoise::none(),
         start_pool: 0,
+        // Entries are settled at the centre, keyed without the placement, and moved by the
+        // episode that draws one.
+        lying_offset_m: [0.0, 0.0],
         ..config.clone()
     };
     let spec = EpisodeSpec {
@@ -116,4 +119,23 @@ fn settle(
         root,
         q: s.q.iter().map(|&v| f64::from(v)).collect(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_entry_settles_at_the_centre_whatever_placement_its_first_caller_trains_with() {
+        let robot = Robot::embedded("g1_29dof").unwrap();
+        let at = |range: [f32; 2]| EnvConfig {
+            engine: EngineKind::Mujoco,
+            lying_offset_m: range,
+            ..EnvConfig::default()
+        };
+        let centre = settle(&robot, &at([0.0, 0.0]), Scenario::Prone, 3).unwrap();
+        let moved = settle(&robot, &at([1.0, 1.6]), Scenario::Prone, 3).unwrap();
+        assert_eq!(centre.root, moved.root);
+        assert_eq!(centre.q, moved.q);
+    }
 }

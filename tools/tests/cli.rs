@@ -22,6 +22,12 @@ fn text(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
 }
 
+/// A run that failed and said `words` on stderr.
+fn assert_fails_saying(out: &Output, words: &str) {
+    assert!(!out.status.success(), "succeeded; expected: {words}");
+    assert!(text(&out.stderr).contains(words), "{}", text(&out.stderr));
+}
+
 #[test]
 fn help_lists_the_commands() {
     let out = vigor(&["--help"], b"");
@@ -141,10 +147,23 @@ fn eval_lays_lying_starts_where_asked_names_it_and_refuses_places_off_the_tile()
             "--lying-offset-m 1.4,1: allowed 0 ..= 1.8, low first",
         ),
     ] {
-        let out = run(bad);
-        assert!(!out.status.success(), "{bad} was accepted");
-        assert!(text(&out.stderr).contains(words), "{}", text(&out.stderr));
+        assert_fails_saying(&run(bad), words);
     }
+    // The bus path resets `vigor sim-robot` at the centre: it refuses another placement.
+    let out = vigor(
+        &[
+            "eval",
+            "--policy",
+            "policies/student-depth-unified",
+            "--via-bus",
+            "--lying-offset-m",
+            "1.2",
+            "--out",
+            out_dir.to_str().unwrap(),
+        ],
+        b"",
+    );
+    assert_fails_saying(&out, "--lying-offset-m is for in-process evaluation");
 }
 
 #[test]
@@ -226,12 +245,7 @@ fn demos_check_writes_its_report_and_refuses_bad_ranges() {
         ],
         b"",
     );
-    assert!(!out.status.success());
-    assert!(
-        text(&out.stderr).contains("--phases: 1.5 is out of range: allowed 0 ..= 1"),
-        "{}",
-        text(&out.stderr)
-    );
+    assert_fails_saying(&out, "--phases: 1.5 is out of range: allowed 0 ..= 1");
 }
 
 #[test]

@@ -382,6 +382,11 @@ pub fn run(a: &EvalArgs) -> Result<()> {
             loaded.camera.is_none(),
             "--via-bus runs the real camera path; --camera-latency-ms is for in-process evaluation"
         );
+        anyhow::ensure!(
+            a.lying_offset_m.is_empty(),
+            "--via-bus runs flat lying starts at the tile centre, as `vigor sim-robot` resets them; \
+             --lying-offset-m is for in-process evaluation"
+        );
         return via_bus(a, &loaded);
     }
     let trained = config.sim.engine;
