@@ -42,6 +42,7 @@ pub use runtime::{
 };
 pub use student::{StudentNetwork, StudentPolicy, StudentSpec};
 pub use student_runtime::{StudentInputs, StudentOutput, StudentRuntime};
+pub use track::set_again;
 
 /// Runs libtorch's operators on the calling thread only (no intra-op worker pool). The robot's
 /// policy is small: a pool would add wake-up latency, and its workers would inherit the policy

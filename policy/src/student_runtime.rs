@@ -97,14 +97,19 @@ impl StudentInputs {
     /// If `frame` is not one frame long.
     pub fn observe(&mut self, manifest: &StudentNetwork, frame: &[f32], engaged_s: f32) {
         assert_eq!(frame.len(), self.frame, "proprioceptive frame length");
-        // A handed-over track is a lying one, which never hands over again.
+        // A handed-over track is a lying one, which hands over again only under `rule.again`.
         if let (Some(rule), Some(track)) = (manifest.reanchor, self.track) {
             let signatures: Vec<[f32; 3]> = manifest.references.iter().map(|r| r.gravity).collect();
             let (g, w) = (self.gravity_at, self.gyro_at);
+            let clip_done = manifest
+                .references
+                .get(track)
+                .is_some_and(|r| self.track_time_s(engaged_s) >= r.played_s());
             if let Some(next) = rule.hand_over(
                 &signatures,
                 track,
                 engaged_s,
+                clip_done,
                 [frame[g], frame[g + 1], frame[g + 2]],
                 [frame[w], frame[w + 1], frame[w + 2]],
             ) {

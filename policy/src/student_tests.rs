@@ -220,6 +220,7 @@ fn a_fall_track_hands_over_once_to_the_lying_track_the_body_ends_in() {
         after_s: 0.6,
         lying_tilt_rad: 1.2,
         settled_rad_s: 1.0,
+        again: false,
     };
     assert_eq!(rule.check(), Ok(()));
     let bad = Reanchor {
@@ -237,18 +238,32 @@ fn a_fall_track_hands_over_once_to_the_lying_track_the_body_ends_in() {
     let prone = [0.99, 0.05, -0.1];
     let still = [0.1, -0.2, 0.3];
     // Lying still on the front while tracking the forward fall: the prone recovery.
-    assert_eq!(rule.hand_over(&s, 2, 0.8, prone, still), Some(1));
+    assert_eq!(rule.hand_over(&s, 2, 0.8, false, prone, still), Some(1));
     // The backward fall ending on the back: the supine one.
     assert_eq!(
-        rule.hand_over(&s, 3, 0.8, [-0.99, 0.0, -0.1], still),
+        rule.hand_over(&s, 3, 0.8, false, [-0.99, 0.0, -0.1], still),
         Some(0)
     );
     // Too early, still turning, or not lying (kneeling, 30° tilt): no hand-over.
-    assert_eq!(rule.hand_over(&s, 2, 0.5, prone, still), None);
-    assert_eq!(rule.hand_over(&s, 2, 0.8, prone, [0.0, 1.5, 0.0]), None);
-    assert_eq!(rule.hand_over(&s, 2, 0.8, [0.5, 0.0, -0.87], still), None);
-    // A lying track never hands over (lying starts are unchanged), so it happens once.
-    assert_eq!(rule.hand_over(&s, 1, 3.0, [-0.99, 0.0, -0.1], still), None);
+    assert_eq!(rule.hand_over(&s, 2, 0.5, false, prone, still), None);
+    assert_eq!(
+        rule.hand_over(&s, 2, 0.8, false, prone, [0.0, 1.5, 0.0]),
+        None
+    );
+    assert_eq!(
+        rule.hand_over(&s, 2, 0.8, false, [0.5, 0.0, -0.87], still),
+        None
+    );
+    // A lying track never hands over (lying starts are unchanged), so it happens once, even
+    // when its clip has ended with the body lying: that takes `again`.
+    assert_eq!(
+        rule.hand_over(&s, 1, 3.0, false, [-0.99, 0.0, -0.1], still),
+        None
+    );
+    assert_eq!(
+        rule.hand_over(&s, 1, 3.0, true, [-0.99, 0.0, -0.1], still),
+        None
+    );
     // Tilt: upright 0, lying pi/2, upside down pi, no gravity 0.
     assert!(tilt_rad([0.0, 0.0, -1.0]).abs() < 1e-6);
     assert!((tilt_rad([1.0, 0.0, 0.0]) - std::f32::consts::FRAC_PI_2).abs() < 1e-6);
@@ -265,6 +280,7 @@ fn the_inputs_hand_a_fall_track_over_and_restart_its_clock() {
         after_s: 0.6,
         lying_tilt_rad: 1.2,
         settled_rad_s: 1.0,
+        again: false,
     });
     assert_eq!(m.check(), Ok(()));
     let n = m.spec.history * m.spec.frame;
@@ -301,4 +317,122 @@ fn the_inputs_hand_a_fall_track_over_and_restart_its_clock() {
     inputs.observe(&m, &frame([0.34, 0.0, -0.94], 2.0), 0.0);
     inputs.observe(&m, &frame([0.99, 0.0, -0.1], 0.0), 1.0);
     assert_eq!(inputs.track(), Some(2));
+}
+
+#[test]
+fn with_again_a_recovery_that_ended_lying_starts_over_from_the_track_the_body_lies_in() {
+    let rule = Reanchor {
+        after_s: 0.6,
+        lying_tilt_rad: 1.2,
+        settled_rad_s: 1.0,
+        again: true,
+    };
+    let s = [[-0.95, 0.0, -0.3], [0.95, 0.0, -0.3], [0.34, 0.0, -0.94]];
+    let (supine, prone, still) = ([-0.99, 0.0, -0.1], [0.99, 0.05, -0.1], [0.1, -0.2, 0.3]);
+    // The prone recovery ended and the body lies on its back: the supine one, from its start.
+    assert_eq!(rule.hand_over(&s, 1, 6.0, true, supine, still), Some(0));
+    // Lying on the front again: prone again (a restart of the same track).
+    assert_eq!(rule.hand_over(&s, 1, 6.0, true, prone, still), Some(1));
+    // Not while the clip plays, not while turning, not when it stands (kneeling, 30°).
+    assert_eq!(rule.hand_over(&s, 1, 6.0, false, supine, still), None);
+    assert_eq!(
+        rule.hand_over(&s, 1, 6.0, true, supine, [0.0, 1.5, 0.0]),
+        None
+    );
+    assert_eq!(
+        rule.hand_over(&s, 1, 6.0, true, [0.5, 0.0, -0.87], still),
+        None
+    );
+    // A fall track hands over as before, clip ended or not.
+    assert_eq!(rule.hand_over(&s, 2, 0.8, false, prone, still), Some(1));
+    // Written without the field, it reads as one try; written with it off, it leaves no trace.
+    let old: Reanchor =
+        serde_json::from_str(r#"{"after_s":0.6,"lying_tilt_rad":1.2,"settled_rad_s":1.0}"#)
+            .unwrap();
+    assert!(!old.again);
+    assert!(!serde_json::to_string(&old).unwrap().contains("again"));
+    assert!(
+        serde_json::to_string(&rule)
+            .unwrap()
+            .contains(r#""again":true"#)
+    );
+}
+
+#[test]
+fn the_inputs_start_a_recovery_over_once_its_clip_has_ended_with_the_body_lying() {
+    let mut m = network(false);
+    m.references
+        .push(track("fall_forward", [0.34, 0.0, -0.94], 200.0));
+    m.reanchor = Some(Reanchor {
+        after_s: 0.6,
+        lying_tilt_rad: 1.2,
+        settled_rad_s: 1.0,
+        again: true,
+    });
+    // The test tracks play 4 frames at 10 Hz twice as fast: 0.2 s.
+    assert!((m.references[1].played_s() - 0.2).abs() < 1e-6);
+    let n = m.spec.history * m.spec.frame;
+    let mut inputs = StudentInputs::new(&m, &crate::Normaliser::identity(n)).unwrap();
+    let g = m.observation.offset("projected_gravity").unwrap();
+    let frame = |gravity: [f32; 3]| {
+        let mut f = vec![0.0; m.spec.frame];
+        f[g..g + 3].copy_from_slice(&gravity);
+        f
+    };
+    let (prone, supine) = ([0.99, 0.0, -0.1], [-0.99, 0.0, -0.1]);
+    // A lying start on the front: the prone track; while it plays, nothing changes.
+    inputs.observe(&m, &frame(prone), 0.0);
+    inputs.observe(&m, &frame(supine), 0.1);
+    assert_eq!((inputs.track(), inputs.track_time_s(0.1)), (Some(1), 0.1));
+    // Its clip has ended and the body lies on its back: the supine track from its start.
+    inputs.observe(&m, &frame(supine), 0.25);
+    assert_eq!(inputs.track(), Some(0));
+    assert!((inputs.track_time_s(0.3) - 0.05).abs() < 1e-6);
+    // Standing (upright) after its clip: it holds.
+    inputs.observe(&m, &frame([0.0, 0.0, -1.0]), 0.6);
+    assert_eq!(inputs.track(), Some(0));
+    // Without `again`, the same frames keep the first track.
+    m.reanchor = m.reanchor.map(|r| Reanchor { again: false, ..r });
+    inputs.restart();
+    inputs.observe(&m, &frame(prone), 0.0);
+    inputs.observe(&m, &frame(supine), 0.25);
+    assert_eq!(inputs.track(), Some(1));
+}
+
+#[test]
+fn set_again_turns_restarts_on_and_off_in_the_manifest_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut n = network(false);
+    n.reanchor = Some(Reanchor {
+        after_s: 0.6,
+        lying_tilt_rad: 1.2,
+        settled_rad_s: 1.0,
+        again: false,
+    });
+    let mut p = StudentPolicy::init(manifest_of(n, 1), Device::Cpu).unwrap();
+    p.save(dir.path()).unwrap();
+    let weights = std::fs::read(dir.path().join("weights.safetensors")).unwrap();
+    let rule = |dir: &Path| match artifact::read_manifest(dir).unwrap().network {
+        Network::Student(s) => s.reanchor.unwrap(),
+        _ => unreachable!(),
+    };
+    crate::set_again(dir.path(), true).unwrap();
+    assert!(rule(dir.path()).again);
+    assert!(StudentPolicy::load(dir.path(), Device::Cpu).is_ok());
+    crate::set_again(dir.path(), false).unwrap();
+    assert!(!rule(dir.path()).again);
+    assert_eq!(
+        std::fs::read(dir.path().join("weights.safetensors")).unwrap(),
+        weights
+    );
+    // A student without the rule has nothing to start over: the error names the field.
+    let plain = tempfile::tempdir().unwrap();
+    StudentPolicy::init(manifest(false), Device::Cpu)
+        .unwrap()
+        .save(plain.path())
+        .unwrap();
+    let err = crate::set_again(plain.path(), true)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("`network.student.reanchor`: absent"), "{err}");
 }

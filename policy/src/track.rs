@@ -4,7 +4,11 @@
 //! body ends in ([`Reanchor`]). The teacher's training uses the same rules, so teacher and
 //! student track the same demonstration.
 
+use std::path::Path;
+
 use serde::{Deserialize, Serialize};
+
+use crate::artifact::{self, ArtifactError, MANIFEST_FILE, Manifest, Network};
 
 /// One start posture's reference joint trajectory: the base of the student's actions
 /// (`q* = q_ref(t) + scale * a`), chosen at engagement by the gravity direction.
@@ -30,6 +34,13 @@ impl ReferenceTrack {
         let t = f64::from(t_s.max(0.0)) * self.speed;
         let k = (t * self.rate_hz).round() as usize;
         &self.q[k.min(self.q.len().saturating_sub(1))]
+    }
+
+    /// Seconds after its anchor at which the track reaches its last frame (then held).
+    #[must_use]
+    pub fn played_s(&self) -> f32 {
+        let frames = self.q.len().saturating_sub(1) as f64;
+        (frames / self.rate_hz / self.speed) as f32
     }
 }
 
@@ -77,9 +88,12 @@ pub fn closest_gravity(signatures: &[[f32; 3]], gravity: [f32; 3]) -> usize {
 /// (one whose first frame stands within [`Reanchor::FALL_TRACK_TILT_RAD`] of upright) switches,
 /// once, to the lying track closest by gravity ([`closest_gravity`] among the lying tracks) as soon
 /// as the body lies: at least `after_s` after engagement, tilted past `lying_tilt_rad` and turning
-/// slower than `settled_rad_s`. The new track plays from its start. Everything it reads is on the
-/// robot's IMU (projected gravity and gyro of the newest proprioceptive frame), so the teacher in
-/// training and the student on the robot decide alike.
+/// slower than `settled_rad_s`. The new track plays from its start. With `again`, a lying track
+/// whose clip has played to its end while the body lies (a recovery that failed, or a robot that
+/// stood and fell again) starts over the same way, as often as that happens; without it a
+/// recovery is tried once and its clip then holds its standing frame. Everything it reads is on
+/// the robot's IMU (projected gravity and gyro of the newest proprioceptive frame), so the teacher
+/// in training and the student on the robot decide alike.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Reanchor {
@@ -89,6 +103,10 @@ pub struct Reanchor {
     pub lying_tilt_rad: f32,
     /// And its body rotation rate is under this, rad/s (0.1..=20).
     pub settled_rad_s: f32,
+    /// Start a lying recovery over whenever its clip has ended with the body lying (absent in
+    /// artifacts written before it existed: `false`, one try).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub again: bool,
 }
 
 impl Reanchor {
@@ -114,20 +132,26 @@ impl Reanchor {
     }
 
     /// The track to switch to now, if any: `current` is the tracked one among `signatures` (each
-    /// track's first-frame gravity), `since_s` the time since engagement, `gravity` and `gyro`
-    /// the newest frame's projected gravity and body rotation rate.
+    /// track's first-frame gravity), `since_s` the time since engagement, `clip_done` whether the
+    /// tracked clip has played to its end, `gravity` and `gyro` the newest frame's projected
+    /// gravity and body rotation rate.
     #[must_use]
     pub fn hand_over(
         &self,
         signatures: &[[f32; 3]],
         current: usize,
         since_s: f32,
+        clip_done: bool,
         gravity: [f32; 3],
         gyro: [f32; 3],
     ) -> Option<usize> {
         let is_fall = |g: &[f32; 3]| tilt_rad(*g) < Self::FALL_TRACK_TILT_RAD;
-        if !signatures.get(current).is_some_and(is_fall)
-            || since_s < self.after_s
+        let due = match signatures.get(current) {
+            Some(g) if is_fall(g) => since_s >= self.after_s,
+            Some(_) => self.again && clip_done,
+            None => false,
+        };
+        if !due
             || tilt_rad(gravity) <= self.lying_tilt_rad
             || gyro.iter().map(|w| w * w).sum::<f32>().sqrt() >= self.settled_rad_s
         {
@@ -149,4 +173,36 @@ pub fn tilt_rad(g: [f32; 3]) -> f32 {
         return 0.0;
     }
     (-g[2] / n).clamp(-1.0, 1.0).acos()
+}
+
+/// Sets `again` in a student artifact's hand-over rule (`network.student.reanchor.again`): with it
+/// the robot's runtime starts a recovery over whenever its clip has ended with the body lying.
+/// Only `manifest.json` changes; the weights, and so every action before a clip ends, stay as
+/// they are.
+///
+/// # Errors
+/// The manifest cannot be read or written, is not a student's, or has no hand-over rule.
+pub fn set_again(dir: &Path, again: bool) -> Result<Manifest, ArtifactError> {
+    let mut manifest = artifact::read_manifest(dir)?;
+    let path = dir.join(MANIFEST_FILE);
+    let kind = manifest.kind;
+    let Network::Student(s) = &mut manifest.network else {
+        return Err(ArtifactError::WrongKind {
+            path,
+            kind,
+            message: "only a student carries the robot's hand-over rule".into(),
+        });
+    };
+    let Some(rule) = s.reanchor.as_mut() else {
+        return Err(ArtifactError::Field {
+            path,
+            field: "network.student.reanchor".into(),
+            message: "absent: this student never hands a fall over, so it has nothing to start \
+                      over (distil it from a teacher with `task.reanchor`)"
+                .into(),
+        });
+    };
+    rule.again = again;
+    artifact::write_manifest(dir, &manifest)?;
+    Ok(manifest)
 }

@@ -1,7 +1,8 @@
 //! `vigor policy init`: a freshly initialised policy artifact, for trying the controller before
 //! a trained one exists; `vigor policy check`: a student artifact's self-check; `vigor policy
 //! migrate`: artifacts of schema 1 converted to the current one; `vigor policy fallback`: the
-//! blind student a depth student falls back to.
+//! blind student a depth student falls back to; `vigor policy again`: whether a student starts a
+//! failed recovery over.
 
 use std::path::{Path, PathBuf};
 
@@ -73,6 +74,17 @@ pub enum Command {
         #[arg(long, default_value = "g1_29dof")]
         robot: String,
     },
+    /// Let a student start a recovery over whenever its clip has ended with the robot lying (a
+    /// failed get-up, or a second fall), from the recovery for how it lies; with --off it tries
+    /// once and then holds the clip's standing frame. Only `manifest.json` changes
+    /// (`network.student.reanchor.again`); every action before a clip ends is as before.
+    Again {
+        /// The student's artifact folder.
+        dir: PathBuf,
+        /// Try each recovery once (the rule of artifacts written before this option).
+        #[arg(long)]
+        off: bool,
+    },
     /// Check a student artifact on this machine: load it as the controller does, replay its probe
     /// (a recorded episode's raw depth frames and proprioception) one tick at a time, and compare
     /// every action with the one training computed. Exits non-zero above the tolerance.
@@ -120,6 +132,20 @@ pub fn run(c: &Command) -> Result<()> {
                 ),
                 None => println!("{}: `{}` has no fallback now", dir.display(), m.name),
             }
+            Ok(())
+        }
+        Command::Again { dir, off } => {
+            let m = vigor_policy::set_again(dir, !off)?;
+            println!(
+                "{}: `{}` {}",
+                dir.display(),
+                m.name,
+                if *off {
+                    "tries each recovery once"
+                } else {
+                    "starts a recovery over when its clip has ended with the robot lying"
+                }
+            );
             Ok(())
         }
         Command::Check { policy, tolerance } => {

@@ -139,10 +139,12 @@ pub struct TaskSection {
     #[serde(default, skip_serializing_if = "at_centre")]
     pub lying_offset_m: [f32; 2],
     /// The hand-over from a fall demonstration to the lying recovery the body ends in
-    /// (`vigor_policy::student::Reanchor`: `after_s`, `lying_tilt_rad`, `settled_rad_s`): once a
-    /// pushed robot lies still, it tracks the recovery for how it lies, from the start. The
-    /// student inherits it and the robot's runtime applies it alike. Absent (none) in
-    /// configurations before it existed: a fall demonstration is tracked to its end.
+    /// (`vigor_policy::student::Reanchor`: `after_s`, `lying_tilt_rad`, `settled_rad_s`, and
+    /// optionally `again`): once a pushed robot lies still, it tracks the recovery for how it
+    /// lies, from the start; with `again = true` a recovery whose clip ended with the body lying
+    /// starts over the same way. The student inherits it and the robot's runtime applies it
+    /// alike. Absent (none) in configurations before it existed: a fall demonstration is tracked
+    /// to its end.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reanchor: Option<Reanchor>,
 }

@@ -2,6 +2,7 @@
 //! reward terms, and the outcome at the end.
 
 use rapier3d::na::Point3;
+use vigor_policy::student;
 use vigor_sim::env::{TRIGGER_TILT_RAD, tilt_rad};
 use vigor_sim::rapier::JointCommand;
 use vigor_sim::sensors::{LinkPose, head_height_above_terrain};
@@ -56,14 +57,15 @@ impl TaskEnv {
         (self.clip_start_s + f64::from(self.reference_time_s()) * speed).min(r.duration_s)
     }
 
-    /// Hands a fall demonstration over to the lying recovery the body ends in, when
+    /// Hands a fall demonstration over to the lying recovery the body ends in, and with
+    /// `task.reanchor.again` a recovery that ended lying over to a new start, when
     /// `task.reanchor` says so, from the newest proprioceptive frame (what the student sees).
     fn maybe_hand_over(&mut self) {
         let Some(rule) = self.params.raw.task.reanchor else {
             return;
         };
         let since = self.since_engaged_s();
-        if self.handed_over_s.is_some() || since < rule.after_s {
+        if (self.handed_over_s.is_some() && !rule.again) || since < rule.after_s {
             return;
         }
         let at = |name: &str| self.layout.offset(name).unwrap_or(0);
@@ -74,13 +76,20 @@ impl TaskEnv {
             &signatures,
             self.reference,
             since,
+            self.reference_done(),
             [f[g], f[g + 1], f[g + 2]],
             [f[w], f[w + 1], f[w + 2]],
         ) {
+            let from_fall = student::tilt_rad(signatures[self.reference])
+                < student::Reanchor::FALL_TRACK_TILT_RAD;
             self.reference = next;
             self.anchor_s = since;
             self.clip_start_s = 0.0;
-            self.handed_over_s = Some(since);
+            if from_fall {
+                self.handed_over_s = Some(since);
+            } else {
+                self.restarts += 1;
+            }
         }
     }
 
@@ -391,6 +400,7 @@ impl TaskEnv {
             left_terrain: self.stats.left_terrain,
             reference_start: self.posed,
             handed_over_s: self.handed_over_s,
+            restarts: self.restarts,
             reward: self.stats.reward,
         }
     }

@@ -125,6 +125,10 @@ pub struct Outcome {
     /// engagement; `None` when it did not.
     #[serde(default)]
     pub handed_over_s: Option<f32>,
+    /// How often a lying recovery that ended with the body lying started over
+    /// (`task.reanchor.again`).
+    #[serde(default)]
+    pub restarts: u32,
     /// Episode return.
     pub reward: f32,
 }
@@ -177,6 +181,8 @@ pub struct TaskEnv {
     pub(super) anchor_s: f32,
     /// The hand-over happened at this time since engagement, s.
     pub(super) handed_over_s: Option<f32>,
+    /// Lying recoveries started over this episode (`task.reanchor.again`).
+    pub(super) restarts: u32,
 }
 
 /// The observation sizes for `robot` under `params`.
@@ -274,6 +280,7 @@ impl TaskEnv {
             posed: false,
             anchor_s: 0.0,
             handed_over_s: None,
+            restarts: 0,
         };
         this.begin(spec);
         Ok(this)
@@ -398,6 +405,7 @@ impl TaskEnv {
         };
         self.anchor_s = 0.0;
         self.handed_over_s = None;
+        self.restarts = 0;
         self.last_action.iter_mut().for_each(|a| *a = 0.0);
         let s = self.env.state();
         self.prev_dq.clone_from(&s.dq);

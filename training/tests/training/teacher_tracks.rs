@@ -90,6 +90,7 @@ fn a_fall_demonstration_hands_over_to_the_recovery_the_body_lies_in() {
         after_s: 0.2,
         lying_tilt_rad: 0.52,
         settled_rad_s: 20.0,
+        again: false,
     });
     let on = Arc::new(raw.validate("teacher-unified.toml").unwrap());
     let refs = Arc::new(ReferenceSet::for_task(&robot, &on.raw.task).unwrap());
@@ -132,4 +133,51 @@ fn a_fall_demonstration_hands_over_to_the_recovery_the_body_lies_in() {
         (first, None)
     );
     assert_eq!(env.reference_time_s(), env.since_engaged_s());
+}
+
+#[test]
+fn with_again_a_recovery_whose_clip_ended_lying_starts_over() {
+    let robot = Robot::embedded("g1_29dof").unwrap();
+    let sim = vigor_sim::SimConfig::embedded().unwrap();
+    let mut raw = config::parse::<TeacherConfig>(UNIFIED_TOML, "teacher-unified.toml").unwrap();
+    // A 1 s clip, so it ends early; zero residuals cannot get the robot up in that time.
+    raw.task.reference_duration_s = 1.0;
+    let rule = |again| {
+        Some(vigor_policy::student::Reanchor {
+            after_s: 0.2,
+            lying_tilt_rad: 0.52,
+            settled_rad_s: 20.0,
+            again,
+        })
+    };
+    let run = |again: bool| {
+        let mut raw = raw.clone();
+        raw.task.reanchor = rule(again);
+        let p = Arc::new(raw.validate("teacher-unified.toml").unwrap());
+        let refs = Arc::new(ReferenceSet::for_task(&robot, &p.raw.task).unwrap());
+        let cfg = env_config(&p, &sim);
+        let spec = EpisodeSpec {
+            scenario: Scenario::Supine,
+            terrain: (TerrainKind::Flat, 0.0),
+            seed: 5,
+        };
+        let mut env = TaskEnv::new(&robot, &cfg, p, refs, spec).unwrap();
+        for _ in 0..80 {
+            env.step(&[0.0; 29]);
+        }
+        env
+    };
+    let on = run(true);
+    let out = on.outcome();
+    assert!(out.restarts >= 1, "{out:?}");
+    assert_eq!(out.handed_over_s, None, "a lying start hands nothing over");
+    assert!(
+        on.reference_time_s() < on.since_engaged_s() - 1.0 + 1e-3,
+        "the clock restarted: {} of {}",
+        on.reference_time_s(),
+        on.since_engaged_s()
+    );
+    let off = run(false);
+    assert_eq!(off.outcome().restarts, 0);
+    assert_eq!(off.reference_time_s(), off.since_engaged_s());
 }
