@@ -271,8 +271,8 @@ fn a_fall_track_hands_over_once_to_the_lying_track_the_body_ends_in() {
     assert_eq!(tilt_rad([0.0; 3]), 0.0);
 }
 
-#[test]
-fn the_inputs_hand_a_fall_track_over_and_restart_its_clock() {
+/// A blind network with a forward-fall track (index 2) and the hand-over rule.
+fn with_fall_track(again: bool) -> StudentNetwork {
     let mut m = network(false);
     m.references
         .push(track("fall_forward", [0.34, 0.0, -0.94], 200.0));
@@ -280,8 +280,14 @@ fn the_inputs_hand_a_fall_track_over_and_restart_its_clock() {
         after_s: 0.6,
         lying_tilt_rad: 1.2,
         settled_rad_s: 1.0,
-        again: false,
+        again,
     });
+    m
+}
+
+#[test]
+fn the_inputs_hand_a_fall_track_over_and_restart_its_clock() {
+    let mut m = with_fall_track(false);
     assert_eq!(m.check(), Ok(()));
     let n = m.spec.history * m.spec.frame;
     let mut inputs = StudentInputs::new(&m, &crate::Normaliser::identity(n)).unwrap();
@@ -360,15 +366,7 @@ fn with_again_a_recovery_that_ended_lying_starts_over_from_the_track_the_body_li
 
 #[test]
 fn the_inputs_start_a_recovery_over_once_its_clip_has_ended_with_the_body_lying() {
-    let mut m = network(false);
-    m.references
-        .push(track("fall_forward", [0.34, 0.0, -0.94], 200.0));
-    m.reanchor = Some(Reanchor {
-        after_s: 0.6,
-        lying_tilt_rad: 1.2,
-        settled_rad_s: 1.0,
-        again: true,
-    });
+    let mut m = with_fall_track(true);
     // The test tracks play 4 frames at 10 Hz twice as fast: 0.2 s.
     assert!((m.references[1].played_s() - 0.2).abs() < 1e-6);
     let n = m.spec.history * m.spec.frame;
