@@ -98,6 +98,8 @@ fn the_controller_listens_nowhere() {
 
 #[test]
 fn intruders_cannot_inject_state_or_commands_but_their_owners_can() {
+    // A router and a dozen short-lived client processes: never beside a real-time test.
+    let _g = vigor_system_tests::cpu_heavy();
     let site = Site::new("127.0.0.2", &["intruder"]);
     let _router = site.router();
     let controller = site.client("controller");

@@ -168,29 +168,37 @@ fn a_lost_operator_heartbeat_damps() {
     );
     robot.wait_state("Passive", Duration::from_secs(30), ControllerState::Passive);
     let beat = |r: &mut Robot| r.command(Op::Heartbeat);
-    beat(&mut robot);
-    std::thread::sleep(Duration::from_millis(20));
-    robot.command(Op::Arm);
-    let start = Instant::now();
-    while start.elapsed() < Duration::from_secs(4) {
-        beat(&mut robot);
-        std::thread::sleep(Duration::from_millis(50));
+    // A busy machine may cut the LowState stream past the 20 ms watchdog while this runs (that
+    // damps for another reason, and clears when the stream returns): then the operator arms again.
+    for attempt in 1..=5 {
+        // Armed with heartbeats coming, and still armed after a second of them.
+        rig::arm_with(&mut robot, true);
+        let start = Instant::now();
+        while start.elapsed() < Duration::from_secs(1) {
+            beat(&mut robot);
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        if robot.statuses.lock().unwrap().last().map(|s| s.state) != Some(ControllerState::Armed) {
+            continue;
+        }
+        robot.statuses.lock().unwrap().clear();
+        let last = beat(&mut robot);
+        let damped = robot.damped_after(last, Duration::from_secs(2));
+        let s = robot.wait_until("Damping", Duration::from_secs(2), |s| {
+            s.state == ControllerState::Damping
+        });
+        if s.reason == TransitionReason::LowStateStale && attempt < 5 {
+            continue;
+        }
+        assert_eq!(s.reason, TransitionReason::OperatorLost, "{s:?}");
+        let l = report("operator heartbeat stops (200 ms deadman)", damped);
+        assert!(
+            l >= Duration::from_millis(190),
+            "damped before the deadman expired: {l:?}"
+        );
+        return;
     }
-    assert_eq!(
-        robot.statuses.lock().unwrap().last().map(|s| s.state),
-        Some(ControllerState::Armed)
-    );
-    let last = beat(&mut robot);
-    let l = report(
-        "operator heartbeat stops (200 ms deadman)",
-        robot.damped_after(last, Duration::from_secs(2)),
-    );
-    assert!(
-        l >= Duration::from_millis(190),
-        "damped before the deadman expired: {l:?}"
-    );
-    let s = robot.wait_state("Damping", Duration::from_secs(2), ControllerState::Damping);
-    assert_eq!(s.reason, TransitionReason::OperatorLost);
+    panic!("never armed for a second with heartbeats coming in 5 tries");
 }
 
 /// Engages the policy (Active), with an injected policy fault, and measures the damping.
@@ -241,7 +249,8 @@ fn a_control_thread_panic_damps_from_the_supervisor_and_exits_non_zero() {
     let _g = real_time();
     let endpoint = format!("tcp/127.0.0.1:{}", free_port());
     let mut robot = Robot::listen(&endpoint);
-    // Armed about 3 s after start (start-up, then the 2.5 s ramp); the control thread dies at 6 s.
+    // Armed about 1.5 s after start (start-up, then the rig's 1 s ramp); the control thread dies
+    // at 6 s.
     let mut ctl = Controller::start(&endpoint, &[], &["--inject-fault", "control-panic@6"]);
     robot.wait_state("Passive", Duration::from_secs(30), ControllerState::Passive);
     rig::arm(&mut robot);
