@@ -19,19 +19,41 @@ mod rig;
 use rig::{Controller, Frame, Publish, Robot, armed, is_damping, joint_table, report, standing};
 
 /// Injects `fault` into an armed controller and checks it damps, latched or not, for `reason`.
+/// When the stream itself went stale first (a busy machine delaying this process's publisher
+/// past the 20 ms watchdog), the measurement is of another fault: a fresh rig tries again.
 fn damps(fault: &str, publish: Publish, reason: TransitionReason, bound: Duration) {
     let _g = real_time();
-    let (robot, mut ctl) = armed(&[], &[]);
-    let at = robot.set(publish);
-    let l = report(fault, robot.damped_after(at, Duration::from_secs(3)));
-    assert!(l < bound, "{fault}: {l:?}");
-    let s = robot.wait_state("Damping", Duration::from_secs(3), ControllerState::Damping);
-    assert_eq!(s.reason, reason, "{fault}");
-    assert!(
-        ctl.child.try_wait().unwrap().is_none(),
-        "{fault}: the daemon died:\n{}",
-        ctl.log()
-    );
+    for attempt in 1..=3 {
+        let (robot, mut ctl) = armed(&[], &[]);
+        let at = robot.set(publish);
+        let damped = robot.damped_after(at, Duration::from_secs(3));
+        let s = robot.wait_state("Damping", Duration::from_secs(3), ControllerState::Damping);
+        if stale_first(&s, reason, attempt) {
+            continue;
+        }
+        let l = report(fault, damped);
+        assert!(l < bound, "{fault}: {l:?}");
+        assert_eq!(s.reason, reason, "{fault}");
+        assert!(
+            ctl.child.try_wait().unwrap().is_none(),
+            "{fault}: the daemon died:\n{}",
+            ctl.log()
+        );
+        return;
+    }
+}
+
+/// Whether `s` damped for a stale stream where the test waits for `reason`, with tries left.
+fn stale_first(
+    s: &vigor_msgs::project::ControllerStatus,
+    reason: TransitionReason,
+    attempt: usize,
+) -> bool {
+    let stale = s.reason == TransitionReason::LowStateStale && reason != s.reason && attempt < 3;
+    if stale {
+        eprintln!("the LowState stream went stale before the fault (a busy machine): again");
+    }
+    stale
 }
 
 #[test]
@@ -211,15 +233,19 @@ fn active_with(inject: &str) -> (Robot, Controller, Instant) {
 #[test]
 fn a_stalled_policy_damps_after_the_policy_watchdog() {
     let _g = real_time();
-    let (robot, _ctl, at) = active_with("policy-stall@0");
-    let l = report(
-        "policy thread stalls (60 ms watchdog)",
-        robot.damped_after(at, Duration::from_secs(2)),
-    );
-    assert!(l < Duration::from_millis(500), "{l:?}");
-    let s = robot.wait_state("Damping", Duration::from_secs(2), ControllerState::Damping);
-    assert_eq!(s.reason, TransitionReason::PolicyStale);
-    assert!(s.latched);
+    for attempt in 1..=3 {
+        let (robot, _ctl, at) = active_with("policy-stall@0");
+        let damped = robot.damped_after(at, Duration::from_secs(2));
+        let s = robot.wait_state("Damping", Duration::from_secs(2), ControllerState::Damping);
+        if stale_first(&s, TransitionReason::PolicyStale, attempt) {
+            continue;
+        }
+        let l = report("policy thread stalls (60 ms watchdog)", damped);
+        assert!(l < Duration::from_millis(500), "{l:?}");
+        assert_eq!(s.reason, TransitionReason::PolicyStale);
+        assert!(s.latched);
+        return;
+    }
 }
 
 #[test]
