@@ -28,12 +28,24 @@ struct Cli {
 }
 
 fn main() -> ExitCode {
+    pin_math_paths();
     match cli::control(&Cli::parse().control, "vigor-controller") {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e:#}");
             ExitCode::FAILURE
         }
+    }
+}
+
+/// Pins the math libraries' code paths ([`vigor_policy::PINNED_MATH_PATHS`]) unless the
+/// environment chose them: the robot computes its actions as the evaluations did.
+#[allow(unsafe_code)]
+fn pin_math_paths() {
+    for (key, value) in vigor_policy::math_paths_to_pin(|k| std::env::var(k).ok()) {
+        // SAFETY: the first thing `main` does: no other thread exists yet (zenoh and the
+        // control and policy threads start later), so nothing reads the environment concurrently.
+        unsafe { std::env::set_var(key, value) };
     }
 }
 

@@ -108,12 +108,24 @@ fn run(cli: Cli) -> anyhow::Result<()> {
 }
 
 fn main() -> ExitCode {
+    pin_math_paths();
     match run(Cli::parse()) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e:#}");
             ExitCode::FAILURE
         }
+    }
+}
+
+/// Pins the math libraries' code paths ([`vigor_policy::PINNED_MATH_PATHS`]) unless the
+/// environment chose them, so results do not depend on the processor's widest instructions.
+#[allow(unsafe_code)]
+fn pin_math_paths() {
+    for (key, value) in vigor_policy::math_paths_to_pin(|k| std::env::var(k).ok()) {
+        // SAFETY: the first thing `main` does: no other thread exists yet (zenoh, rayon and
+        // libtorch start theirs later), so nothing reads the environment concurrently.
+        unsafe { std::env::set_var(key, value) };
     }
 }
 

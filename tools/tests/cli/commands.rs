@@ -252,3 +252,42 @@ fn bench_sim_json_reports_both_engines() {
             .is_some_and(|x| x > 0.0)
     );
 }
+
+/// The binary pins the math libraries' code paths (`vigor_policy::PINNED_MATH_PATHS`): an
+/// evaluation with nothing set computes exactly what one with the pins set by hand does. Without
+/// the pins, a processor with wider instructions than AVX2 (AVX-512 here) takes other paths and
+/// every episode's return differs; on an AVX2-only processor this holds either way.
+#[test]
+fn evaluation_takes_the_pinned_math_paths_whatever_the_processor() {
+    let dir = tempfile::tempdir().unwrap();
+    let returns = |name: &str, pinned: bool| {
+        let out_dir = dir.path().join(name);
+        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_vigor"));
+        cmd.args(["eval", "--policy", "policies/teacher-unified"])
+            .args(["--scenarios", "supine,push", "--terrains", "rough"])
+            .args(["--trials", "2", "--threads", "1", "--no-record", "--plain"])
+            .arg("--out")
+            .arg(&out_dir)
+            .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/.."));
+        for (key, value) in vigor_policy::PINNED_MATH_PATHS {
+            if pinned {
+                cmd.env(key, value);
+            } else {
+                cmd.env_remove(key);
+            }
+        }
+        let out = cmd.output().unwrap();
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        let eval: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(out_dir.join("eval.json")).unwrap()).unwrap();
+        eval["episodes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["outcome"]["reward"].as_f64().unwrap())
+            .collect::<Vec<_>>()
+    };
+    let by_hand = returns("pinned", true);
+    assert_eq!(by_hand.len(), 4);
+    assert_eq!(returns("unset", false), by_hand);
+}
