@@ -187,15 +187,22 @@ impl StudentInputs {
         if let Some(d) = self.depth.as_ref() {
             depth.copy_from_slice(d.stacked());
         }
-        for (((out, x), m), s) in history
-            .iter_mut()
-            .zip(&self.history)
-            .zip(&self.mean)
-            .zip(&self.inv_std)
-        {
-            *out = ((x - m) * s).clamp(-self.clip, self.clip);
-        }
+        self.normalise_history(&self.history, history);
         (self.track_time_s(engaged_s).max(0.0) / self.phase_period_s).min(1.5)
+    }
+
+    /// The proprioceptive history as taken, before normalisation (newest frame first).
+    #[must_use]
+    pub fn raw_history(&self) -> &[f32] {
+        &self.history
+    }
+
+    /// Normalises a raw history (of [`Self::raw_history`]'s length) into `out` as
+    /// [`Self::write`] does.
+    pub fn normalise_history(&self, raw: &[f32], out: &mut [f32]) {
+        for (((o, x), m), s) in out.iter_mut().zip(raw).zip(&self.mean).zip(&self.inv_std) {
+            *o = ((x - m) * s).clamp(-self.clip, self.clip);
+        }
     }
 }
 

@@ -65,6 +65,7 @@ pub fn export(
             seed: 0,
             record: false,
             probe: true,
+            mirror: None,
         },
         PROBE_STEPS,
         1,

@@ -58,6 +58,12 @@ pub struct OptimSection {
     pub action_weight: f64,
     /// Global gradient-norm clip (0 = none; 0..=1000).
     pub max_grad_norm: f64,
+    /// Left-right symmetry: each recorded state is also trained on as its mirror image, labelled
+    /// by the teacher on its mirrored privileged row (states whose reference tracks have no
+    /// mirror partner are not mirrored; [`super::symmetry`]) [false; absent in older
+    /// configurations].
+    #[serde(default)]
+    pub symmetry: bool,
 }
 
 /// `[timing]`: when the simulated head camera takes its images and when the student sees them,

@@ -15,6 +15,7 @@ use vigor_sim::robot::Robot;
 use super::artifact::{export, write_checkpoint};
 use super::config::StudentConfig;
 use super::rollout::{StudentActing, StudentBatch, run_student};
+use super::symmetry::StudentMirror;
 use crate::algorithm::Algorithm;
 use crate::algorithm::{IterationReport, TrainError};
 use crate::metrics::{Metrics, Series, StudentMetrics};
@@ -88,6 +89,8 @@ pub(super) struct Dagger<'a> {
     pub(super) state: StudentState,
     /// Environment worker threads.
     pub(super) workers: usize,
+    /// The mirror maps, with `[optim] symmetry`.
+    pub(super) mirror: Option<StudentMirror>,
 }
 
 impl Algorithm for Dagger<'_> {
@@ -106,6 +109,7 @@ impl Algorithm for Dagger<'_> {
             adam,
             state,
             workers,
+            mirror,
         } = self;
         let (cfg, teacher, robot, sim, workers) = (*cfg, *teacher, *robot, *sim, *workers);
         let it = state.iteration;
@@ -129,6 +133,7 @@ impl Algorithm for Dagger<'_> {
                 seed: derive(cfg.seed, "dagger", it),
                 record: true,
                 probe: false,
+                mirror: mirror.as_ref(),
             },
             steps,
             workers,
@@ -179,6 +184,12 @@ impl Algorithm for Dagger<'_> {
         m.set("time/sim_s", ro.sim_s);
         m.set("time/forward_s", ro.forward_s);
         m.set("time/update_s", update_s);
+        if mirror.is_some() {
+            m.set(
+                "mirrored_share",
+                ro.mirrored as f64 / (ro.batch.len - ro.mirrored).max(1) as f64,
+            );
+        }
         Ok(IterationReport {
             iteration: state.iteration,
             iterations: cfg.iterations as u64,

@@ -16,6 +16,7 @@ mod dagger;
 pub mod rollout;
 pub mod runner;
 pub mod sensor;
+pub mod symmetry;
 
 pub use artifact::{export, load_student};
 pub use config::{StudentConfig, StudentKind};

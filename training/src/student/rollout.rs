@@ -12,11 +12,13 @@ use vigor_common::seed::{SplitMix64, derive};
 use vigor_policy::StudentPolicy;
 
 use super::sensor::StudentSensor;
+use super::symmetry::StudentMirror;
 use crate::teacher::Teacher;
 use crate::teacher::rollout::par_each;
 use crate::teacher::task::{Outcome, TaskEnv};
 
-/// Distillation samples, one per environment step (`index = t * envs + i`).
+/// Distillation samples, one per environment step (`index = t * envs + i`), followed by the
+/// mirror images of those that were mirrored ([`StudentActing::mirror`]).
 #[derive(Debug, Clone, Default)]
 pub struct StudentBatch {
     /// Samples.
@@ -61,6 +63,8 @@ pub struct StudentRollout {
     pub teacher_share: f64,
     /// Share of environments whose student picked the environment's own reference track.
     pub track_match: f64,
+    /// Mirror-image samples appended to the batch.
+    pub mirrored: usize,
     /// Environment 0's ticks (when probing).
     pub probe: Vec<ProbeTick>,
     /// Seconds simulating, rendering and building inputs.
@@ -82,6 +86,9 @@ pub struct StudentActing<'a> {
     pub record: bool,
     /// Keep environment 0's ticks.
     pub probe: bool,
+    /// With a teacher and recording: also record the mirror image of every state whose tracks
+    /// have mirror partners, labelled by the teacher on its mirrored row.
+    pub mirror: Option<&'a StudentMirror>,
 }
 
 fn residual(base: &[f32], target_base: &[f32], a: &[f32], scale: f32, clip: f32) -> Vec<f32> {
@@ -121,6 +128,7 @@ where
         .map(|i| SplitMix64::new(derive(acting.seed, "dagger", i as u64)))
         .collect();
     let (mut sq_z, mut sq_a, mut count, mut teacher_steps) = (0.0f64, 0.0f64, 0usize, 0usize);
+    let mut mirrored = StudentBatch::default();
     for t in 0..steps {
         let started = Instant::now();
         {
@@ -146,8 +154,12 @@ where
                 let mut views: Vec<_> = envs.iter().zip(rows.chunks_mut(row)).collect();
                 par_each(&mut views, threads, |_, (env, r)| env.observe(r));
             }
+            let images = acting
+                .mirror
+                .filter(|_| acting.record)
+                .map(|mirror| mirror_images(mirror, teacher, envs, sensors, &rows, row));
             teacher.manifest.normaliser.apply_rows(&mut rows);
-            teacher.net.latent_and_mean(&rows)
+            (teacher.net.latent_and_mean(&rows), images)
         });
         out.forward_s += started.elapsed().as_secs_f64();
         let mut executed = vec![0.0f32; n * act];
@@ -162,7 +174,7 @@ where
             let as_env = residual(own.at(te), truth.at(tt), a_s, m.action_scale, m.action_clip);
             let mut chosen = as_env;
             let mut own_terms = a_s.to_vec();
-            if let Some((z, a_t)) = &labels {
+            if let Some(((z, a_t), _)) = &labels {
                 let a_t = &a_t[i * act..(i + 1) * act];
                 let label = residual(truth.at(tt), own.at(te), a_t, m.action_scale, m.action_clip);
                 let l = m.spec.latent;
@@ -200,6 +212,37 @@ where
             out.batch.phase.extend_from_slice(&phase);
             out.batch.len += n;
         }
+        if let (Some(mirror), Some((_, Some(images)))) = (acting.mirror, &labels) {
+            let l = m.spec.latent;
+            for (k, &(i, own, truth)) in images.envs.iter().enumerate() {
+                let te = sensors[i].inputs.track_time_s(envs[i].since_engaged_s());
+                let tt = envs[i].reference_time_s();
+                let a_m = &images.actions[k * act..(k + 1) * act];
+                mirrored.action.extend(residual(
+                    m.references[truth].at(tt),
+                    m.references[own].at(te),
+                    a_m,
+                    m.action_scale,
+                    m.action_clip,
+                ));
+                mirrored
+                    .latent
+                    .extend_from_slice(&images.latents[k * l..(k + 1) * l]);
+                if dl > 0 {
+                    mirrored
+                        .depth
+                        .extend(mirror.depth(&depth[i * dw..i * dw + dl]));
+                }
+                let raw = mirror.history(sensors[i].inputs.raw_history());
+                let at = mirrored.history.len();
+                mirrored.history.resize(at + hl, 0.0);
+                sensors[i]
+                    .inputs
+                    .normalise_history(&raw, &mut mirrored.history[at..]);
+                mirrored.phase.push(phase[i]);
+                mirrored.len += 1;
+            }
+        }
         if acting.probe && n > 0 {
             out.probe.push(ProbeTick {
                 depth_m: sensors[0].pushed.clone(),
@@ -218,6 +261,13 @@ where
         out.sim_s += started.elapsed().as_secs_f64();
         on_step(t, envs);
     }
+    out.mirrored = mirrored.len;
+    out.batch.len += mirrored.len;
+    out.batch.depth.extend(mirrored.depth);
+    out.batch.history.extend(mirrored.history);
+    out.batch.phase.extend(mirrored.phase);
+    out.batch.latent.extend(mirrored.latent);
+    out.batch.action.extend(mirrored.action);
     if count > 0 {
         out.latent_mse = sq_z / count as f64;
         out.action_mse = sq_a / count as f64;
@@ -231,4 +281,52 @@ where
         / n.max(1) as f64;
     out.outcomes = envs.iter().map(TaskEnv::outcome).collect();
     out
+}
+
+/// The teacher's labels for the mirror images of one step's states.
+struct MirrorImages {
+    /// Per mirrored state: its environment, and the partner tracks the student's and the
+    /// teacher's mirrored states play.
+    envs: Vec<(usize, usize, usize)>,
+    /// The teacher's latents on the mirrored rows.
+    latents: Vec<f32>,
+    /// The teacher's actions on the mirrored rows (residuals on the teacher's partner track).
+    actions: Vec<f32>,
+}
+
+/// The teacher's answers for the mirror image of every state whose student track and teacher
+/// track both have mirror partners; `raw_rows` are the teacher's unnormalised rows of `row`
+/// values.
+fn mirror_images(
+    mirror: &StudentMirror,
+    teacher: &Teacher,
+    envs: &[TaskEnv],
+    sensors: &[StudentSensor],
+    raw_rows: &[f32],
+    row: usize,
+) -> MirrorImages {
+    let mut chosen = Vec::new();
+    let mut rows = Vec::new();
+    for (i, (env, sensor)) in envs.iter().zip(sensors).enumerate() {
+        let own = sensor.inputs.track().and_then(|t| mirror.partner(t));
+        let truth = mirror.partner(env.reference_index());
+        if let (Some(own), Some(truth)) = (own, truth) {
+            chosen.push((i, own, truth));
+            rows.extend(mirror.teacher_rows(&raw_rows[i * row..(i + 1) * row]));
+        }
+    }
+    if chosen.is_empty() {
+        return MirrorImages {
+            envs: chosen,
+            latents: Vec::new(),
+            actions: Vec::new(),
+        };
+    }
+    teacher.manifest.normaliser.apply_rows(&mut rows);
+    let (latents, actions) = teacher.net.latent_and_mean(&rows);
+    MirrorImages {
+        envs: chosen,
+        latents,
+        actions,
+    }
 }

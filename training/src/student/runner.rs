@@ -27,6 +27,7 @@ use super::artifact::resume;
 use super::config::{StudentConfig, StudentKind};
 use super::dagger::Dagger;
 use super::sensor::StudentSensor;
+use super::symmetry::StudentMirror;
 use crate::algorithm;
 use crate::rl::Adam;
 use crate::run_dir::RunDir;
@@ -379,6 +380,18 @@ where
     if opts.resume {
         (student, adam, state) = resume(&run, &task)?;
     }
+    let mirror = if cfg.optim.symmetry {
+        Some(
+            StudentMirror::new(
+                robot,
+                &params_for(&task.teacher, engine)?,
+                student.student(),
+            )
+            .map_err(|e| TrainError::Invalid(format!("optim.symmetry: {e}")))?,
+        )
+    } else {
+        None
+    };
     let mut dagger = Dagger {
         cfg,
         teacher,
@@ -389,6 +402,7 @@ where
         adam,
         state,
         workers: threads(cfg.threads),
+        mirror,
     };
     algorithm::run(
         &mut dagger,

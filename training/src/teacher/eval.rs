@@ -214,6 +214,7 @@ impl Evaluee<'_> {
                         seed: 0,
                         record: false,
                         probe: false,
+                        mirror: None,
                     },
                     steps,
                     threads,

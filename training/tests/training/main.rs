@@ -3,6 +3,7 @@
 mod demos;
 mod feasibility;
 mod student;
+mod student_symmetry;
 mod teacher;
 mod teacher_eval;
 mod teacher_tracks;

@@ -259,6 +259,7 @@ fn the_student_sees_its_own_last_action_as_on_the_robot() {
                 seed: 0,
                 record: false,
                 probe: true,
+                mirror: None,
             },
             12,
             1,
