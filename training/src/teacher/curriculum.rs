@@ -208,6 +208,38 @@ impl Curriculum {
         }
     }
 
+    /// Carries the levels over to a new slot-to-kind map after `curriculum.terrains` went from
+    /// `old` to `new` (`--resume --amend`): slot `env` has kind `list[env % list.len()]`, so a
+    /// list that names a kind more than once gives it more slots. Each slot takes the levels
+    /// the old map's slots of its new kind had, in slot order and round again where the kind now
+    /// has more slots; a kind the old list lacked starts at level 0. The adaptive failure rates
+    /// are kept per kind cell, which the new list renumbers, so they start afresh.
+    pub fn remap_terrains(&mut self, old: &[TerrainKind], new: &[TerrainKind]) {
+        if old == new || self.stage < 2 || old.is_empty() || new.is_empty() {
+            return;
+        }
+        let envs = self.levels.len();
+        let mut taken = vec![0usize; envs];
+        let levels = (0..envs)
+            .map(|env| {
+                let kind = new[env % new.len()];
+                let had: Vec<usize> = (0..envs)
+                    .filter(|&e| old[e % old.len()] == kind)
+                    .map(|e| self.levels[e])
+                    .collect();
+                if had.is_empty() {
+                    return 0;
+                }
+                let k = new.iter().position(|x| *x == kind).unwrap_or(0);
+                let level = had[taken[k] % had.len()];
+                taken[k] += 1;
+                level
+            })
+            .collect();
+        self.levels = levels;
+        self.start_failure.clear();
+    }
+
     /// Mean level over slots.
     #[must_use]
     pub fn mean_level(&self) -> f32 {

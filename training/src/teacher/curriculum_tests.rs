@@ -270,3 +270,33 @@ fn eased_own_terrain_climbs_with_the_slot_to_the_evaluated_difficulty() {
             .ease_own_terrain
     );
 }
+
+#[test]
+fn amended_terrains_carry_each_kinds_levels_to_its_new_slots() {
+    use vigor_sim::terrain::TerrainKind::{Flat, Gaps, Rough, StairsDown};
+    let old = [Flat, Rough, Gaps];
+    let mut c = Curriculum::new(8, 0.0);
+    c.stage = 2;
+    // Slots 0, 3, 6 flat; 1, 4, 7 rough; 2, 5 gaps.
+    c.levels = vec![14, 5, 1, 13, 6, 0, 12, 7];
+    c.start_failure = vec![0.5; 12];
+    let unchanged = c.clone();
+    c.remap_terrains(&old, &old);
+    assert_eq!(c, unchanged, "the same list changes nothing");
+
+    // Gaps named twice, a new kind, flat and rough once each: slots 0..8 are
+    // flat, gaps, rough, gaps, stairs, flat, gaps, rough.
+    let new = [Flat, Gaps, Rough, Gaps, StairsDown];
+    c.remap_terrains(&old, &new);
+    assert_eq!(
+        c.levels,
+        vec![14, 1, 5, 0, 0, 13, 1, 6],
+        "each slot takes its kind's old levels in slot order, round again; a new kind starts at 0"
+    );
+    assert!(c.start_failure.is_empty(), "failure rates start afresh");
+
+    // Stage 1 has no levels in use: nothing to carry.
+    let mut flat = Curriculum::new(4, 0.0);
+    flat.remap_terrains(&old, &new);
+    assert_eq!(flat.levels, vec![0; 4]);
+}

@@ -157,7 +157,7 @@ pub fn log_frame(recorder: &EpisodeRecorder, e: &TaskEnv) -> Result<(), vigor_re
         t,
         &poses,
         &env.sim().contacts(),
-        s.base_pos[2] - env.terrain().height(s.base_pos[0], s.base_pos[1]),
+        e.pelvis_height_m(),
         tilt_rad(s.base_quat).to_degrees(),
     )?;
     recorder.log_skeleton(

@@ -266,6 +266,9 @@ where
         }
         norm = ck.teacher.manifest.normaliser.clone();
         state = ck.state;
+        state
+            .curriculum
+            .remap_terrains(&saved.curriculum.terrains, params.terrains());
         // `best/` may have improved after the last checkpoint; never let it get worse.
         if let Some(score) = run.best_score() {
             state.best_score = state.best_score.max(score);

@@ -18,6 +18,14 @@ use crate::demos::posture::STANDING_PELVIS_M;
 const EDGE_STEP_M: f32 = 0.04;
 /// Half-size of the patch probed under a foot, m.
 const FOOT_PROBE_M: f32 = 0.08;
+/// The points probed under a foot, in units of [`FOOT_PROBE_M`]: the patch's corners and centre.
+const PROBE: [(f32, f32); 5] = [
+    (-1.0, -1.0),
+    (-1.0, 1.0),
+    (1.0, -1.0),
+    (1.0, 1.0),
+    (0.0, 0.0),
+];
 /// A robot slower than this counts as still, m/s.
 const STILL_M_S: f32 = 0.5;
 /// A pelvis this far below the terrain's lowest point has fallen off the world, m.
@@ -30,8 +38,8 @@ impl TaskEnv {
         self.steps as f32 * self.dt
     }
 
-    /// Whether the robot is upright now (pelvis at least 0.65 m above the terrain, tilt under
-    /// 20°), as of the last step.
+    /// Whether the robot is upright now (pelvis at least 0.65 m above the ground, as
+    /// [`TaskEnv::pelvis_height_m`] reads it, tilt under 20°), as of the last step.
     #[must_use]
     pub fn upright(&self) -> bool {
         self.stats.upright_since.is_some()
@@ -156,6 +164,31 @@ impl TaskEnv {
             .forward_kinematics(&root_of(s.base_pos, s.base_quat), &q)
     }
 
+    /// The pelvis's height above the ground it stands or lies on, m, as the reward's root height
+    /// and the success test read it: above the terrain under the pelvis or, where both feet have
+    /// footing higher than that, above the lower foot's footing (the highest ground in its probed
+    /// patch). A pelvis over a pit (stepping stones, gaps) is so measured from the stones or the
+    /// rims the feet are on rather than from the pit's floor about 1 m down, where a crouch would
+    /// read as standing. On flat ground the two are the same.
+    #[must_use]
+    pub fn pelvis_height_m(&self) -> f32 {
+        self.pelvis_height_with(&self.link_poses())
+    }
+
+    fn pelvis_height_with(&self, poses: &[rapier3d::na::Isometry3<f64>]) -> f32 {
+        let s = self.env.state();
+        let terrain = self.env.terrain();
+        let feet: Vec<[f32; 2]> = self
+            .foot_links
+            .iter()
+            .map(|&link| {
+                let p = poses[link].translation.vector;
+                [p.x as f32, p.y as f32]
+            })
+            .collect();
+        pelvis_height(|x, y| terrain.height(x, y), s.base_pos, &feet)
+    }
+
     fn head_height(&self, poses: &[rapier3d::na::Isometry3<f64>]) -> Option<f32> {
         let lp: Vec<LinkPose> = poses.iter().map(LinkPose::from_isometry).collect();
         head_height_above_terrain(self.env.robot(), &lp, Some(self.env.terrain()))
@@ -245,7 +278,7 @@ impl TaskEnv {
         let target = r.frame_at(t_clip);
         let terrain = self.env.terrain();
         let ground = |x: f32, y: f32| terrain.height(x, y);
-        let pelvis_h = s.base_pos[2] - ground(s.base_pos[0], s.base_pos[1]);
+        let pelvis_h = self.pelvis_height_with(&poses);
 
         let kp: Vec<Point3<f64>> = self.keypoints.place(&poses);
         let rel = heading_relative(&root, &kp);
@@ -303,14 +336,7 @@ impl TaskEnv {
             if self.foot_links.contains(&link) {
                 let p = poses[link].translation.vector;
                 let (x, y) = (p.x as f32, p.y as f32);
-                let probe = [
-                    (-1.0, -1.0),
-                    (-1.0, 1.0),
-                    (1.0, -1.0),
-                    (1.0, 1.0),
-                    (0.0, 0.0),
-                ]
-                .map(|(a, b)| ground(x + a * FOOT_PROBE_M, y + b * FOOT_PROBE_M));
+                let probe = PROBE.map(|(a, b)| ground(x + a * FOOT_PROBE_M, y + b * FOOT_PROBE_M));
                 let hi = probe.iter().copied().fold(f32::NEG_INFINITY, f32::max);
                 let lo = probe.iter().copied().fold(f32::INFINITY, f32::min);
                 if hi - lo > EDGE_STEP_M {
@@ -404,6 +430,32 @@ impl TaskEnv {
             reward: self.stats.reward,
         }
     }
+}
+
+/// [`TaskEnv::pelvis_height_m`] on a terrain given by `ground` (height at x, y), for a pelvis at
+/// `pelvis` and feet at `feet` (xy of each foot link).
+#[must_use]
+pub(crate) fn pelvis_height(
+    ground: impl Fn(f32, f32) -> f32,
+    pelvis: [f32; 3],
+    feet: &[[f32; 2]],
+) -> f32 {
+    let under = ground(pelvis[0], pelvis[1]);
+    let footing = feet
+        .iter()
+        .map(|&[x, y]| {
+            PROBE
+                .iter()
+                .map(|(a, b)| ground(x + a * FOOT_PROBE_M, y + b * FOOT_PROBE_M))
+                .fold(f32::NEG_INFINITY, f32::max)
+        })
+        .fold(f32::INFINITY, f32::min);
+    let ground = if footing.is_finite() {
+        under.max(footing)
+    } else {
+        under
+    };
+    pelvis[2] - ground
 }
 
 fn norm(f: [f32; 3]) -> f32 {

@@ -375,3 +375,55 @@ fn critic_groups_split_the_reward_terms_exactly_once() {
         assert!(e.contains("model.critic_groups") && e.contains(says), "{e}");
     }
 }
+
+#[test]
+fn a_pelvis_over_a_pit_is_measured_from_the_feet_footing_not_the_pit_floor() {
+    use super::step::pelvis_height;
+    use vigor_sim::terrain::{Terrain, TerrainKind};
+    // A 1 m deep trench |x| < 0.15 in level ground; a crouch with the pelvis 0.4 m up, over it,
+    // feet on either rim.
+    let trench = |x: f32, _y: f32| if x.abs() < 0.15 { -1.0 } else { 0.0 };
+    let rims = [[-0.3, 0.1], [0.3, -0.1]];
+    assert!((pelvis_height(trench, [0.0, 0.0, 0.4], &rims) - 0.4).abs() < 1e-6);
+    // From the trench's floor it would read 1.4 m: standing, by the success test's 0.65 m.
+    assert!((pelvis_height(trench, [0.0, 0.0, 0.4], &[]) - 1.4).abs() < 1e-6);
+    // A foot in the trench: the robot stands in it, and is measured from its floor.
+    let one_in = [[0.0, 0.1], [0.3, -0.1]];
+    assert!((pelvis_height(trench, [0.0, 0.0, 0.4], &one_in) - 1.4).abs() < 1e-6);
+    // A foot whose patch overlaps a rim has that rim's footing.
+    let on_edge = [[-0.2, 0.1], [0.2, -0.1]];
+    assert!((pelvis_height(trench, [0.0, 0.0, 0.4], &on_edge) - 0.4).abs() < 1e-6);
+    // Feet lower than the ground under the pelvis change nothing; flat ground reads as before.
+    let slope = |x: f32, _y: f32| 0.2 * x;
+    let downhill = [[-0.5, 0.1], [-0.5, -0.1]];
+    assert!((pelvis_height(slope, [0.0, 0.0, 0.7], &downhill) - 0.7).abs() < 1e-6);
+    let flat = |_x: f32, _y: f32| 0.0;
+    assert!((pelvis_height(flat, [0.3, 0.2, 0.1], &rims) - 0.1).abs() < 1e-6);
+
+    // On a real stepping-stones tile (difficulty 0.5: 0.65 m stones, 0.2 m pits, tops within
+    // ±1.5 cm): a pelvis over a pit between two stones the feet stand on reads from the stones'
+    // tops.
+    let t = Terrain::single(TerrainKind::SteppingStones, 0.5, 3, 8.0, 0.02).unwrap();
+    let h = |x: f32, y: f32| t.height(x, y);
+    let on_stone = |x: f32, y: f32| h(x, y) > -0.1;
+    let mut found = None;
+    'search: for iy in 0..200 {
+        let y = 1.0 + iy as f32 * 0.01;
+        for ix in 0..250 {
+            let x = 1.0 + ix as f32 * 0.01;
+            if h(x, y) < -0.5 && on_stone(x - 0.25, y) && on_stone(x + 0.25, y) {
+                found = Some([x, y]);
+                break 'search;
+            }
+        }
+    }
+    let [x, y] = found.expect("a pit between two stones");
+    let feet = [[x - 0.25, y], [x + 0.25, y]];
+    let z = 0.4;
+    let read = pelvis_height(h, [x, y, z], &feet);
+    assert!((read - 0.4).abs() <= 0.031, "{read}");
+    assert!(
+        pelvis_height(h, [x, y, z], &[]) > 1.3,
+        "the pit's floor is 1 m down"
+    );
+}
