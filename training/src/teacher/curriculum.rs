@@ -240,6 +240,31 @@ impl Curriculum {
         self.start_failure.clear();
     }
 
+    /// Mean level of each terrain kind's slots in stage 2, in `curriculum.terrains` order (a kind
+    /// named twice appears once); empty in stage 1.
+    #[must_use]
+    pub fn mean_level_per_kind(&self, p: &TeacherParams) -> Vec<(TerrainKind, f32)> {
+        let terrains = p.terrains();
+        if self.stage < 2 || terrains.is_empty() {
+            return Vec::new();
+        }
+        let mut out: Vec<(TerrainKind, f32)> = Vec::new();
+        for &kind in terrains {
+            if out.iter().any(|(k, _)| *k == kind) {
+                continue;
+            }
+            let levels: Vec<usize> = (0..self.levels.len())
+                .filter(|e| terrains[e % terrains.len()] == kind)
+                .map(|e| self.levels[e])
+                .collect();
+            if !levels.is_empty() {
+                let mean = levels.iter().sum::<usize>() as f32 / levels.len() as f32;
+                out.push((kind, mean));
+            }
+        }
+        out
+    }
+
     /// Mean level over slots.
     #[must_use]
     pub fn mean_level(&self) -> f32 {

@@ -300,3 +300,27 @@ fn amended_terrains_carry_each_kinds_levels_to_its_new_slots() {
     flat.remap_terrains(&old, &new);
     assert_eq!(flat.levels, vec![0; 4]);
 }
+
+#[test]
+fn levels_are_reported_per_terrain_kind_once_each() {
+    let line = r#"terrains = ["flat", "rough", "waves", "slope_up", "slope_down", "stairs_up", "stairs_down", "stepping_stones", "boxes", "platform", "gaps", "inverted_slope"]"#;
+    let text = super::config::UNIFIED_TOML.replace(line, r#"terrains = ["flat", "gaps", "gaps"]"#);
+    assert_ne!(
+        text,
+        super::config::UNIFIED_TOML,
+        "the shipped list is replaced"
+    );
+    let p = params(&text).unwrap();
+    let mut c = Curriculum::new(6, 0.0);
+    assert!(
+        c.mean_level_per_kind(&p).is_empty(),
+        "stage 1 has no levels"
+    );
+    c.stage = 2;
+    // Slots 0 and 3 flat; 1, 2, 4 and 5 gaps.
+    c.levels = vec![14, 1, 2, 12, 3, 0];
+    assert_eq!(
+        c.mean_level_per_kind(&p),
+        vec![(TerrainKind::Flat, 13.0), (TerrainKind::Gaps, 1.5)]
+    );
+}

@@ -102,6 +102,7 @@ impl Algorithm for Ppo<'_> {
             .collect();
         let stage = state.curriculum.stage;
         let level = state.curriculum.mean_level();
+        let kind_levels = state.curriculum.mean_level_per_kind(p);
         state.curriculum.update(p, &specs, &successes);
         if collector.overlaps() && it + 1 < params.raw.iterations as u64 {
             // The next iteration's episodes run on these weights while the update runs.
@@ -215,6 +216,22 @@ impl Algorithm for Ppo<'_> {
                 m.set(format!("success/{s}"), rate);
             }
         }
+        // Per terrain kind the episodes ran on (a start with its own terrain counts there).
+        let mut kinds: Vec<_> = specs.iter().map(|sp| sp.terrain.0).collect();
+        kinds.sort_by_key(|k| k.name());
+        kinds.dedup();
+        for kind in kinds {
+            let picked: Vec<bool> = specs
+                .iter()
+                .zip(&successes)
+                .filter(|(sp, _)| sp.terrain.0 == kind)
+                .filter_map(|(_, ok)| *ok)
+                .collect();
+            if !picked.is_empty() {
+                let rate = picked.iter().filter(|x| **x).count() as f64 / picked.len() as f64;
+                m.set(format!("success/terrain/{}", kind.name()), rate);
+            }
+        }
         for (k, name) in REWARD_TERMS.iter().enumerate() {
             let v = ro
                 .term_sums
@@ -270,6 +287,9 @@ impl Algorithm for Ppo<'_> {
         m.set("time/update_s", update_s);
         m.set("curriculum/stage", f64::from(stage));
         m.set("curriculum/mean_level", f64::from(level));
+        for (kind, l) in kind_levels {
+            m.set(format!("curriculum/level/{}", kind.name()), f64::from(l));
+        }
         m.set("curriculum/assist", f64::from(assist));
         if params.raw.curriculum.adaptive_starts {
             let weights = state.curriculum.mean_scenario_weights(p);
