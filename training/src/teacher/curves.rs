@@ -172,7 +172,7 @@ fn decimals(span: f64) -> usize {
 }
 
 /// The panels of `curves.png`: title and the metrics drawn in it.
-pub const PANELS: [(&str, &[&str]); 8] = [
+pub const PANELS: [(&str, &[&str]); 11] = [
     ("mean return", &["mean_return"]),
     ("success", &["success", "safe_success"]),
     ("tracking rms (m)", &["tracking_rms_m"]),
@@ -181,6 +181,33 @@ pub const PANELS: [(&str, &[&str]); 8] = [
     ("kl", &["ppo/kl"]),
     ("env steps/s", &["steps_per_s"]),
     ("terrain level", &["curriculum/mean_level"]),
+    (
+        "level: flat, rough, waves, boxes",
+        &[
+            "curriculum/level/flat",
+            "curriculum/level/rough",
+            "curriculum/level/waves",
+            "curriculum/level/boxes",
+        ],
+    ),
+    (
+        "level: slopes and platform",
+        &[
+            "curriculum/level/slope_up",
+            "curriculum/level/slope_down",
+            "curriculum/level/inverted_slope",
+            "curriculum/level/platform",
+        ],
+    ),
+    (
+        "level: stairs and pits",
+        &[
+            "curriculum/level/stairs_up",
+            "curriculum/level/stairs_down",
+            "curriculum/level/stepping_stones",
+            "curriculum/level/gaps",
+        ],
+    ),
 ];
 
 /// Renders the learning curves of `rows` as PNG bytes.
