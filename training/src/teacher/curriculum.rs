@@ -151,7 +151,9 @@ impl Curriculum {
 
     /// Moves levels and stage after an iteration with per-slot `successes`: `None` for an
     /// episode that began part-way along its demonstration ([`reference_start`]), which counts
-    /// towards neither the success rate nor its slot's level.
+    /// towards neither the success rate nor its slot's level. A start with a terrain of its own
+    /// ([`Scenario::required_terrain`]) counts towards the rate but moves its slot's level only
+    /// under `ease_own_terrain`, where its difficulty follows that level.
     ///
     /// With adaptive start sampling, each full start also moves its cell's failure rate (its
     /// slot's terrain kind before any promotion, and the scenario of `specs`, the iteration's
@@ -199,7 +201,13 @@ impl Curriculum {
             return;
         }
         let top = p.raw.curriculum.levels.saturating_sub(1);
-        for (level, ok) in self.levels.iter_mut().zip(successes) {
+        let eased = p.raw.curriculum.ease_own_terrain;
+        for ((level, ok), spec) in self.levels.iter_mut().zip(successes).zip(specs) {
+            // A start with a terrain of its own ran neither on the slot's kind nor (unless eased)
+            // at the slot's difficulty: its outcome says nothing about the slot's level.
+            if spec.scenario.required_terrain().is_some() && !eased {
+                continue;
+            }
             match ok {
                 Some(true) => *level = (*level + 1).min(top),
                 Some(false) => *level = level.saturating_sub(1),

@@ -324,3 +324,33 @@ fn levels_are_reported_per_terrain_kind_once_each() {
         vec![(TerrainKind::Flat, 13.0), (TerrainKind::Gaps, 1.5)]
     );
 }
+
+#[test]
+fn starts_on_a_terrain_of_their_own_do_not_move_their_slots_level() {
+    let mut p = params(super::config::UNIFIED_TOML).unwrap();
+    let n = p.raw.envs;
+    let mut c = Curriculum::new(n, 0.0);
+    c.stage = 2;
+    c.levels = vec![5; n];
+    let specs: Vec<EpisodeSpec> = (0..n).map(|env| c.spec(&p, 7, env)).collect();
+    let own: Vec<bool> = specs
+        .iter()
+        .map(|s| s.scenario.required_terrain().is_some())
+        .collect();
+    assert!(own.iter().any(|o| *o) && own.iter().any(|o| !*o), "{own:?}");
+    // Every start succeeds: only the slots whose start ran on the slot's own terrain go up.
+    c.update(&p, &specs, &vec![Some(true); n]);
+    for (env, o) in own.iter().enumerate() {
+        assert_eq!(
+            c.levels[env],
+            if *o { 5 } else { 6 },
+            "slot {env}: {:?}",
+            specs[env]
+        );
+    }
+    // Eased, a start on its own terrain plays at its slot's level and moves it.
+    p.raw.curriculum.ease_own_terrain = true;
+    c.levels = vec![5; n];
+    c.update(&p, &specs, &vec![Some(false); n]);
+    assert_eq!(c.levels, vec![4; n]);
+}
