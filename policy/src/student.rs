@@ -26,7 +26,9 @@ use vigor_perception::DepthPreprocessConfig;
 use crate::artifact::{self, ArtifactError, MANIFEST_FILE, Manifest, Network, PolicyKind};
 use crate::net::{Mlp, MlpSpec};
 use crate::obs::ObservationLayout;
-pub use crate::track::{Reanchor, ReferenceTrack, closest_gravity, pick_track, tilt_rad};
+pub use crate::track::{
+    Reanchor, ReferenceTrack, closest_gravity, lean_back_or_side_rad, pick_track, tilt_rad,
+};
 
 /// The depth encoder's shape.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -30,6 +30,10 @@ pub struct StudentInputs {
     track: Option<usize>,
     /// When the track began, s after engagement (0, or a hand-over's time).
     anchor_s: f32,
+    /// How long the body has turned slower than the hand-over rule's `settled_rad_s`, s, and
+    /// the time of the frame that said so last (s after engagement).
+    still_s: f32,
+    last_s: f32,
     phase_period_s: f32,
 }
 
@@ -66,6 +70,8 @@ impl StudentInputs {
             })?,
             track: None,
             anchor_s: 0.0,
+            still_s: 0.0,
+            last_s: 0.0,
             phase_period_s: manifest.phase_period_s,
         })
     }
@@ -78,6 +84,8 @@ impl StudentInputs {
         self.history.iter_mut().for_each(|x| *x = 0.0);
         self.track = None;
         self.anchor_s = 0.0;
+        self.still_s = 0.0;
+        self.last_s = 0.0;
     }
 
     /// Starts a new engagement but keeps the depth stack: on the robot the camera streams all
@@ -86,6 +94,8 @@ impl StudentInputs {
         self.history.iter_mut().for_each(|x| *x = 0.0);
         self.track = None;
         self.anchor_s = 0.0;
+        self.still_s = 0.0;
+        self.last_s = 0.0;
     }
 
     /// Takes the newest proprioceptive frame, `engaged_s` after engagement. The first frame after
@@ -101,6 +111,9 @@ impl StudentInputs {
         if let (Some(rule), Some(track)) = (manifest.reanchor, self.track) {
             let signatures: Vec<[f32; 3]> = manifest.references.iter().map(|r| r.gravity).collect();
             let (g, w) = (self.gravity_at, self.gyro_at);
+            let gyro = [frame[w], frame[w + 1], frame[w + 2]];
+            self.still_s = rule.still_s(self.still_s, engaged_s - self.last_s, gyro);
+            self.last_s = engaged_s;
             let clip_done = manifest
                 .references
                 .get(track)
@@ -111,7 +124,8 @@ impl StudentInputs {
                 engaged_s,
                 clip_done,
                 [frame[g], frame[g + 1], frame[g + 2]],
-                [frame[w], frame[w + 1], frame[w + 2]],
+                gyro,
+                self.still_s,
             ) {
                 self.track = Some(next);
                 self.anchor_s = engaged_s;

@@ -221,6 +221,7 @@ fn a_fall_track_hands_over_once_to_the_lying_track_the_body_ends_in() {
         lying_tilt_rad: 1.2,
         settled_rad_s: 1.0,
         again: false,
+        sitting_tilt_rad: None,
     };
     assert_eq!(rule.check(), Ok(()));
     let bad = Reanchor {
@@ -238,30 +239,33 @@ fn a_fall_track_hands_over_once_to_the_lying_track_the_body_ends_in() {
     let prone = [0.99, 0.05, -0.1];
     let still = [0.1, -0.2, 0.3];
     // Lying still on the front while tracking the forward fall: the prone recovery.
-    assert_eq!(rule.hand_over(&s, 2, 0.8, false, prone, still), Some(1));
+    assert_eq!(
+        rule.hand_over(&s, 2, 0.8, false, prone, still, 0.0),
+        Some(1)
+    );
     // The backward fall ending on the back: the supine one.
     assert_eq!(
-        rule.hand_over(&s, 3, 0.8, false, [-0.99, 0.0, -0.1], still),
+        rule.hand_over(&s, 3, 0.8, false, [-0.99, 0.0, -0.1], still, 0.0),
         Some(0)
     );
     // Too early, still turning, or not lying (kneeling, 30° tilt): no hand-over.
-    assert_eq!(rule.hand_over(&s, 2, 0.5, false, prone, still), None);
+    assert_eq!(rule.hand_over(&s, 2, 0.5, false, prone, still, 0.0), None);
     assert_eq!(
-        rule.hand_over(&s, 2, 0.8, false, prone, [0.0, 1.5, 0.0]),
+        rule.hand_over(&s, 2, 0.8, false, prone, [0.0, 1.5, 0.0], 0.0),
         None
     );
     assert_eq!(
-        rule.hand_over(&s, 2, 0.8, false, [0.5, 0.0, -0.87], still),
+        rule.hand_over(&s, 2, 0.8, false, [0.5, 0.0, -0.87], still, 0.0),
         None
     );
     // A lying track never hands over (lying starts are unchanged), so it happens once, even
     // when its clip has ended with the body lying: that takes `again`.
     assert_eq!(
-        rule.hand_over(&s, 1, 3.0, false, [-0.99, 0.0, -0.1], still),
+        rule.hand_over(&s, 1, 3.0, false, [-0.99, 0.0, -0.1], still, 0.0),
         None
     );
     assert_eq!(
-        rule.hand_over(&s, 1, 3.0, true, [-0.99, 0.0, -0.1], still),
+        rule.hand_over(&s, 1, 3.0, true, [-0.99, 0.0, -0.1], still, 0.0),
         None
     );
     // Tilt: upright 0, lying pi/2, upside down pi, no gravity 0.
@@ -281,6 +285,7 @@ fn with_fall_track(again: bool) -> StudentNetwork {
         lying_tilt_rad: 1.2,
         settled_rad_s: 1.0,
         again,
+        sitting_tilt_rad: None,
     });
     m
 }
@@ -332,25 +337,32 @@ fn with_again_a_recovery_that_ended_lying_starts_over_from_the_track_the_body_li
         lying_tilt_rad: 1.2,
         settled_rad_s: 1.0,
         again: true,
+        sitting_tilt_rad: None,
     };
     let s = [[-0.95, 0.0, -0.3], [0.95, 0.0, -0.3], [0.34, 0.0, -0.94]];
     let (supine, prone, still) = ([-0.99, 0.0, -0.1], [0.99, 0.05, -0.1], [0.1, -0.2, 0.3]);
     // The prone recovery ended and the body lies on its back: the supine one, from its start.
-    assert_eq!(rule.hand_over(&s, 1, 6.0, true, supine, still), Some(0));
-    // Lying on the front again: prone again (a restart of the same track).
-    assert_eq!(rule.hand_over(&s, 1, 6.0, true, prone, still), Some(1));
-    // Not while the clip plays, not while turning, not when it stands (kneeling, 30°).
-    assert_eq!(rule.hand_over(&s, 1, 6.0, false, supine, still), None);
     assert_eq!(
-        rule.hand_over(&s, 1, 6.0, true, supine, [0.0, 1.5, 0.0]),
+        rule.hand_over(&s, 1, 6.0, true, supine, still, 0.0),
+        Some(0)
+    );
+    // Lying on the front again: prone again (a restart of the same track).
+    assert_eq!(rule.hand_over(&s, 1, 6.0, true, prone, still, 0.0), Some(1));
+    // Not while the clip plays, not while turning, not when it stands (kneeling, 30°).
+    assert_eq!(rule.hand_over(&s, 1, 6.0, false, supine, still, 0.0), None);
+    assert_eq!(
+        rule.hand_over(&s, 1, 6.0, true, supine, [0.0, 1.5, 0.0], 0.0),
         None
     );
     assert_eq!(
-        rule.hand_over(&s, 1, 6.0, true, [0.5, 0.0, -0.87], still),
+        rule.hand_over(&s, 1, 6.0, true, [0.5, 0.0, -0.87], still, 0.0),
         None
     );
     // A fall track hands over as before, clip ended or not.
-    assert_eq!(rule.hand_over(&s, 2, 0.8, false, prone, still), Some(1));
+    assert_eq!(
+        rule.hand_over(&s, 2, 0.8, false, prone, still, 0.0),
+        Some(1)
+    );
     // Written without the field, it reads as one try; written with it off, it leaves no trace.
     let old: Reanchor =
         serde_json::from_str(r#"{"after_s":0.6,"lying_tilt_rad":1.2,"settled_rad_s":1.0}"#)
@@ -362,6 +374,129 @@ fn with_again_a_recovery_that_ended_lying_starts_over_from_the_track_the_body_li
             .unwrap()
             .contains(r#""again":true"#)
     );
+}
+
+#[test]
+fn with_a_sitting_tilt_a_body_still_on_its_seat_after_its_clip_starts_over() {
+    let rule = Reanchor {
+        after_s: 0.6,
+        lying_tilt_rad: 1.1,
+        settled_rad_s: 1.5,
+        again: true,
+        sitting_tilt_rad: Some(0.35),
+    };
+    assert_eq!(rule.check(), Ok(()));
+    for bad in [0.1, 1.2] {
+        let r = Reanchor {
+            sitting_tilt_rad: Some(bad),
+            ..rule
+        };
+        assert!(r.check().unwrap_err().starts_with("sitting_tilt_rad"));
+    }
+    // supine, prone, left side, right side, then a forward fall.
+    let s = [
+        [-0.95, 0.0, -0.3],
+        [0.95, 0.0, -0.3],
+        [0.0, 0.95, -0.3],
+        [0.0, -0.95, -0.3],
+        [0.34, 0.0, -0.94],
+    ];
+    let still = [0.1, -0.2, 0.3];
+    let hold = Reanchor::SITTING_STILL_S;
+    // Sitting at the foot of the stairs, leaning 22° onto its left hand (a recorded ending of
+    // the stairs-down diagnosis): the left-side recovery, once its clip has ended and it has
+    // been still long enough.
+    let on_hand = [-0.02, 0.38, -0.93];
+    assert_eq!(
+        rule.hand_over(&s, 0, 8.0, true, on_hand, still, hold),
+        Some(2)
+    );
+    assert_eq!(
+        rule.hand_over(&s, 0, 8.0, true, on_hand, still, hold - 0.1),
+        None
+    );
+    assert_eq!(
+        rule.hand_over(&s, 0, 8.0, false, on_hand, still, hold),
+        None
+    );
+    // Sitting back on its seat (30° backward): the supine one.
+    let seat = [-0.5, 0.0, -0.87];
+    assert_eq!(rule.hand_over(&s, 1, 8.0, true, seat, still, hold), Some(0));
+    // Leaning forward 30° over its feet, as a rising crouch does: never.
+    let crouch = [0.5, 0.0, -0.87];
+    assert_eq!(rule.hand_over(&s, 0, 8.0, true, crouch, still, 10.0), None);
+    // Upright, or turning: no. Without `again`, or without the field: no.
+    assert_eq!(
+        rule.hand_over(&s, 0, 8.0, true, [0.0, 0.1, -0.99], still, 10.0),
+        None
+    );
+    assert_eq!(
+        rule.hand_over(&s, 0, 8.0, true, seat, [0.0, 2.0, 0.0], hold),
+        None
+    );
+    let once = Reanchor {
+        again: false,
+        ..rule
+    };
+    assert_eq!(once.hand_over(&s, 0, 8.0, true, seat, still, hold), None);
+    let lying_only = Reanchor {
+        sitting_tilt_rad: None,
+        ..rule
+    };
+    assert_eq!(
+        lying_only.hand_over(&s, 0, 8.0, true, seat, still, hold),
+        None
+    );
+    // A fall track hands over only to a lying body, as before: a sitting one keeps falling.
+    assert_eq!(rule.hand_over(&s, 4, 2.0, false, seat, still, hold), None);
+    // The lean leaves forward out: 30° forward and 20° sideways lean 20°.
+    let f = [0.5, 0.34, -0.8];
+    let side = (0.34f32).atan2(0.8);
+    assert!((lean_back_or_side_rad(f) - side).abs() < 1e-5);
+    assert!((lean_back_or_side_rad(seat) - 0.5f32.atan2(0.87)).abs() < 1e-5);
+    // The stillness clock: adds while settled, restarts at the first turn.
+    assert!((rule.still_s(0.4, 0.02, still) - 0.42).abs() < 1e-6);
+    assert_eq!(rule.still_s(0.4, 0.02, [0.0, 2.0, 0.0]), 0.0);
+    // Written without the field, it reads as lying only; absent, it leaves no trace.
+    let old: Reanchor = serde_json::from_str(
+        r#"{"after_s":0.6,"lying_tilt_rad":1.2,"settled_rad_s":1.0,"again":true}"#,
+    )
+    .unwrap();
+    assert_eq!(old.sitting_tilt_rad, None);
+    assert!(!serde_json::to_string(&old).unwrap().contains("sitting"));
+}
+
+#[test]
+fn the_inputs_start_a_sitting_body_over_only_once_it_has_been_still() {
+    let mut m = with_fall_track(true);
+    m.reanchor = m.reanchor.map(|r| Reanchor {
+        sitting_tilt_rad: Some(0.35),
+        ..r
+    });
+    let n = m.spec.history * m.spec.frame;
+    let mut inputs = StudentInputs::new(&m, &crate::Normaliser::identity(n)).unwrap();
+    let g = m.observation.offset("projected_gravity").unwrap();
+    let w = m.observation.offset("base_ang_vel").unwrap();
+    let frame = |gravity: [f32; 3], gyro: f32| {
+        let mut f = vec![0.0; m.spec.frame];
+        f[g..g + 3].copy_from_slice(&gravity);
+        f[w + 1] = gyro;
+        f
+    };
+    let (prone, seat) = ([0.99, 0.0, -0.1], [-0.5, 0.0, -0.87]);
+    // A prone start; its 0.2 s clip ends, and the body sits back, turning, then still.
+    inputs.observe(&m, &frame(prone, 0.0), 0.0);
+    inputs.observe(&m, &frame(seat, 3.0), 0.3);
+    inputs.observe(&m, &frame(seat, 0.0), 0.4);
+    inputs.observe(&m, &frame(seat, 0.0), 0.6);
+    assert_eq!(inputs.track(), Some(1), "still for 0.3 s: it holds");
+    inputs.observe(&m, &frame(seat, 0.0), 0.95);
+    assert_eq!(
+        inputs.track(),
+        Some(0),
+        "still for 0.65 s: the supine recovery"
+    );
+    assert!(inputs.track_time_s(0.95).abs() < 1e-6);
 }
 
 #[test]
@@ -406,6 +541,7 @@ fn set_again_turns_restarts_on_and_off_in_the_manifest_only() {
         lying_tilt_rad: 1.2,
         settled_rad_s: 1.0,
         again: false,
+        sitting_tilt_rad: None,
     });
     let mut p = StudentPolicy::init(manifest_of(n, 1), Device::Cpu).unwrap();
     p.save(dir.path()).unwrap();
@@ -414,11 +550,23 @@ fn set_again_turns_restarts_on_and_off_in_the_manifest_only() {
         Network::Student(s) => s.reanchor.unwrap(),
         _ => unreachable!(),
     };
-    crate::set_again(dir.path(), true).unwrap();
+    crate::set_again(dir.path(), true, None).unwrap();
     assert!(rule(dir.path()).again);
     assert!(StudentPolicy::load(dir.path(), Device::Cpu).is_ok());
-    crate::set_again(dir.path(), false).unwrap();
+    crate::set_again(dir.path(), true, Some(0.35)).unwrap();
+    assert_eq!(rule(dir.path()).sitting_tilt_rad, Some(0.35));
+    assert!(StudentPolicy::load(dir.path(), Device::Cpu).is_ok());
+    // A sitting tilt out of range, or without `again`, is refused and changes nothing.
+    for (again, tilt) in [(true, 1.3), (false, 0.35)] {
+        let err = crate::set_again(dir.path(), again, Some(tilt))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("sitting_tilt_rad"), "{err}");
+        assert_eq!(rule(dir.path()).sitting_tilt_rad, Some(0.35));
+    }
+    crate::set_again(dir.path(), false, None).unwrap();
     assert!(!rule(dir.path()).again);
+    assert_eq!(rule(dir.path()).sitting_tilt_rad, None);
     assert_eq!(
         std::fs::read(dir.path().join("weights.safetensors")).unwrap(),
         weights
@@ -429,7 +577,7 @@ fn set_again_turns_restarts_on_and_off_in_the_manifest_only() {
         .unwrap()
         .save(plain.path())
         .unwrap();
-    let err = crate::set_again(plain.path(), true)
+    let err = crate::set_again(plain.path(), true, None)
         .unwrap_err()
         .to_string();
     assert!(err.contains("`network.student.reanchor`: absent"), "{err}");

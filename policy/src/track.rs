@@ -91,7 +91,10 @@ pub fn closest_gravity(signatures: &[[f32; 3]], gravity: [f32; 3]) -> usize {
 /// slower than `settled_rad_s`. The new track plays from its start. With `again`, a lying track
 /// whose clip has played to its end while the body lies (a recovery that failed, or a robot that
 /// stood and fell again) starts over the same way, as often as that happens; without it a
-/// recovery is tried once and its clip then holds its standing frame. Everything it reads is on
+/// recovery is tried once and its clip then holds its standing frame. With `sitting_tilt_rad`
+/// too, `again` also starts over a body that sits after its clip: leaning backward or sideways
+/// past that tilt ([`lean_back_or_side_rad`]) and turning slower than `settled_rad_s` for
+/// [`Reanchor::SITTING_STILL_S`] without a break. Everything it reads is on
 /// the robot's IMU (projected gravity and gyro of the newest proprioceptive frame), so the teacher
 /// in training and the student on the robot decide alike.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -107,11 +110,24 @@ pub struct Reanchor {
     /// artifacts written before it existed: `false`, one try).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub again: bool,
+    /// With `again`, a body whose clip has ended counts as down, and starts over, also when it
+    /// leans backward or sideways past this, rad (0.2..=`lying_tilt_rad`), and has been still for
+    /// [`Reanchor::SITTING_STILL_S`]: a robot that toppled onto its seat, or sat down beside its
+    /// hand, is not lying and would otherwise hold there. A forward lean never counts: that is a
+    /// crouch rising over its feet. Absent (and in artifacts written before it existed): only a
+    /// lying body starts over.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sitting_tilt_rad: Option<f32>,
 }
 
 impl Reanchor {
     /// A track whose first frame tilts less than this from upright is a fall track, rad (45°).
     pub const FALL_TRACK_TILT_RAD: f32 = std::f32::consts::FRAC_PI_4;
+
+    /// How long a sitting body must have turned slower than `settled_rad_s`, without a break,
+    /// before `sitting_tilt_rad` starts it over, s: a standing robot swaying through a lean is
+    /// still only for an instant.
+    pub const SITTING_STILL_S: f32 = 0.5;
 
     /// Checks the ranges; the message names the field.
     ///
@@ -128,13 +144,20 @@ impl Reanchor {
                 return Err(format!("{name} = {v} is outside {lo}..={hi}"));
             }
         }
-        Ok(())
+        match self.sitting_tilt_rad {
+            Some(v) if !(0.2..=self.lying_tilt_rad).contains(&v) => Err(format!(
+                "sitting_tilt_rad = {v} is outside 0.2..={} (lying_tilt_rad)",
+                self.lying_tilt_rad
+            )),
+            _ => Ok(()),
+        }
     }
 
     /// The track to switch to now, if any: `current` is the tracked one among `signatures` (each
     /// track's first-frame gravity), `since_s` the time since engagement, `clip_done` whether the
     /// tracked clip has played to its end, `gravity` and `gyro` the newest frame's projected
-    /// gravity and body rotation rate.
+    /// gravity and body rotation rate, `still_s` how long the rotation rate has been under
+    /// `settled_rad_s` without a break ([`Reanchor::still_s`] keeps it).
     #[must_use]
     pub fn hand_over(
         &self,
@@ -144,17 +167,20 @@ impl Reanchor {
         clip_done: bool,
         gravity: [f32; 3],
         gyro: [f32; 3],
+        still_s: f32,
     ) -> Option<usize> {
         let is_fall = |g: &[f32; 3]| tilt_rad(*g) < Self::FALL_TRACK_TILT_RAD;
-        let due = match signatures.get(current) {
-            Some(g) if is_fall(g) => since_s >= self.after_s,
-            Some(_) => self.again && clip_done,
-            None => false,
+        let (due, sitting_counts) = match signatures.get(current) {
+            Some(g) if is_fall(g) => (since_s >= self.after_s, false),
+            Some(_) => (self.again && clip_done, true),
+            None => (false, false),
         };
-        if !due
-            || tilt_rad(gravity) <= self.lying_tilt_rad
-            || gyro.iter().map(|w| w * w).sum::<f32>().sqrt() >= self.settled_rad_s
-        {
+        let lying = tilt_rad(gravity) > self.lying_tilt_rad;
+        let sitting = sitting_counts
+            && self.sitting_tilt_rad.is_some_and(|t| {
+                lean_back_or_side_rad(gravity) > t && still_s >= Self::SITTING_STILL_S
+            });
+        if !due || !(lying || sitting) || !self.settled(gyro) {
             return None;
         }
         let lying: Vec<usize> = (0..signatures.len())
@@ -163,6 +189,31 @@ impl Reanchor {
         let picks: Vec<[f32; 3]> = lying.iter().map(|&k| signatures[k]).collect();
         lying.get(closest_gravity(&picks, gravity)).copied()
     }
+
+    /// Whether a body turning at `gyro` (rad/s) is settled: slower than `settled_rad_s`.
+    #[must_use]
+    pub fn settled(&self, gyro: [f32; 3]) -> bool {
+        gyro.iter().map(|w| w * w).sum::<f32>().sqrt() < self.settled_rad_s
+    }
+
+    /// The `still_s` for [`Reanchor::hand_over`] after a frame `dt_s` after the last: `still_s`
+    /// plus `dt_s` while the body is settled, 0 as soon as it turns faster.
+    #[must_use]
+    pub fn still_s(&self, still_s: f32, dt_s: f32, gyro: [f32; 3]) -> f32 {
+        if self.settled(gyro) {
+            still_s + dt_s.max(0.0)
+        } else {
+            0.0
+        }
+    }
+}
+
+/// How far a body whose projected gravity is `g` leans backward or sideways, rad: its tilt from
+/// upright with any forward lean left out (gravity's forward component, +x in the body frame as
+/// on a body lying on its front, counts as upright). 0 upright or leaning only forward.
+#[must_use]
+pub fn lean_back_or_side_rad(g: [f32; 3]) -> f32 {
+    tilt_rad([g[0].min(0.0), g[1], g[2]])
 }
 
 /// Tilt from upright of a body whose projected gravity is `g`, rad (0 upright, pi upside down).
@@ -175,14 +226,20 @@ pub fn tilt_rad(g: [f32; 3]) -> f32 {
     (-g[2] / n).clamp(-1.0, 1.0).acos()
 }
 
-/// Sets `again` in a student artifact's hand-over rule (`network.student.reanchor.again`): with it
-/// the robot's runtime starts a recovery over whenever its clip has ended with the body lying.
-/// Only `manifest.json` changes; the weights, and so every action before a clip ends, stay as
-/// they are.
+/// Sets `again` and `sitting_tilt_rad` in a student artifact's hand-over rule
+/// (`network.student.reanchor`): with `again` the robot's runtime starts a recovery over whenever
+/// its clip has ended with the body lying, and with a sitting tilt also sitting still, leaning
+/// backward or sideways past it ([`Reanchor`]). Only `manifest.json` changes; the weights, and so
+/// every action before a clip ends, stay as they are.
 ///
 /// # Errors
-/// The manifest cannot be read or written, is not a student's, or has no hand-over rule.
-pub fn set_again(dir: &Path, again: bool) -> Result<Manifest, ArtifactError> {
+/// The manifest cannot be read or written, is not a student's, or has no hand-over rule; or the
+/// sitting tilt is out of its range (`Reanchor::check`), or given without `again`.
+pub fn set_again(
+    dir: &Path,
+    again: bool,
+    sitting_tilt_rad: Option<f32>,
+) -> Result<Manifest, ArtifactError> {
     let mut manifest = artifact::read_manifest(dir)?;
     let path = dir.join(MANIFEST_FILE);
     let kind = manifest.kind;
@@ -202,7 +259,19 @@ pub fn set_again(dir: &Path, again: bool) -> Result<Manifest, ArtifactError> {
                 .into(),
         });
     };
+    let field = |message: String| ArtifactError::Field {
+        path: path.clone(),
+        field: "network.student.reanchor.sitting_tilt_rad".into(),
+        message,
+    };
+    if sitting_tilt_rad.is_some() && !again {
+        return Err(field(
+            "a sitting body starts over only under `again`".into(),
+        ));
+    }
     rule.again = again;
+    rule.sitting_tilt_rad = sitting_tilt_rad;
+    rule.check().map_err(field)?;
     artifact::write_manifest(dir, &manifest)?;
     Ok(manifest)
 }

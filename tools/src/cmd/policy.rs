@@ -75,15 +75,22 @@ pub enum Command {
         robot: String,
     },
     /// Let a student start a recovery over whenever its clip has ended with the robot lying (a
-    /// failed get-up, or a second fall), from the recovery for how it lies; with --off it tries
-    /// once and then holds the clip's standing frame. Only `manifest.json` changes
-    /// (`network.student.reanchor.again`); every action before a clip ends is as before.
+    /// failed get-up, or a second fall), from the recovery for how it lies; with --sitting-deg
+    /// also when it sits still after its clip; with --off it tries once and then holds the clip's
+    /// standing frame. Only `manifest.json` changes (`network.student.reanchor.again` and
+    /// `.sitting_tilt_rad`); every action before a clip ends is as before.
     Again {
         /// The student's artifact folder.
         dir: PathBuf,
         /// Try each recovery once (the rule of artifacts written before this option).
-        #[arg(long)]
+        #[arg(long, conflicts_with = "sitting_deg")]
         off: bool,
+        /// Also start over a robot that sits after its clip: leaning backward or sideways past
+        /// this many degrees (11.5 up to the rule's lying tilt) and still for 0.5 s. A forward
+        /// lean never counts (a crouch rising over its feet). Without it only a lying robot
+        /// starts over.
+        #[arg(long, value_name = "DEG")]
+        sitting_deg: Option<f32>,
     },
     /// Check a student artifact on this machine: load it as the controller does, replay its probe
     /// (a recorded episode's raw depth frames and proprioception) one tick at a time, and compare
@@ -134,18 +141,24 @@ pub fn run(c: &Command) -> Result<()> {
             }
             Ok(())
         }
-        Command::Again { dir, off } => {
-            let m = vigor_policy::set_again(dir, !off)?;
-            println!(
-                "{}: `{}` {}",
-                dir.display(),
-                m.name,
-                if *off {
-                    "tries each recovery once"
-                } else {
-                    "starts a recovery over when its clip has ended with the robot lying"
+        Command::Again {
+            dir,
+            off,
+            sitting_deg,
+        } => {
+            let sitting = sitting_deg.map(f32::to_radians);
+            let m = vigor_policy::set_again(dir, !off, sitting)?;
+            let what = match (off, sitting_deg) {
+                (true, _) => "tries each recovery once".to_string(),
+                (false, None) => {
+                    "starts a recovery over when its clip has ended with the robot lying".into()
                 }
-            );
+                (false, Some(d)) => format!(
+                    "starts a recovery over when its clip has ended with the robot lying, or \
+                     sitting still leaning back or sideways past {d}°"
+                ),
+            };
+            println!("{}: `{}` {what}", dir.display(), m.name);
             Ok(())
         }
         Command::Check { policy, tolerance } => {

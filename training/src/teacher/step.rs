@@ -73,12 +73,14 @@ impl TaskEnv {
             return;
         };
         let since = self.since_engaged_s();
-        if (self.handed_over_s.is_some() && !rule.again) || since < rule.after_s {
-            return;
-        }
         let at = |name: &str| self.layout.offset(name).unwrap_or(0);
         let (g, w) = (at("projected_gravity"), at("base_ang_vel"));
         let f = &self.history[..self.dims.proprio];
+        let gyro = [f[w], f[w + 1], f[w + 2]];
+        self.still_s = rule.still_s(self.still_s, self.dt, gyro);
+        if (self.handed_over_s.is_some() && !rule.again) || since < rule.after_s {
+            return;
+        }
         let signatures = self.refs.signatures();
         if let Some(next) = rule.hand_over(
             &signatures,
@@ -86,7 +88,8 @@ impl TaskEnv {
             since,
             self.reference_done(),
             [f[g], f[g + 1], f[g + 2]],
-            [f[w], f[w + 1], f[w + 2]],
+            gyro,
+            self.still_s,
         ) {
             let from_fall = student::tilt_rad(signatures[self.reference])
                 < student::Reanchor::FALL_TRACK_TILT_RAD;

@@ -183,6 +183,8 @@ pub struct TaskEnv {
     pub(super) handed_over_s: Option<f32>,
     /// Lying recoveries started over this episode (`task.reanchor.again`).
     pub(super) restarts: u32,
+    /// How long the body has turned slower than `task.reanchor.settled_rad_s`, s.
+    pub(super) still_s: f32,
 }
 
 /// The observation sizes for `robot` under `params`.
@@ -281,6 +283,7 @@ impl TaskEnv {
             anchor_s: 0.0,
             handed_over_s: None,
             restarts: 0,
+            still_s: 0.0,
         };
         this.begin(spec);
         Ok(this)
@@ -406,6 +409,7 @@ impl TaskEnv {
         self.anchor_s = 0.0;
         self.handed_over_s = None;
         self.restarts = 0;
+        self.still_s = 0.0;
         self.last_action.iter_mut().for_each(|a| *a = 0.0);
         let s = self.env.state();
         self.prev_dq.clone_from(&s.dq);

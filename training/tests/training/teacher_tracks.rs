@@ -91,6 +91,7 @@ fn a_fall_demonstration_hands_over_to_the_recovery_the_body_lies_in() {
         lying_tilt_rad: 0.52,
         settled_rad_s: 20.0,
         again: false,
+        sitting_tilt_rad: None,
     });
     let on = Arc::new(raw.validate("teacher-unified.toml").unwrap());
     let refs = Arc::new(ReferenceSet::for_task(&robot, &on.raw.task).unwrap());
@@ -148,6 +149,7 @@ fn with_again_a_recovery_whose_clip_ended_lying_starts_over() {
             lying_tilt_rad: 0.52,
             settled_rad_s: 20.0,
             again,
+            sitting_tilt_rad: None,
         })
     };
     let run = |again: bool| {
@@ -180,4 +182,61 @@ fn with_again_a_recovery_whose_clip_ended_lying_starts_over() {
     let off = run(false);
     assert_eq!(off.outcome().restarts, 0);
     assert_eq!(off.reference_time_s(), off.since_engaged_s());
+}
+
+#[test]
+fn with_a_sitting_tilt_a_body_leaning_back_still_after_its_clip_starts_over() {
+    let robot = Robot::embedded("g1_29dof").unwrap();
+    let sim = vigor_sim::SimConfig::embedded().unwrap();
+    let mut raw = config::parse::<TeacherConfig>(UNIFIED_TOML, "teacher-unified.toml").unwrap();
+    // Short clips (0.5-1 s), so they end early, and a lying test at 86°: zero residuals tracking
+    // the supine clip from the seat leave the body rocking on its back, lying only part of the
+    // time (at 0.5 and 0.6 s a restart finds it sitting up, 22° and 16° from upright).
+    let run = |clip_s: f32, sitting: Option<f32>| {
+        let mut raw = raw.clone();
+        raw.task.reference_duration_s = clip_s;
+        raw.task.reanchor = Some(vigor_policy::student::Reanchor {
+            after_s: 0.2,
+            lying_tilt_rad: 1.5,
+            settled_rad_s: 20.0,
+            again: true,
+            sitting_tilt_rad: sitting,
+        });
+        let p = Arc::new(raw.validate("teacher-unified.toml").unwrap());
+        let refs = Arc::new(ReferenceSet::for_task(&robot, &p.raw.task).unwrap());
+        let cfg = env_config(&p, &sim);
+        let spec = EpisodeSpec {
+            scenario: Scenario::Sitting,
+            terrain: (TerrainKind::Flat, 0.0),
+            seed: 5,
+        };
+        let mut env = TaskEnv::new(&robot, &cfg, p, refs, spec).unwrap();
+        // The tilt at each restart (the reference clock going back).
+        let mut tilts = Vec::new();
+        let mut clock = 0.0;
+        for _ in 0..300 {
+            env.step(&[0.0; 29]);
+            let g = vigor_policy::projected_gravity(env.env().state().base_quat);
+            if env.reference_time_s() < clock {
+                tilts.push(vigor_policy::student::tilt_rad(g));
+            }
+            clock = env.reference_time_s();
+        }
+        assert_eq!(tilts.len(), env.outcome().restarts as usize);
+        tilts
+    };
+    let mut seen = Vec::new();
+    for tenths in 5..=10 {
+        let clip_s = tenths as f32 / 10.0;
+        // Lying only: every restart found the body past 86°.
+        let lying = run(clip_s, None);
+        assert!(lying.iter().all(|&t| t > 1.5), "{clip_s} s: {lying:?}");
+        // With a sitting tilt, a body leaning back under that, still for 0.5 s, starts over too.
+        let sitting = run(clip_s, Some(0.2));
+        seen.push((clip_s, lying, sitting));
+    }
+    assert!(
+        seen.iter().any(|(_, _, s)| s.iter().any(|&t| t <= 1.5)),
+        "{seen:?}"
+    );
 }
