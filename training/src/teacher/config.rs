@@ -140,8 +140,9 @@ pub struct TaskSection {
     pub lying_offset_m: [f32; 2],
     /// The hand-over from a fall demonstration to the lying recovery the body ends in
     /// (`vigor_policy::student::Reanchor`: `after_s`, `lying_tilt_rad`, `settled_rad_s`, and
-    /// optionally `again`): once a pushed robot lies still, it tracks the recovery for how it
-    /// lies, from the start; with `again = true` a recovery whose clip ended with the body lying
+    /// optionally `again` and `sitting_tilt_rad`): once a pushed robot lies still, it tracks the
+    /// recovery for how it lies, from the start; with `again = true` a recovery whose clip ended
+    /// with the body lying (or, with `sitting_tilt_rad`, sitting still leaning back or sideways)
     /// starts over the same way. The student inherits it and the robot's runtime applies it
     /// alike. Absent (none) in configurations before it existed: a fall demonstration is tracked
     /// to its end.

@@ -186,6 +186,15 @@ impl Validate for TeacherConfig {
                 0.1,
                 20.0,
             )?;
+            if let Some(sitting) = r.sitting_tilt_rad {
+                check_range(
+                    file,
+                    "task.reanchor.sitting_tilt_rad",
+                    sitting,
+                    0.2,
+                    r.lying_tilt_rad,
+                )?;
+            }
         }
         check_range(file, "task.history", t.history, 1, 50)?;
         check_range(file, "task.action_scale", t.action_scale, 0.01, 2.0)?;

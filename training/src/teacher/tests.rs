@@ -159,12 +159,15 @@ fn training_may_widen_the_pushes_and_evaluation_keeps_the_protocols() {
         ("after_s = 6.0", "task.reanchor.after_s"),
         ("lying_tilt_rad = 0.2", "task.reanchor.lying_tilt_rad"),
         ("settled_rad_s = 0.0", "task.reanchor.settled_rad_s"),
+        ("sitting_tilt_rad = 0.1", "task.reanchor.sitting_tilt_rad"),
+        ("sitting_tilt_rad = 1.2", "task.reanchor.sitting_tilt_rad"),
     ] {
         let field = bad.split(" = ").next().unwrap();
         let good = [
             "after_s = 0.5",
             "lying_tilt_rad = 1.1",
             "settled_rad_s = 1.5",
+            "sitting_tilt_rad = 0.35",
         ]
         .into_iter()
         .find(|g| g.starts_with(field))
