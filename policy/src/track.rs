@@ -159,6 +159,8 @@ impl Reanchor {
     /// gravity and body rotation rate, `still_s` how long the rotation rate has been under
     /// `settled_rad_s` without a break ([`Reanchor::still_s`] keeps it).
     #[must_use]
+    // The robot's readings one by one, as both callers hold them (a struct would only rename them).
+    #[allow(clippy::too_many_arguments)]
     pub fn hand_over(
         &self,
         signatures: &[[f32; 3]],

@@ -188,7 +188,7 @@ fn with_again_a_recovery_whose_clip_ended_lying_starts_over() {
 fn with_a_sitting_tilt_a_body_leaning_back_still_after_its_clip_starts_over() {
     let robot = Robot::embedded("g1_29dof").unwrap();
     let sim = vigor_sim::SimConfig::embedded().unwrap();
-    let mut raw = config::parse::<TeacherConfig>(UNIFIED_TOML, "teacher-unified.toml").unwrap();
+    let raw = config::parse::<TeacherConfig>(UNIFIED_TOML, "teacher-unified.toml").unwrap();
     // Short clips (0.5-1 s), so they end early, and a lying test at 86°: zero residuals tracking
     // the supine clip from the seat leave the body rocking on its back, lying only part of the
     // time (at 0.5 and 0.6 s a restart finds it sitting up, 22° and 16° from upright).
