@@ -290,20 +290,28 @@ fn with_fall_track(again: bool) -> StudentNetwork {
     m
 }
 
-#[test]
-fn the_inputs_hand_a_fall_track_over_and_restart_its_clock() {
-    let mut m = with_fall_track(false);
-    assert_eq!(m.check(), Ok(()));
+/// Empty inputs for `m` (identity normaliser), and its proprioceptive frames from a gravity and a
+/// rotation rate about y (rad/s), everything else 0.
+fn imu_inputs(m: &StudentNetwork) -> (StudentInputs, impl Fn([f32; 3], f32) -> Vec<f32> + use<>) {
     let n = m.spec.history * m.spec.frame;
-    let mut inputs = StudentInputs::new(&m, &crate::Normaliser::identity(n)).unwrap();
+    let inputs = StudentInputs::new(m, &crate::Normaliser::identity(n)).unwrap();
     let g = m.observation.offset("projected_gravity").unwrap();
     let w = m.observation.offset("base_ang_vel").unwrap();
-    let frame = |gravity: [f32; 3], gyro: f32| {
-        let mut f = vec![0.0; m.spec.frame];
+    let len = m.spec.frame;
+    let frame = move |gravity: [f32; 3], gyro: f32| {
+        let mut f = vec![0.0; len];
         f[g..g + 3].copy_from_slice(&gravity);
         f[w + 1] = gyro;
         f
     };
+    (inputs, frame)
+}
+
+#[test]
+fn the_inputs_hand_a_fall_track_over_and_restart_its_clock() {
+    let mut m = with_fall_track(false);
+    assert_eq!(m.check(), Ok(()));
+    let (mut inputs, frame) = imu_inputs(&m);
     // Engaged tipping forward: the fall track.
     inputs.observe(&m, &frame([0.34, 0.0, -0.94], 2.0), 0.0);
     assert_eq!(inputs.track(), Some(2));
@@ -313,7 +321,7 @@ fn the_inputs_hand_a_fall_track_over_and_restart_its_clock() {
     inputs.observe(&m, &frame([0.99, 0.0, -0.1], 0.2), 0.8);
     assert_eq!(inputs.track(), Some(1));
     assert!((inputs.track_time_s(1.0) - 0.2).abs() < 1e-6);
-    let (mut d, mut h) = (vec![], vec![0.0; n]);
+    let (mut d, mut h) = (vec![], vec![0.0; m.spec.history * m.spec.frame]);
     assert!((inputs.write(1.0, &mut d, &mut h) - 0.2 / 5.0).abs() < 1e-6);
     // Rolled over onto the back later: the lying track stays.
     inputs.observe(&m, &frame([-0.99, 0.0, -0.1], 0.0), 2.0);
@@ -393,10 +401,11 @@ fn with_a_sitting_tilt_a_body_still_on_its_seat_after_its_clip_starts_over() {
         };
         assert!(r.check().unwrap_err().starts_with("sitting_tilt_rad"));
     }
-    // supine, prone, left side, right side, then a forward fall.
+    // Both sides lying, then a forward fall.
+    let [supine, prone] = [[-0.95, 0.0, -0.3], [0.95, 0.0, -0.3]];
     let s = [
-        [-0.95, 0.0, -0.3],
-        [0.95, 0.0, -0.3],
+        supine,
+        prone,
         [0.0, 0.95, -0.3],
         [0.0, -0.95, -0.3],
         [0.34, 0.0, -0.94],
@@ -473,16 +482,7 @@ fn the_inputs_start_a_sitting_body_over_only_once_it_has_been_still() {
         sitting_tilt_rad: Some(0.35),
         ..r
     });
-    let n = m.spec.history * m.spec.frame;
-    let mut inputs = StudentInputs::new(&m, &crate::Normaliser::identity(n)).unwrap();
-    let g = m.observation.offset("projected_gravity").unwrap();
-    let w = m.observation.offset("base_ang_vel").unwrap();
-    let frame = |gravity: [f32; 3], gyro: f32| {
-        let mut f = vec![0.0; m.spec.frame];
-        f[g..g + 3].copy_from_slice(&gravity);
-        f[w + 1] = gyro;
-        f
-    };
+    let (mut inputs, frame) = imu_inputs(&m);
     let (prone, seat) = ([0.99, 0.0, -0.1], [-0.5, 0.0, -0.87]);
     // A prone start; its 0.2 s clip ends, and the body sits back, turning, then still.
     inputs.observe(&m, &frame(prone, 0.0), 0.0);

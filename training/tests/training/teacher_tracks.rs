@@ -155,15 +155,7 @@ fn with_again_a_recovery_whose_clip_ended_lying_starts_over() {
     let run = |again: bool| {
         let mut raw = raw.clone();
         raw.task.reanchor = rule(again);
-        let p = Arc::new(raw.validate("teacher-unified.toml").unwrap());
-        let refs = Arc::new(ReferenceSet::for_task(&robot, &p.raw.task).unwrap());
-        let cfg = env_config(&p, &sim);
-        let spec = EpisodeSpec {
-            scenario: Scenario::Supine,
-            terrain: (TerrainKind::Flat, 0.0),
-            seed: 5,
-        };
-        let mut env = TaskEnv::new(&robot, &cfg, p, refs, spec).unwrap();
+        let mut env = flat_episode(&robot, &sim, raw, Scenario::Supine);
         for _ in 0..80 {
             env.step(&[0.0; 29]);
         }
@@ -202,15 +194,7 @@ fn with_a_sitting_tilt_a_body_leaning_back_still_after_its_clip_starts_over() {
             again: true,
             sitting_tilt_rad: sitting,
         });
-        let p = Arc::new(raw.validate("teacher-unified.toml").unwrap());
-        let refs = Arc::new(ReferenceSet::for_task(&robot, &p.raw.task).unwrap());
-        let cfg = env_config(&p, &sim);
-        let spec = EpisodeSpec {
-            scenario: Scenario::Sitting,
-            terrain: (TerrainKind::Flat, 0.0),
-            seed: 5,
-        };
-        let mut env = TaskEnv::new(&robot, &cfg, p, refs, spec).unwrap();
+        let mut env = flat_episode(&robot, &sim, raw, Scenario::Sitting);
         // The tilt at each restart (the reference clock going back).
         let mut tilts = Vec::new();
         let mut clock = 0.0;
@@ -239,4 +223,22 @@ fn with_a_sitting_tilt_a_body_leaning_back_still_after_its_clip_starts_over() {
         seen.iter().any(|(_, _, s)| s.iter().any(|&t| t <= 1.5)),
         "{seen:?}"
     );
+}
+
+/// An episode of `scenario` on flat ground (seed 5) under the configuration `raw`.
+fn flat_episode(
+    robot: &Robot,
+    sim: &vigor_sim::SimParams,
+    raw: TeacherConfig,
+    scenario: Scenario,
+) -> TaskEnv {
+    let p = Arc::new(raw.validate("teacher-unified.toml").unwrap());
+    let refs = Arc::new(ReferenceSet::for_task(robot, &p.raw.task).unwrap());
+    let cfg = env_config(&p, sim);
+    let spec = EpisodeSpec {
+        scenario,
+        terrain: (TerrainKind::Flat, 0.0),
+        seed: 5,
+    };
+    TaskEnv::new(robot, &cfg, p, refs, spec).unwrap()
 }
