@@ -562,6 +562,10 @@ fn set_again_turns_restarts_on_and_off_in_the_manifest_only() {
             .unwrap_err()
             .to_string();
         assert!(err.contains("sitting_tilt_rad"), "{err}");
+        if again {
+            // In degrees too, as `vigor policy again --sitting-deg` takes it.
+            assert!(err.contains("(74.5°)") && err.contains("11.5°..="), "{err}");
+        }
         assert_eq!(rule(dir.path()).sitting_tilt_rad, Some(0.35));
     }
     crate::set_again(dir.path(), false, None).unwrap();

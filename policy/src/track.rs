@@ -146,8 +146,12 @@ impl Reanchor {
         }
         match self.sitting_tilt_rad {
             Some(v) if !(0.2..=self.lying_tilt_rad).contains(&v) => Err(format!(
-                "sitting_tilt_rad = {v} is outside 0.2..={} (lying_tilt_rad)",
-                self.lying_tilt_rad
+                "sitting_tilt_rad = {v} ({:.1}°) is outside 0.2..={} (lying_tilt_rad), \
+                 {:.1}°..={:.1}°",
+                v.to_degrees(),
+                self.lying_tilt_rad,
+                0.2f32.to_degrees(),
+                self.lying_tilt_rad.to_degrees()
             )),
             _ => Ok(()),
         }

@@ -289,6 +289,12 @@ pub struct CurriculumSection {
     /// existed: off.
     #[serde(default)]
     pub ease_own_terrain: bool,
+    /// Full-range draws (0..=1): in stage 2 this share of the episodes on a slot's terrain draws
+    /// its difficulty uniformly over the whole range, as the protocol does, instead of playing at
+    /// the slot's level; those episodes do not move the level. The draw depends on the episode's
+    /// seed only. Absent in configurations before it existed: 0 (every episode at its level).
+    #[serde(default)]
+    pub full_range_share: f32,
     /// Adaptive start sampling: each episode's scenario is drawn with a probability that grows
     /// with how often that scenario has been failing on the slot's terrain kind, instead of
     /// uniformly (docs/teacher.md). Absent in configurations before it existed: off.

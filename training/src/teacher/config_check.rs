@@ -288,6 +288,13 @@ impl Validate for TeacherConfig {
         }
         check_range(
             file,
+            "curriculum.full_range_share",
+            c.full_range_share,
+            0.0,
+            1.0,
+        )?;
+        check_range(
+            file,
             "curriculum.adaptive_floor",
             c.adaptive_floor,
             0.0,

@@ -6,7 +6,9 @@
 //! success rate reaches `assist_success`. Three options change where episodes start: adaptive start
 //! sampling draws the scenarios that fail more often more often, reference-state starts begin a
 //! share of the lying starts part-way along their demonstration, and eased own terrain runs the
-//! scenarios with a terrain of their own at a difficulty that climbs with the slot's level.
+//! scenarios with a terrain of their own at a difficulty that climbs with the slot's level. A
+//! fourth, full-range draws, plays a share of the episodes at a difficulty drawn over the whole
+//! range, as the protocol does, rather than at the slot's level.
 
 use serde::{Deserialize, Serialize};
 use vigor_common::seed::derive;
@@ -107,7 +109,9 @@ impl Curriculum {
     #[must_use]
     ///
     /// The scenario is drawn uniformly, or with `curriculum.adaptive_starts` by
-    /// [`Curriculum::scenario_weights`] of the slot's cell, from the same seeded draw.
+    /// [`Curriculum::scenario_weights`] of the slot's cell, from the same seeded draw. In stage 2
+    /// a start on the slot's terrain plays at the slot's level, or at a difficulty drawn over the
+    /// whole range ([`full_range_difficulty`]).
     pub fn spec(&self, p: &TeacherParams, iteration: u64, env: usize) -> EpisodeSpec {
         let n = p.raw.envs as u64;
         let k = iteration * n + env as u64;
@@ -134,18 +138,24 @@ impl Curriculum {
         } else {
             (TerrainKind::Flat, 0.0)
         };
+        let seed = derive(p.raw.seed, "episode", k);
         let terrain = match scenario.required_terrain() {
             Some((kind, own)) if p.raw.curriculum.ease_own_terrain => {
                 let fraction = if self.stage >= 2 { fraction } else { 0.0 };
                 (kind, own * fraction)
             }
             Some(own) => own,
-            None => slot,
+            None => match full_range_difficulty(p, seed) {
+                Some(difficulty) if self.stage >= 2 && !p.terrains().is_empty() => {
+                    (slot.0, difficulty)
+                }
+                _ => slot,
+            },
         };
         EpisodeSpec {
             scenario,
             terrain,
-            seed: derive(p.raw.seed, "episode", k),
+            seed,
         }
     }
 
@@ -204,8 +214,10 @@ impl Curriculum {
         let eased = p.raw.curriculum.ease_own_terrain;
         for ((level, ok), spec) in self.levels.iter_mut().zip(successes).zip(specs) {
             // A start with a terrain of its own ran neither on the slot's kind nor (unless eased)
-            // at the slot's difficulty: its outcome says nothing about the slot's level.
-            if spec.scenario.required_terrain().is_some() && !eased {
+            // at the slot's difficulty: its outcome says nothing about the slot's level. Nor
+            // does a full-range draw's.
+            let own = spec.scenario.required_terrain().is_some();
+            if (own && !eased) || (!own && full_range_difficulty(p, spec.seed).is_some()) {
                 continue;
             }
             match ok {
@@ -278,6 +290,20 @@ impl Curriculum {
     pub fn mean_level(&self) -> f32 {
         self.levels.iter().sum::<usize>() as f32 / self.levels.len().max(1) as f32
     }
+}
+
+/// The difficulty of a stage-2 episode on its slot's terrain drawn over the whole range (0..1,
+/// the protocol's draw) instead of the slot's level, or `None` for one at its level: a share
+/// `curriculum.full_range_share` of them, the draw and the difficulty derived from the episode's
+/// seed alone. Starts with a terrain of their own never take it ([`Curriculum::spec`]).
+#[must_use]
+pub fn full_range_difficulty(p: &TeacherParams, episode_seed: u64) -> Option<f32> {
+    let share = f64::from(p.raw.curriculum.full_range_share);
+    if share <= 0.0 {
+        return None;
+    }
+    let unit = |tag: &str| (derive(episode_seed, tag, 0) >> 11) as f64 / (1u64 << 53) as f64;
+    (unit("full-range") < share).then(|| unit("full-range-difficulty") as f32)
 }
 
 /// Where along its demonstration a training episode of `spec` begins, as a fraction of the clip

@@ -281,6 +281,24 @@ impl Algorithm for Ppo<'_> {
                 m.set("reference_start/mean_return", ret / k);
             }
         }
+        if params.raw.curriculum.full_range_share > 0.0 && stage >= 2 {
+            // The full starts on the slot's terrain at a difficulty drawn over the whole range:
+            // the closest a training iteration comes to the protocol's draws.
+            let drawn: Vec<bool> = specs
+                .iter()
+                .zip(&successes)
+                .filter(|(sp, _)| {
+                    sp.scenario.required_terrain().is_none()
+                        && super::curriculum::full_range_difficulty(params, sp.seed).is_some()
+                })
+                .filter_map(|(_, ok)| *ok)
+                .collect();
+            m.set("full_range/share", drawn.len() as f64 / n as f64);
+            if !drawn.is_empty() {
+                let ok = drawn.iter().filter(|x| **x).count() as f64;
+                m.set("full_range/success", ok / drawn.len() as f64);
+            }
+        }
         m.set("time/reset_s", reset_s);
         m.set("time/sim_s", ro.sim_s);
         m.set("time/forward_s", ro.forward_s);
