@@ -304,13 +304,16 @@ mod tests {
         assert_eq!(back.get("mean_return"), None);
     }
 
-    /// Every `metrics.jsonl` under `dir`, recursively.
+    /// Every `metrics.jsonl` (or its compressed `metrics.jsonl.gz`) under `dir`, recursively.
     fn metrics_files(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
         for entry in std::fs::read_dir(dir).unwrap().flatten() {
             let path = entry.path();
             if path.is_dir() {
                 metrics_files(&path, out);
-            } else if path.file_name().is_some_and(|n| n == "metrics.jsonl") {
+            } else if path
+                .file_name()
+                .is_some_and(|n| n == "metrics.jsonl" || n == "metrics.jsonl.gz")
+            {
                 out.push(path);
             }
         }
@@ -323,7 +326,16 @@ mod tests {
         metrics_files(&root, &mut files);
         assert!(files.len() >= 5, "{files:?}");
         for file in files {
-            let text = std::fs::read_to_string(&file).unwrap();
+            let text = if file.extension().is_some_and(|e| e == "gz") {
+                use std::io::Read;
+                let mut text = String::new();
+                flate2::read::GzDecoder::new(std::fs::File::open(&file).unwrap())
+                    .read_to_string(&mut text)
+                    .unwrap();
+                text
+            } else {
+                std::fs::read_to_string(&file).unwrap()
+            };
             for (k, line) in text.lines().enumerate() {
                 let at = format!("{}:{}", file.display(), k + 1);
                 let m = Metrics::from_line(line).unwrap_or_else(|e| panic!("{at}: {e}"));

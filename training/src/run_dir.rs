@@ -28,6 +28,10 @@ pub const METRICS: &str = "metrics.jsonl";
 pub const CURVES: &str = "curves.png";
 /// Rerun recording of the metrics.
 pub const METRICS_RRD: &str = "metrics.rrd";
+/// `metrics.jsonl` gzip-compressed: how a committed run state keeps its history small
+/// (`gzip -9n metrics.jsonl`). A resumed run restores `metrics.jsonl` from it, and
+/// [`read_metrics`] reads it where the plain file is absent.
+pub const METRICS_GZ: &str = "metrics.jsonl.gz";
 /// The best artifact so far.
 pub const BEST: &str = "best";
 /// The optimiser's moments inside a checkpoint.
@@ -125,6 +129,12 @@ impl RunDir {
             for stale in [BEST, ".best.tmp", ".best.old"] {
                 let _ = std::fs::remove_dir_all(run.join(stale));
             }
+        }
+        // A committed run state carries its history compressed; the run appends to the plain file.
+        let (plain, packed) = (run.join(METRICS), run.join(METRICS_GZ));
+        if resume && !plain.exists() && packed.exists() {
+            let text = read_gz(&packed)?;
+            fsutil::write_atomic(&plain, text.as_bytes()).map_err(io(&plain))?;
         }
         // A crash between the two renames of `best/` leaves it as `.best.old`.
         let (best, old) = (run.join(BEST), run.join(".best.old"));
@@ -324,13 +334,30 @@ impl RunDir {
 /// The score file inside `best/`.
 const BEST_SCORE: &str = "score.txt";
 
+/// The text of a gzip-compressed file.
+fn read_gz(path: &Path) -> Result<String, RunDirError> {
+    use std::io::Read;
+    let file = std::fs::File::open(path).map_err(io(path))?;
+    let mut text = String::new();
+    flate2::read::GzDecoder::new(file)
+        .read_to_string(&mut text)
+        .map_err(io(path))?;
+    Ok(text)
+}
+
 /// Reads every metrics line of a metrics file. A last line that does not parse (cut short by a
 /// crash) is skipped.
 ///
 /// # Errors
 /// The file cannot be read, or a line before the last is not a metrics line.
 pub fn read_metrics(path: &Path) -> Result<Vec<Metrics>, RunDirError> {
-    let text = std::fs::read_to_string(path).map_err(io(path))?;
+    let packed = path.with_file_name(METRICS_GZ);
+    let text =
+        if !path.exists() && path.file_name().is_some_and(|n| n == METRICS) && packed.exists() {
+            read_gz(&packed)?
+        } else {
+            std::fs::read_to_string(path).map_err(io(path))?
+        };
     let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
     let mut out = Vec::with_capacity(lines.len());
     for (k, line) in lines.iter().enumerate() {
@@ -437,6 +464,48 @@ mod tests {
         let e = RunDir::open(t.path(), false).unwrap_err().to_string();
         assert!(e.contains("--resume"), "{e}");
         assert!(RunDir::open(t.path(), true).is_ok());
+    }
+
+    #[test]
+    fn a_compressed_history_is_read_and_restored_on_resume() {
+        use std::io::Write as _;
+        let t = tempfile::tempdir().unwrap();
+        let run = RunDir::open(t.path(), false).unwrap();
+        for i in 1..=3u64 {
+            let m = Metrics {
+                iteration: i,
+                success: i as f64 / 7.0,
+                ..Metrics::default()
+            };
+            run.append_metrics(&m).unwrap();
+        }
+        let plain = std::fs::read(run.join(METRICS)).unwrap();
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+        gz.write_all(&plain).unwrap();
+        std::fs::write(run.join(METRICS_GZ), gz.finish().unwrap()).unwrap();
+        std::fs::remove_file(run.join(METRICS)).unwrap();
+        // Read where only the compressed file is, as `vigor train compare` and the curves do.
+        let rows = read_metrics(&run.join(METRICS)).unwrap();
+        assert_eq!(
+            rows.iter().map(|m| m.iteration).collect::<Vec<_>>(),
+            [1, 2, 3]
+        );
+        assert_eq!(rows[2].success, 3.0 / 7.0);
+        // A new run does not take it up; a resumed one restores the plain file byte for byte.
+        let run = RunDir::open(t.path(), true).unwrap();
+        assert_eq!(std::fs::read(run.join(METRICS)).unwrap(), plain);
+        run.truncate_metrics(2).unwrap();
+        let run = RunDir::open(t.path(), true).unwrap();
+        assert_eq!(
+            read_metrics(&run.join(METRICS)).unwrap().len(),
+            2,
+            "the plain file wins"
+        );
+        // A broken archive is an error naming it.
+        std::fs::remove_file(run.join(METRICS)).unwrap();
+        std::fs::write(run.join(METRICS_GZ), b"not gzip").unwrap();
+        let e = RunDir::open(t.path(), true).unwrap_err().to_string();
+        assert!(e.contains("metrics.jsonl.gz"), "{e}");
     }
 
     #[test]
