@@ -218,6 +218,55 @@ fn bandit_with_heads(heads: i64) -> (Bandit, Adam) {
     (model, adam)
 }
 
+/// 256 one-step episodes of `model` (actions sampled from its Gaussian, seeded by `rng`),
+/// rewarded by `reward`, as a PPO batch.
+fn bandit_batch(model: &Bandit, rng: &mut SplitMix64, reward: impl Fn(f32) -> f32) -> PpoBatch {
+    let n = 256;
+    let mu = model.mu.double_value(&[0]) as f32;
+    let ls = model.log_std.double_value(&[0]) as f32;
+    let v = model.v.double_value(&[0]) as f32;
+    let actions: Vec<f32> = (0..n)
+        .map(|_| {
+            let u1 = 1.0 - rng.next_f32();
+            let u2 = rng.next_f32();
+            mu + ls.exp() * (-2.0 * u1.ln()).sqrt() * (std::f32::consts::TAU * u2).cos()
+        })
+        .collect();
+    let rewards: Vec<f32> = actions.iter().map(|&a| reward(a)).collect();
+    let old_log_prob = Vec::<f32>::try_from(&gaussian_log_prob(
+        &t(&actions).view([n as i64, 1]),
+        &Tensor::full(
+            [n as i64, 1],
+            f64::from(mu),
+            (Kind::Float, tch::Device::Cpu),
+        ),
+        &t(&[ls]),
+    ))
+    .unwrap();
+    let values = vec![v; n];
+    let adv = gae(
+        &rewards,
+        &values,
+        &vec![1.0; n],
+        &vec![0.0; n],
+        n,
+        0.99,
+        0.95,
+    );
+    PpoBatch {
+        obs_dim: 1,
+        act_dim: 1,
+        obs: vec![0.0; n],
+        actions,
+        old_mean: vec![mu; n],
+        old_log_std: vec![ls],
+        old_log_prob,
+        old_values: values,
+        advantages: adv.advantages,
+        returns: adv.returns,
+    }
+}
+
 #[test]
 fn ppo_moves_the_mean_to_the_rewarded_action() {
     // One-step episodes with reward -(a - 0.5)^2: the mean should go from 0 to about 0.5.
@@ -230,51 +279,8 @@ fn ppo_moves_the_mean_to_the_rewarded_action() {
     };
     let mut lr = cfg.learning_rate;
     let mut rng = SplitMix64::new(5);
-    let n = 256;
     for it in 0..60 {
-        let mu = model.mu.double_value(&[0]) as f32;
-        let ls = model.log_std.double_value(&[0]) as f32;
-        let v = model.v.double_value(&[0]) as f32;
-        let actions: Vec<f32> = (0..n)
-            .map(|_| {
-                let u1 = 1.0 - rng.next_f32();
-                let u2 = rng.next_f32();
-                mu + ls.exp() * (-2.0 * u1.ln()).sqrt() * (std::f32::consts::TAU * u2).cos()
-            })
-            .collect();
-        let rewards: Vec<f32> = actions.iter().map(|a| -(a - 0.5) * (a - 0.5)).collect();
-        let old_log_prob = Vec::<f32>::try_from(&gaussian_log_prob(
-            &t(&actions).view([n as i64, 1]),
-            &Tensor::full(
-                [n as i64, 1],
-                f64::from(mu),
-                (Kind::Float, tch::Device::Cpu),
-            ),
-            &t(&[ls]),
-        ))
-        .unwrap();
-        let values = vec![v; n];
-        let adv = gae(
-            &rewards,
-            &values,
-            &vec![1.0; n],
-            &vec![0.0; n],
-            n,
-            0.99,
-            0.95,
-        );
-        let batch = PpoBatch {
-            obs_dim: 1,
-            act_dim: 1,
-            obs: vec![0.0; n],
-            actions,
-            old_mean: vec![mu; n],
-            old_log_std: vec![ls],
-            old_log_prob,
-            old_values: values,
-            advantages: adv.advantages,
-            returns: adv.returns,
-        };
+        let batch = bandit_batch(&model, &mut rng, |a| -(a - 0.5) * (a - 0.5));
         let stats = ppo_update(&model, &mut adam, &cfg, &batch, &mut lr, (it, Part::Both));
         assert!(stats.kl.is_finite() && stats.policy_loss.is_finite());
     }
@@ -284,6 +290,51 @@ fn ppo_moves_the_mean_to_the_rewarded_action() {
         model.log_std.double_value(&[0]) < 0.0,
         "exploration narrows"
     );
+}
+
+#[test]
+fn the_action_noise_stays_under_its_ceiling() {
+    // A reward that rises with the action, and a large entropy bonus that widens the noise
+    // every step; the ceiling holds the noise, and leaves the mean and the critic training.
+    let run = |max_action_std: Option<f64>| {
+        let (model, mut adam) = bandit();
+        let cfg = PpoConfig {
+            learning_rate: 3e-2,
+            desired_kl: 0.0,
+            entropy_coef: 0.5,
+            max_action_std,
+            ..PpoConfig::default()
+        };
+        let mut lr = cfg.learning_rate;
+        let mut rng = SplitMix64::new(9);
+        for it in 0..20 {
+            let batch = bandit_batch(&model, &mut rng, |a| 1.0 + a);
+            ppo_update(&model, &mut adam, &cfg, &batch, &mut lr, (it, Part::Both));
+        }
+        (
+            model.log_std.double_value(&[0]).exp(),
+            model.mu.double_value(&[0]),
+            model.v.double_value(&[0]),
+        )
+    };
+    let (free, _, _) = run(None);
+    assert!(
+        free > 1.5,
+        "without a ceiling the bonus widens the noise: {free}"
+    );
+    let (capped, mu, v) = run(Some(0.5));
+    assert!((capped - 0.5).abs() < 1e-5, "held at the ceiling: {capped}");
+    assert!(mu > 0.1, "the mean still moves to the reward: {mu}");
+    assert!(v > 0.1, "the critic still learns: {v}");
+    // The critic's warm-up leaves the actor as it is, noise above the ceiling included.
+    let (model, mut adam) = bandit();
+    let cfg = PpoConfig {
+        max_action_std: Some(0.5),
+        ..PpoConfig::default()
+    };
+    let batch = bandit_batch(&model, &mut SplitMix64::new(9), |_| 1.0);
+    critic_only(&model, &mut adam, &cfg, &batch, 3);
+    assert_eq!(model.log_std.double_value(&[0]), 0.0, "critic-only");
 }
 
 #[test]

@@ -219,6 +219,9 @@ impl Validate for TeacherConfig {
         check_range(file, "ppo.learning_rate", p.learning_rate, 1e-6, 1e-1)?;
         check_range(file, "ppo.desired_kl", p.desired_kl, 0.0, 1.0)?;
         check_range(file, "ppo.max_grad_norm", p.max_grad_norm, 0.0, 1e3)?;
+        if let Some(cap) = p.max_action_std {
+            check_range(file, "ppo.max_action_std", cap, 0.01, 3.0)?;
+        }
         check_range(
             file,
             "ppo.critic_warmup_iterations",

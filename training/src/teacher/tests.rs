@@ -25,6 +25,21 @@ fn shipped_config_validates() {
 }
 
 #[test]
+fn the_noise_ceiling_is_optional_and_checked() {
+    let text = super::config::UNIFIED_TOML;
+    assert_eq!(params(text).unwrap().raw.ppo.max_action_std, None);
+    let on = text.replace("# max_action_std = 0.25", "max_action_std = 0.25");
+    assert_eq!(params(&on).unwrap().raw.ppo.max_action_std, Some(0.25));
+    let err = params(&on.replace("max_action_std = 0.25", "max_action_std = 5.0"))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("`ppo.max_action_std` = 5") && err.contains("allowed 0.01 ..= 3"),
+        "{err}"
+    );
+}
+
+#[test]
 fn training_may_step_physics_at_its_own_rate_and_evaluation_keeps_the_shipped_one() {
     let robot = Robot::embedded("g1_29dof").unwrap();
     let sim = vigor_sim::SimConfig::embedded().unwrap();
