@@ -2,10 +2,10 @@
 //! engines (sim2sim), as JSON, a markdown table and recordings of the best, median and worst
 //! episodes.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
-use clap::Args;
+use clap::{Args, Subcommand};
 use vigor_policy::StudentPolicy;
 use vigor_sim::engine::EngineKind;
 use vigor_sim::scenario::Scenario;
@@ -17,18 +17,22 @@ use vigor_training::teacher::{Teacher, load_artifact};
 
 /// Flags of `vigor eval`.
 #[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
 pub struct EvalArgs {
+    /// Compare two evaluations instead of running one.
+    #[command(subcommand)]
+    pub command: Option<EvalCommand>,
     /// Policy artifact folder (`manifest.json` + `weights.safetensors`): a teacher (e.g. a run's
     /// `best/` or `policies/teacher/`) or a student with its `task.json` (e.g. a student run's
     /// `student/` or `policies/student-depth/`).
-    #[arg(long)]
-    pub policy: PathBuf,
+    #[arg(long, required = true)]
+    pub policy: Option<PathBuf>,
     /// Seeded trials per scenario x terrain cell (1..=10000).
     #[arg(long, default_value_t = 10)]
     pub trials: usize,
     /// Output folder: eval.json, eval.md, best.rrd, median.rrd, worst.rrd.
-    #[arg(long)]
-    pub out: PathBuf,
+    #[arg(long, required = true)]
+    pub out: Option<PathBuf>,
     /// rapier, mujoco or both (the sim2sim table). Default: the engine the policy trained on.
     #[arg(long)]
     pub engine: Option<String>,
@@ -106,6 +110,30 @@ pub struct EvalArgs {
     pub plain: bool,
 }
 
+/// `vigor eval`'s subcommands.
+#[derive(Debug, Subcommand)]
+pub enum EvalCommand {
+    /// Compare two evaluations of the same starts, start by start: for each, the starts both
+    /// policies got up from, the starts only one did, and a two-sided exact sign test on those,
+    /// overall, for stand-up and fall recovery, per terrain kind and per start. Both must come
+    /// from `vigor eval` with the same --seed, --trials and cells (e.g. `--protocol vigor`):
+    /// the starts are a function of those, never of the policy. Prints markdown.
+    Compare(CompareArgs),
+}
+
+/// Flags of `vigor eval compare`.
+#[derive(Debug, Args)]
+pub struct CompareArgs {
+    /// The first evaluation: a `vigor eval` output folder (or its eval.json), A in the tables.
+    pub a: PathBuf,
+    /// The second, B in the tables.
+    pub b: PathBuf,
+    /// Also write the tables to this markdown file, and the counts to the same name with
+    /// `.json`.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+}
+
 impl EvalArgs {
     /// `--terrains` when not given.
     const DEFAULT_TERRAINS: [&'static str; 5] =
@@ -128,7 +156,7 @@ fn scenarios(a: &EvalArgs, trained: &[Scenario]) -> Result<(Vec<String>, Vec<Sce
 
 /// `--via-bus`: the in-process evaluation of flat lying starts, then the same starts through the
 /// bus, paired.
-fn via_bus(a: &EvalArgs, loaded: &Loaded) -> Result<()> {
+fn via_bus(a: &EvalArgs, (policy, out): (&Path, &Path), loaded: &Loaded) -> Result<()> {
     use super::eval_bus::{self, BusEpisode, Paired};
     let config = loaded.evaluee().config().clone();
     anyhow::ensure!(
@@ -190,7 +218,7 @@ fn via_bus(a: &EvalArgs, loaded: &Loaded) -> Result<()> {
             seed: r.seed,
         })
         .collect();
-    let outcomes = eval_bus::run(&a.policy, &episodes, config.task.episode_s, &robot)?;
+    let outcomes = eval_bus::run(policy, &episodes, config.task.episode_s, &robot)?;
     let pairs: Vec<Paired> = results
         .iter()
         .zip(outcomes)
@@ -201,16 +229,16 @@ fn via_bus(a: &EvalArgs, loaded: &Loaded) -> Result<()> {
         })
         .collect();
     let table = eval_bus::paired_table(&pairs, &names);
-    std::fs::create_dir_all(&a.out).with_context(|| format!("creating {}", a.out.display()))?;
+    std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
     let write = |name: &str, bytes: &[u8]| {
-        let path = a.out.join(name);
+        let path = out.join(name);
         vigor_common::fsutil::write_atomic(&path, bytes)
             .with_context(|| format!("writing {}", path.display()))
     };
     write(
         "eval-bus.json",
         serde_json::to_string_pretty(&serde_json::json!({
-            "policy": a.policy.display().to_string(),
+            "policy": policy.display().to_string(),
             "name": loaded.name,
             "trials": a.trials,
             "seed": a.seed,
@@ -229,8 +257,8 @@ fn via_bus(a: &EvalArgs, loaded: &Loaded) -> Result<()> {
     print!("{table}");
     println!(
         "wrote {} and {}",
-        a.out.join("eval-bus.json").display(),
-        a.out.join("eval-bus.md").display()
+        out.join("eval-bus.json").display(),
+        out.join("eval-bus.md").display()
     );
     Ok(())
 }
@@ -249,7 +277,7 @@ struct Loaded {
 
 impl Loaded {
     /// A teacher or a student (with its `task.json`) in `dir`.
-    fn open(dir: &std::path::Path) -> Result<Self> {
+    fn open(dir: &Path) -> Result<Self> {
         let what = || format!("loading policy {}", dir.display());
         let manifest = vigor_policy::artifact::read_manifest(dir).with_context(what)?;
         if manifest.student().is_some() {
@@ -359,6 +387,12 @@ fn camera_words(camera: Option<&CameraTiming>) -> String {
 /// # Errors
 /// Bad flags, an unreadable artifact, simulator or file errors.
 pub fn run(a: &EvalArgs) -> Result<()> {
+    if let Some(EvalCommand::Compare(c)) = &a.command {
+        return compare(c);
+    }
+    let (Some(policy), Some(out)) = (&a.policy, &a.out) else {
+        anyhow::bail!("vigor eval needs --policy and --out (or a subcommand: compare)");
+    };
     if !(1..=10_000).contains(&a.trials) {
         anyhow::bail!("--trials {}: allowed 1 ..= 10000", a.trials);
     }
@@ -368,7 +402,7 @@ pub fn run(a: &EvalArgs) -> Result<()> {
     if !(0.0..=1.0).contains(&a.difficulty) {
         anyhow::bail!("--difficulty {}: allowed 0 ..= 1", a.difficulty);
     }
-    let mut loaded = Loaded::open(&a.policy)?;
+    let mut loaded = Loaded::open(policy)?;
     loaded.camera = camera_timing(&a.camera_latency_ms)?;
     anyhow::ensure!(
         loaded.camera.is_none() || loaded.kind == "depth student",
@@ -387,7 +421,7 @@ pub fn run(a: &EvalArgs) -> Result<()> {
             "--via-bus runs flat lying starts at the tile centre, as `vigor sim-robot` resets them; \
              --lying-offset-m is for in-process evaluation"
         );
-        return via_bus(a, &loaded);
+        return via_bus(a, (policy, out), &loaded);
     }
     let trained = config.sim.engine;
     let engines = match a.engine.as_deref() {
@@ -461,7 +495,7 @@ pub fn run(a: &EvalArgs) -> Result<()> {
     } else {
         format!(", physics at {} Hz", sim.physics_rate_hz())
     };
-    std::fs::create_dir_all(&a.out).with_context(|| format!("creating {}", a.out.display()))?;
+    std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
     let plan_cells = plan.cells().len();
     eprintln!(
         "evaluating {} ({}{}{rate_words}) on {}: {} cells (scenario x terrain){} x {} trials",
@@ -490,7 +524,7 @@ pub fn run(a: &EvalArgs) -> Result<()> {
     let cells = eval::summarise(&results);
     let table = eval::markdown(&cells);
     let json = serde_json::json!({
-        "policy": a.policy.display().to_string(),
+        "policy": policy.display().to_string(),
         "name": loaded.name,
         "kind": loaded.kind,
         "trained": loaded.trained,
@@ -504,7 +538,7 @@ pub fn run(a: &EvalArgs) -> Result<()> {
         "episodes": results,
     });
     let write = |name: &str, bytes: &[u8]| {
-        let path = a.out.join(name);
+        let path = out.join(name);
         vigor_common::fsutil::write_atomic(&path, bytes)
             .with_context(|| format!("writing {}", path.display()))
     };
@@ -536,7 +570,7 @@ pub fn run(a: &EvalArgs) -> Result<()> {
             "protocol.json",
             serde_json::to_string_pretty(&serde_json::json!({
                 "protocol": protocol,
-                "policy": a.policy.display().to_string(),
+                "policy": policy.display().to_string(),
                 "name": loaded.name,
                 "kind": loaded.kind,
                 "trials_per_cell": a.trials,
@@ -565,7 +599,7 @@ pub fn run(a: &EvalArgs) -> Result<()> {
     }
     if !a.no_record {
         for (label, k) in eval::best_median_worst(&results) {
-            let path = a.out.join(format!("{label}.rrd"));
+            let path = out.join(format!("{label}.rrd"));
             eval::record_episode(loaded.evaluee(), &robot, &sim, (&plan, &results), k, &path)?;
             let r = &results[k];
             println!(
@@ -581,8 +615,88 @@ pub fn run(a: &EvalArgs) -> Result<()> {
     }
     println!(
         "wrote {} and {}",
-        a.out.join("eval.json").display(),
-        a.out.join("eval.md").display()
+        out.join("eval.json").display(),
+        out.join("eval.md").display()
     );
+    Ok(())
+}
+
+/// Runs `vigor eval compare`.
+fn compare(c: &CompareArgs) -> Result<()> {
+    use vigor_training::teacher::paired::{pair, paired_markdown};
+    let read = |path: &Path| -> Result<(PathBuf, serde_json::Value, Vec<eval::EpisodeResult>)> {
+        let file = if path.is_dir() {
+            path.join("eval.json")
+        } else {
+            path.to_path_buf()
+        };
+        let text = std::fs::read_to_string(&file).with_context(|| {
+            format!(
+                "reading {} (a `vigor eval --out` folder holds eval.json)",
+                file.display()
+            )
+        })?;
+        let json: serde_json::Value =
+            serde_json::from_str(&text).with_context(|| format!("{}: not JSON", file.display()))?;
+        let episodes = serde_json::from_value(json["episodes"].clone()).with_context(|| {
+            format!(
+                "{}: `episodes` is not a list of evaluated episodes",
+                file.display()
+            )
+        })?;
+        Ok((file, json, episodes))
+    };
+    let (file_a, json_a, a) = read(&c.a)?;
+    let (file_b, json_b, b) = read(&c.b)?;
+    let (reports, unpaired) = pair(&a, &b);
+    let describe = |json: &serde_json::Value| {
+        format!("seed {}, {} trials per cell", json["seed"], json["trials"])
+    };
+    anyhow::ensure!(
+        !reports.is_empty(),
+        "{} and {} share no start ({} against {}): evaluate both with the same --seed, \
+         --trials, cells (e.g. --protocol vigor) and engine",
+        file_a.display(),
+        file_b.display(),
+        describe(&json_a),
+        describe(&json_b)
+    );
+    let name = |path: &Path, json: &serde_json::Value| {
+        format!(
+            "{} (`{}`, {}; {})",
+            path.display(),
+            json["name"].as_str().unwrap_or("?"),
+            json["trained"].as_str().unwrap_or("?"),
+            describe(json)
+        )
+    };
+    let mut text = format!(
+        "# Paired comparison\n\n{}",
+        paired_markdown(&reports, [&name(&c.a, &json_a), &name(&c.b, &json_b)])
+    );
+    if unpaired.only_in != [0, 0] {
+        text.push_str(&format!(
+            "Unpaired (left out): {} episodes only in A, {} only in B.\n",
+            unpaired.only_in[0], unpaired.only_in[1]
+        ));
+    }
+    print!("{text}");
+    if let Some(out) = &c.out {
+        vigor_common::fsutil::write_atomic(out, text.as_bytes())
+            .with_context(|| format!("writing {}", out.display()))?;
+        let json_path = out.with_extension("json");
+        let json = serde_json::json!({
+            "a": c.a.display().to_string(),
+            "b": c.b.display().to_string(),
+            "unpaired": unpaired,
+            "engines": reports,
+        });
+        vigor_common::fsutil::write_atomic(
+            &json_path,
+            serde_json::to_string_pretty(&json)?.as_bytes(),
+        )
+        .with_context(|| format!("writing {}", json_path.display()))?;
+        eprintln!("wrote {} and {}", out.display(), json_path.display());
+    }
     Ok(())
 }

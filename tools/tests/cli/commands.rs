@@ -1,5 +1,6 @@
-//! The research commands: evaluation placement flags, learning-curve comparison, the terrain
-//! preview, the robot's MJCF export and the simulator benchmark.
+//! The research commands: evaluation placement flags, paired comparison of evaluations,
+//! learning-curve comparison, the terrain preview, the robot's MJCF export and the simulator
+//! benchmark.
 
 use crate::{assert_fails_saying, text, vigor};
 
@@ -67,6 +68,92 @@ fn eval_lays_lying_starts_where_asked_names_it_and_refuses_places_off_the_tile()
         b"",
     );
     assert_fails_saying(&out, "--lying-offset-m is for in-process evaluation");
+}
+
+#[test]
+fn eval_compare_pairs_two_evaluations_start_by_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = dir.path().join("a");
+    let out = vigor(
+        &[
+            "eval",
+            "--policy",
+            "policies/teacher-unified",
+            "--scenarios",
+            "supine,push",
+            "--terrains",
+            "flat",
+            "--trials",
+            "2",
+            "--no-record",
+            "--plain",
+            "--out",
+            a.to_str().unwrap(),
+        ],
+        b"",
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    // B: the same four starts with the first one's outcome turned over, in another order.
+    let mut json: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(a.join("eval.json")).unwrap()).unwrap();
+    let episodes = json["episodes"].as_array_mut().unwrap();
+    assert_eq!(episodes.len(), 4);
+    let first = episodes[0]["outcome"]["success"].as_bool().unwrap();
+    let a_wins = episodes
+        .iter()
+        .filter(|e| e["outcome"]["success"] == true)
+        .count();
+    episodes[0]["outcome"]["success"] = (!first).into();
+    episodes.reverse();
+    let b = dir.path().join("b.json");
+    std::fs::write(&b, serde_json::to_vec(&json).unwrap()).unwrap();
+    let md = dir.path().join("ab.md");
+    let out = vigor(
+        &[
+            "eval",
+            "compare",
+            a.to_str().unwrap(),
+            b.to_str().unwrap(),
+            "--out",
+            md.to_str().unwrap(),
+        ],
+        b"",
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let b_wins = if first { a_wins - 1 } else { a_wins + 1 };
+    let (only_a, only_b) = if first { (1, 0) } else { (0, 1) };
+    let pct = |k: usize| format!("{k} ({:.1} %)", 25.0 * k as f64);
+    let row = format!(
+        "| **overall** | 4 | {} | {} | {} | {only_a} | {only_b} | 1 |",
+        pct(a_wins),
+        pct(b_wins),
+        a_wins.min(b_wins)
+    );
+    let printed = text(&out.stdout);
+    assert!(printed.contains(&row), "{row}\n{printed}");
+    assert!(printed.contains("| supine | 2 |") && printed.contains("| push | 2 |"));
+    assert_eq!(std::fs::read_to_string(&md).unwrap(), printed);
+    let counts: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.path().join("ab.json")).unwrap()).unwrap();
+    assert_eq!(counts["engines"][0]["overall"]["only"][0], only_a);
+    // Another seed's starts are other starts: nothing pairs, and the error says why.
+    json["seed"] = 5.into();
+    for e in json["episodes"].as_array_mut().unwrap() {
+        e["seed"] = (e["seed"].as_u64().unwrap() ^ 1).into();
+    }
+    std::fs::write(&b, serde_json::to_vec(&json).unwrap()).unwrap();
+    let out = vigor(
+        &["eval", "compare", a.to_str().unwrap(), b.to_str().unwrap()],
+        b"",
+    );
+    assert_fails_saying(
+        &out,
+        "share no start (seed 0, 2 trials per cell against seed 5",
+    );
+    let out = vigor(&["eval", "compare", a.to_str().unwrap(), "nowhere"], b"");
+    assert_fails_saying(&out, "reading nowhere");
+    let out = vigor(&["eval", "--trials", "2"], b"");
+    assert_fails_saying(&out, "--policy");
 }
 
 #[test]

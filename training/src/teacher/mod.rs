@@ -25,6 +25,7 @@ pub mod eval;
 pub mod feasibility;
 mod iteration;
 pub mod model;
+pub mod paired;
 pub mod protocol;
 pub mod reference;
 pub mod replay;

@@ -206,3 +206,106 @@ fn the_vigor_protocol_covers_every_start_where_it_makes_sense_with_drawn_difficu
     assert_eq!((flat.1.success, flat.2.success), (1.0, 1.0));
     assert!((s.stand_up.ci95 - 1.96 * (0.25f64 / 2.0).sqrt()).abs() < 1e-12);
 }
+
+#[test]
+fn the_sign_test_matches_the_binomial_tails() {
+    use super::paired::sign_test_p;
+    // 10 to 0: 2 / 2^10. 31 to 17: twice P(X <= 17) for X ~ B(48, 1/2), 0.0595.
+    assert!((sign_test_p(10, 0) - 2.0 / 1024.0).abs() < 1e-12);
+    assert!((sign_test_p(0, 10) - 2.0 / 1024.0).abs() < 1e-12);
+    assert!(
+        (sign_test_p(31, 17) - 0.0595).abs() < 5e-4,
+        "{}",
+        sign_test_p(31, 17)
+    );
+    // 5 to 1: (1 + 6) * 2 / 64.
+    assert!((sign_test_p(5, 1) - 14.0 / 64.0).abs() < 1e-12);
+    assert_eq!(sign_test_p(0, 0), 1.0);
+    assert_eq!(sign_test_p(7, 7), 1.0);
+    assert!(sign_test_p(8, 7) <= 1.0);
+    // Large splits stay finite: 600 to 400 is far from chance.
+    let p = sign_test_p(600, 400);
+    assert!(p > 0.0 && p < 1e-9, "{p}");
+}
+
+#[test]
+fn two_evaluations_pair_by_start_and_split_like_the_protocol() {
+    use super::eval::EpisodeResult;
+    use super::paired::{pair, paired_markdown};
+    use super::task::Outcome;
+    let result = |scenario: &str, terrain: &str, seed: u64, success: bool| EpisodeResult {
+        engine: "mujoco".into(),
+        scenario: scenario.into(),
+        terrain: terrain.into(),
+        difficulty: 0.5,
+        seed,
+        assist: 0.0,
+        outcome: Outcome {
+            success,
+            safe_success: success && seed != 1,
+            ..Outcome::default()
+        },
+    };
+    let a = vec![
+        result("supine", "flat", 1, true),
+        result("supine", "stairs_up", 2, true),
+        result("prone", "stairs_up", 3, false),
+        result("push", "flat", 4, true),
+        result("push", "gaps", 5, false),
+        result("side", "gaps", 9, true),
+    ];
+    // The same starts in another order, and one of its own; seed 9 is A's alone.
+    let b = vec![
+        result("push", "gaps", 5, true),
+        result("push", "flat", 4, true),
+        result("prone", "stairs_up", 3, true),
+        result("supine", "stairs_up", 2, false),
+        result("supine", "flat", 1, true),
+        result("sitting", "flat", 7, true),
+    ];
+    let (reports, unpaired) = pair(&a, &b);
+    assert_eq!(unpaired.only_in, [1, 1]);
+    assert_eq!(reports.len(), 1);
+    let r = &reports[0];
+    assert_eq!(r.overall.n, 5);
+    assert_eq!(r.overall.success, [3, 4]);
+    assert_eq!(r.overall.safe_success, [2, 3]);
+    assert_eq!((r.overall.both, r.overall.only), (2, [1, 2]));
+    assert_eq!(r.stand_up.n, 3);
+    assert_eq!((r.stand_up.both, r.stand_up.only), (1, [1, 1]));
+    assert_eq!(r.fall_recovery.n, 2);
+    assert_eq!((r.fall_recovery.both, r.fall_recovery.only), (1, [0, 1]));
+    let terrains: Vec<(&str, usize, [usize; 2])> = r
+        .per_terrain
+        .iter()
+        .map(|(t, p)| (t.as_str(), p.n, p.only))
+        .collect();
+    assert_eq!(
+        terrains,
+        vec![
+            ("flat", 2, [0, 0]),
+            ("stairs_up", 2, [1, 1]),
+            ("gaps", 1, [0, 1])
+        ]
+    );
+    let starts: Vec<&str> = r.per_start.iter().map(|(s, _)| s.as_str()).collect();
+    assert_eq!(starts, vec!["supine", "prone", "push"]);
+    // A start is the same start only on the same engine.
+    let mut on_rapier = b.clone();
+    for e in &mut on_rapier {
+        e.engine = "rapier".into();
+    }
+    let (reports, unpaired) = pair(&a, &on_rapier);
+    assert!(reports.is_empty());
+    assert_eq!(unpaired.only_in, [6, 6]);
+    let md = paired_markdown(&pair(&a, &b).0, ["runs/x", "runs/y"]);
+    assert!(md.contains("A: runs/x\nB: runs/y"), "{md}");
+    assert!(
+        md.contains("| **overall** | 5 | 3 (60.0 %) | 4 (80.0 %) | 2 | 1 | 2 | 1 |"),
+        "{md}"
+    );
+    assert!(
+        md.contains("| gaps | 1 | 0 (0.0 %) | 1 (100.0 %) | 0 | 0 | 1 | 1 |"),
+        "{md}"
+    );
+}
