@@ -183,6 +183,27 @@ pub fn find(path: &Path) -> Option<&'static Known> {
     KNOWN.iter().find(|k| k.name == rel)
 }
 
+/// The schema of a training run's `config.toml` (a file of that name beside the run's `latest`
+/// or `checkpoints/`): the teacher's when it has a `[ppo]` table, the student's when it has a
+/// `[dagger]` table.
+fn run_config(path: &Path) -> Option<&'static Known> {
+    let dir = path.parent()?;
+    let in_run = path.file_name()? == "config.toml"
+        && (dir.join("latest").is_file() || dir.join("checkpoints").is_dir());
+    if !in_run {
+        return None;
+    }
+    let table: toml::Table = std::fs::read_to_string(path).ok()?.parse().ok()?;
+    let schema = if table.contains_key("ppo") {
+        "teacher.toml"
+    } else if table.contains_key("dagger") {
+        "student.toml"
+    } else {
+        return None;
+    };
+    find(Path::new(schema))
+}
+
 /// Every file under `dir`, recursively, sorted.
 pub fn files_under(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
     let mut out = Vec::new();
@@ -216,9 +237,10 @@ pub fn check_file(path: &Path, schema: Option<&str>) -> anyhow::Result<String> {
                 names()
             )
         })?,
-        None => find(path).ok_or_else(|| {
+        None => find(path).or_else(|| run_config(path)).ok_or_else(|| {
             anyhow::anyhow!(
-                "{}: no schema for this file name; check it as one of configs/{{{}}} with --as, \
+                "{}: no schema for this file name (nor a training run's config.toml, beside its \
+                 `latest` or `checkpoints/`); check it as one of configs/{{{}}} with --as, \
                  e.g. `vigor config check --as teacher.toml {}`",
                 path.display(),
                 names(),
@@ -294,5 +316,32 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.starts_with("--as nope.toml"), "{err}");
+    }
+
+    #[test]
+    fn a_training_runs_config_is_checked_by_its_kind() {
+        let dir = tempfile::tempdir().unwrap();
+        let run = dir.path().join("my-run");
+        std::fs::create_dir_all(run.join("checkpoints")).unwrap();
+        let config = run.join("config.toml");
+        let teacher = std::fs::read_to_string(configs_dir().join("teacher-unified.toml")).unwrap();
+        std::fs::write(&config, &teacher).unwrap();
+        check_file(&config, None).unwrap();
+        std::fs::write(&config, teacher.replace("envs = 64", "envs = 0")).unwrap();
+        let err = check_file(&config, None).unwrap_err().to_string();
+        assert!(
+            err.contains("my-run/config.toml") && err.contains("envs"),
+            "{err}"
+        );
+        // A student run's, beside its `latest` only.
+        std::fs::remove_dir(run.join("checkpoints")).unwrap();
+        std::fs::write(run.join("latest"), "iter_000010").unwrap();
+        let student = std::fs::read_to_string(configs_dir().join("student.toml")).unwrap();
+        std::fs::write(&config, &student).unwrap();
+        check_file(&config, None).unwrap();
+        // Outside a run, a config.toml has no schema by name.
+        std::fs::remove_file(run.join("latest")).unwrap();
+        let err = check_file(&config, None).unwrap_err().to_string();
+        assert!(err.contains("no schema for this file name"), "{err}");
     }
 }

@@ -14,7 +14,9 @@ pub enum Command {
     ///
     /// Errors name the file, the key and the allowed range. Exit code 1 if any file fails.
     Check {
-        /// Files to check (their path names the schema: .../configs/controller.toml, ...).
+        /// Files to check (their path names the schema: .../configs/controller.toml, ...; a
+        /// training run's config.toml, beside its `latest` or `checkpoints/`, is a teacher's or
+        /// a student's by its tables).
         files: Vec<PathBuf>,
         /// Check every file against this shipped config's schema instead (e.g. `teacher.toml`,
         /// `teacher-unified.toml`, `student.toml`): for copies kept under other names.
