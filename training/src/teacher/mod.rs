@@ -34,6 +34,7 @@ pub mod runner;
 mod step;
 pub mod symmetry;
 pub mod task;
+pub mod widen;
 
 #[cfg(test)]
 mod curriculum_tests;

@@ -240,15 +240,44 @@ where
             same.critic.output = spec.critic.output;
             same == spec
         };
-        if (ck.teacher.manifest.spec != spec && !heads_only)
-            || ck.teacher.manifest.normaliser.len() != spec.row()
+        // `--amend` of `task.scan_*`: the networks carry over to the new grid (`widen`).
+        let scan = |t: &super::config::TaskSection| (t.scan_x_m, t.scan_y_m, t.scan_spacing_m);
+        let rescan = opts.amend && scan(&saved.task) != scan(&params.raw.task) && {
+            let mut same = ck.teacher.manifest.spec.clone();
+            same.scan = spec.scan;
+            same.encoder.input = spec.encoder.input;
+            same.critic.input = spec.critic.input;
+            same == spec
+        };
+        let old_row = ck.teacher.manifest.spec.row();
+        if (ck.teacher.manifest.spec != spec && !heads_only && !rescan)
+            || ck.teacher.manifest.normaliser.len() != old_row
         {
             return Err(TrainError::Resume(format!(
                 "{}: the checkpoint's network shapes do not match this build's observation layout",
                 ck.dir.display()
             )));
         }
-        if ck.teacher.manifest.spec == spec {
+        norm = ck.teacher.manifest.normaliser.clone();
+        if rescan {
+            let old_params = vigor_common::config::Validate::validate(&saved, "checkpoint")
+                .map_err(|e| TrainError::Resume(format!("{}: {e}", ck.dir.display())))?;
+            let old_scan = super::task::height_scan(&old_params);
+            let new_scan = super::task::height_scan(params);
+            eprintln!(
+                "{}: the height scan goes from {} to {} points: the points already there keep \
+                 their weights, the new ones start at zero weight",
+                ck.dir.display(),
+                old_scan.len(),
+                new_scan.len()
+            );
+            (adam, norm) = super::widen::widen_scan(
+                (&ck.teacher.net, &ck.adam, &norm),
+                &old_scan,
+                &net,
+                &new_scan,
+            );
+        } else if ck.teacher.manifest.spec == spec {
             net = ck.teacher.net;
             adam = ck.adam;
         } else {
@@ -264,7 +293,6 @@ where
             );
             adam = carry_over(&ck.teacher.net, &ck.adam, &net);
         }
-        norm = ck.teacher.manifest.normaliser.clone();
         state = ck.state;
         state
             .curriculum

@@ -445,3 +445,93 @@ fn a_pelvis_over_a_pit_is_measured_from_the_feet_footing_not_the_pit_floor() {
         "the pit's floor is 1 m down"
     );
 }
+
+#[test]
+fn a_finer_scan_carries_the_networks_over_and_computes_what_they_did() {
+    use super::model::{TeacherNet, TeacherSpec};
+    use super::task::{height_scan, obs_dims};
+    use super::widen::{column_map, widen_scan};
+    use crate::rl::{Adam, GaussianPolicy, RunningNorm};
+    use tch::{Kind, Tensor};
+    let robot = Robot::embedded("g1_29dof").unwrap();
+    let coarse = params(super::config::UNIFIED_TOML).unwrap();
+    let fine = params(
+        &super::config::UNIFIED_TOML.replace("scan_spacing_m = 0.2", "scan_spacing_m = 0.1"),
+    )
+    .unwrap();
+    let spec =
+        |p: &TeacherParams| TeacherSpec::new(obs_dims(&robot, p), robot.joints.len(), &p.raw.model);
+    let (old_spec, new_spec) = (spec(&coarse), spec(&fine));
+    let (old_scan, new_scan) = (height_scan(&coarse), height_scan(&fine));
+    assert_eq!((old_scan.len(), new_scan.len()), (35, 117));
+    // A trained-looking old state: random moments and statistics.
+    tch::manual_seed(3);
+    let from = TeacherNet::new(old_spec.clone(), 0.3, 1);
+    let mut adam = Adam::new(&from.named_parameters());
+    for (m, v) in adam.m.iter_mut().zip(&mut adam.v) {
+        *m = m.randn_like();
+        *v = v.rand_like();
+    }
+    adam.t = 77;
+    let mut norm = RunningNorm::new(old_spec.row());
+    let rows = Tensor::randn([64, old_spec.row() as i64], (Kind::Float, tch::Device::Cpu)) * 3.0;
+    norm.update(&Vec::<f32>::try_from(rows.contiguous().view([-1])).unwrap());
+    let to = TeacherNet::new(new_spec.clone(), 0.3, 2);
+    let (new_adam, new_norm) = widen_scan((&from, &adam, &norm), &old_scan, &to, &new_scan);
+    assert_eq!(new_adam.t, 77);
+    assert_eq!(new_norm.len(), new_spec.row());
+    // Every old scan point is one of the new grid's (0.2 m steps on a 0.1 m grid).
+    let map = column_map(&old_spec, &old_scan, &new_spec, &new_scan);
+    assert_eq!(map.iter().filter(|m| m.0.is_some()).count(), old_spec.row());
+    // The same situation in both layouts: the old row's values where the grids share a point,
+    // anything at the new points. The widened networks act and value it exactly as before.
+    let old_rows: Vec<f32> = Vec::<f32>::try_from(rows.contiguous().view([-1])).unwrap();
+    let mut new_rows = Vec::new();
+    for (r, row) in old_rows.chunks_exact(old_spec.row()).enumerate() {
+        for (c, &(same, _)) in map.iter().enumerate() {
+            new_rows.push(same.map_or(((r * 31 + c * 7) % 13) as f32 - 6.0, |o| row[o]));
+        }
+    }
+    let (mut a, mut b) = (old_rows.clone(), new_rows);
+    norm.apply_rows(&mut a);
+    new_norm.apply_rows(&mut b);
+    let t = |v: &[f32], n: usize| Tensor::from_slice(v).view([-1, n as i64]);
+    let (xa, xb) = (t(&a, old_spec.row()), t(&b, new_spec.row()));
+    let diff = |p: Tensor, q: Tensor| (p - q).abs().max().double_value(&[]);
+    assert!(diff(from.mean(&xa), to.mean(&xb)) < 1e-5);
+    assert!(diff(from.value(&xa), to.value(&xb)) < 1e-5);
+    assert!(diff(from.log_std(), to.log_std()) == 0.0);
+    // New points: zero weights and moments in both first layers, the nearest old point's
+    // statistics; old points keep their own.
+    let named: std::collections::HashMap<String, Tensor> =
+        to.named_parameters().into_iter().collect();
+    let slot = |name: &str| new_adam.names.iter().position(|n| n == name).unwrap();
+    let column = |w: &Tensor, c: usize| {
+        w.select(1, c as i64)
+            .abs()
+            .sum(Kind::Float)
+            .double_value(&[])
+    };
+    let goal = new_spec.reference + new_spec.scan;
+    for (c, &(same, stats)) in map.iter().enumerate() {
+        let mut layers = vec!["critic.l0.weight"];
+        if c < goal {
+            layers.push("encoder.l0.weight");
+        }
+        for name in layers {
+            let k = slot(name);
+            let zero = [&named[name], &new_adam.m[k], &new_adam.v[k]].map(|w| column(w, c) == 0.0);
+            assert_eq!(zero, [same.is_none(); 3], "{name} column {c}");
+        }
+        match same {
+            None => {
+                assert!((old_spec.reference..old_spec.reference + old_spec.scan).contains(&stats));
+                assert_eq!(
+                    (new_norm.mean[c], new_norm.var[c]),
+                    (norm.mean[stats], norm.var[stats])
+                );
+            }
+            Some(o) => assert_eq!((new_norm.mean[c], o), (norm.mean[o], stats)),
+        }
+    }
+}

@@ -406,3 +406,53 @@ fn a_multi_critic_has_a_value_head_per_reward_group_and_resumes_exactly() {
         assert!(a.equal(b), "{name} changed in a critic-only iteration");
     }
 }
+
+#[test]
+fn a_run_resumes_onto_a_finer_height_scan_with_amend() {
+    let c = tempfile::tempdir().unwrap();
+    run(&tiny(1, 1), c.path(), false).unwrap();
+    let mut finer = tiny(1, 2);
+    finer.raw.task.scan_spacing_m = 0.1;
+    finer.raw.ppo.critic_warmup_iterations = 2;
+    let err = run(&finer, c.path(), true).unwrap_err();
+    assert!(err.contains("task.scan_spacing_m"), "{err}");
+    run_amended(&finer, c.path(), true, true).unwrap();
+    let load = |iteration: usize| {
+        load_artifact(
+            &c.path()
+                .join("checkpoints")
+                .join(format!("iter_{iteration:06}")),
+        )
+        .unwrap()
+    };
+    let (before, after) = (load(1), load(2));
+    assert_eq!(
+        (before.manifest.spec.scan, after.manifest.spec.scan),
+        (35, 117)
+    );
+    assert_eq!(
+        after.manifest.normaliser.len(),
+        after.manifest.spec.row(),
+        "the normaliser follows the row"
+    );
+    // A critic-only iteration after the change: the actor and the encoder come out as they went
+    // in, the encoder's first layer with a zero column for each of the 82 new points.
+    let params =
+        |t: &vigor_training::teacher::Teacher| -> std::collections::HashMap<String, tch::Tensor> {
+            t.net.named_parameters().into_iter().collect()
+        };
+    let (old, new) = (params(&before), params(&after));
+    for (name, a) in &old {
+        if name.starts_with("actor.") || name == "log_std" {
+            assert!(a.equal(&new[name]), "{name} changed");
+        }
+    }
+    let w = &new["encoder.l0.weight"];
+    let zero_columns = (0..w.size()[1])
+        .filter(|&c| w.select(1, c).abs().sum(tch::Kind::Float).double_value(&[]) == 0.0)
+        .count();
+    assert_eq!(zero_columns, 117 - 35);
+    let m = read_metrics(&c.path().join(METRICS)).unwrap();
+    assert_eq!(m.len(), 2);
+    assert!(m[1].get("mean_return").unwrap().is_finite());
+}
