@@ -218,13 +218,14 @@ fn bandit_with_heads(heads: i64) -> (Bandit, Adam) {
     (model, adam)
 }
 
-/// 256 one-step episodes of `model` (actions sampled from its Gaussian, seeded by `rng`),
-/// rewarded by `reward`, as a PPO batch.
-fn bandit_batch(model: &Bandit, rng: &mut SplitMix64, reward: impl Fn(f32) -> f32) -> PpoBatch {
-    let n = 256;
-    let mu = model.mu.double_value(&[0]) as f32;
-    let ls = model.log_std.double_value(&[0]) as f32;
-    let v = model.v.double_value(&[0]) as f32;
+/// `n` one-step episodes at observation `obs`, actions sampled (seeded by `rng`) from a Gaussian
+/// at `mu` with log-std `ls`, valued `v` and rewarded by `reward`, as a PPO batch.
+fn one_step_batch(
+    (mu, ls, v): (f32, f32, f32),
+    (n, obs): (usize, f32),
+    rng: &mut SplitMix64,
+    reward: impl Fn(f32) -> f32,
+) -> PpoBatch {
     let actions: Vec<f32> = (0..n)
         .map(|_| {
             let u1 = 1.0 - rng.next_f32();
@@ -256,7 +257,7 @@ fn bandit_batch(model: &Bandit, rng: &mut SplitMix64, reward: impl Fn(f32) -> f3
     PpoBatch {
         obs_dim: 1,
         act_dim: 1,
-        obs: vec![0.0; n],
+        obs: vec![obs; n],
         actions,
         old_mean: vec![mu; n],
         old_log_std: vec![ls],
@@ -265,6 +266,13 @@ fn bandit_batch(model: &Bandit, rng: &mut SplitMix64, reward: impl Fn(f32) -> f3
         advantages: adv.advantages,
         returns: adv.returns,
     }
+}
+
+/// 256 one-step episodes of the bandit `model` ([`one_step_batch`]).
+fn bandit_batch(model: &Bandit, rng: &mut SplitMix64, reward: impl Fn(f32) -> f32) -> PpoBatch {
+    let value = |t: &Tensor| t.double_value(&[0]) as f32;
+    let state = (value(&model.mu), value(&model.log_std), value(&model.v));
+    one_step_batch(state, (256, 0.0), rng, reward)
 }
 
 #[test]
@@ -445,46 +453,9 @@ fn the_mirror_image_doubles_the_batch_and_teaches_the_mirrored_situation() {
         for it in 0..60 {
             let mu = (model.w.double_value(&[0]) + model.b.double_value(&[0])) as f32;
             let ls = model.log_std.double_value(&[0]) as f32;
-            let actions: Vec<f32> = (0..n)
-                .map(|_| {
-                    let u1 = 1.0 - rng.next_f32();
-                    let u2 = rng.next_f32();
-                    mu + ls.exp() * (-2.0 * u1.ln()).sqrt() * (std::f32::consts::TAU * u2).cos()
-                })
-                .collect();
-            let rewards: Vec<f32> = actions.iter().map(|a| -(a - 0.5) * (a - 0.5)).collect();
-            let old_log_prob = Vec::<f32>::try_from(&gaussian_log_prob(
-                &t(&actions).view([n as i64, 1]),
-                &Tensor::full(
-                    [n as i64, 1],
-                    f64::from(mu),
-                    (Kind::Float, tch::Device::Cpu),
-                ),
-                &t(&[ls]),
-            ))
-            .unwrap();
-            let values = vec![model.v.double_value(&[0]) as f32; n];
-            let adv = gae(
-                &rewards,
-                &values,
-                &vec![1.0; n],
-                &vec![0.0; n],
-                n,
-                0.99,
-                0.95,
-            );
-            let mut batch = PpoBatch {
-                obs_dim: 1,
-                act_dim: 1,
-                obs: vec![1.0; n],
-                actions,
-                old_mean: vec![mu; n],
-                old_log_std: vec![ls],
-                old_log_prob,
-                old_values: values,
-                advantages: adv.advantages,
-                returns: adv.returns,
-            };
+            let v = model.v.double_value(&[0]) as f32;
+            let mut batch =
+                one_step_batch((mu, ls, v), (n, 1.0), &mut rng, |a| -(a - 0.5) * (a - 0.5));
             if cfg.symmetry {
                 let negated = |v: &[f32]| v.iter().map(|x| -x).collect::<Vec<f32>>();
                 let (obs, acts, means) = (
