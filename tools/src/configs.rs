@@ -193,13 +193,15 @@ fn run_config(path: &Path) -> Option<&'static Known> {
     if !in_run {
         return None;
     }
-    let table: toml::Table = std::fs::read_to_string(path).ok()?.parse().ok()?;
-    let schema = if table.contains_key("ppo") {
-        "teacher.toml"
-    } else if table.contains_key("dagger") {
-        "student.toml"
-    } else {
-        return None;
+    let table = std::fs::read_to_string(path)
+        .ok()
+        .and_then(|text| text.parse::<toml::Table>().ok());
+    let schema = match table {
+        Some(t) if t.contains_key("dagger") => "student.toml",
+        Some(t) if !t.contains_key("ppo") => return None,
+        // A `[ppo]` table, or a file that does not read or parse: the teacher's parser names
+        // the problem and its line.
+        _ => "teacher.toml",
     };
     find(Path::new(schema))
 }
@@ -339,6 +341,13 @@ mod tests {
         let student = std::fs::read_to_string(configs_dir().join("student.toml")).unwrap();
         std::fs::write(&config, &student).unwrap();
         check_file(&config, None).unwrap();
+        // A broken one is reported by the parser, naming the file.
+        std::fs::write(&config, "envs = [").unwrap();
+        let err = check_file(&config, None).unwrap_err().to_string();
+        assert!(
+            err.contains("my-run/config.toml") && !err.contains("no schema"),
+            "{err}"
+        );
         // Outside a run, a config.toml has no schema by name.
         std::fs::remove_file(run.join("latest")).unwrap();
         let err = check_file(&config, None).unwrap_err().to_string();

@@ -1,7 +1,8 @@
 //! Two evaluations of the same starts, compared start by start (`vigor eval compare`).
 //!
-//! An evaluation's episodes are a function of its seed, its cells and its trials, never of the
-//! policy, so two policies evaluated with the same flags meet the same starts. Comparing them
+//! An evaluation's episodes are a function of its seed, its cells, its trials and its flags
+//! (difficulty, assist), never of the policy, so two policies evaluated with the same flags meet
+//! the same starts. Comparing them
 //! pair by pair removes the spread of the starts from the comparison: only the starts one policy
 //! got up from and the other did not (the discordant pairs) carry information, and an exact sign
 //! test on those says how likely so lopsided a split would be if the two were equally good.
@@ -97,23 +98,32 @@ pub fn sign_test_p(x: usize, y: usize) -> f64 {
     (2.0 * tail).min(1.0)
 }
 
-/// Pairs the episodes of `a` and `b` that share engine, start, terrain kind and seed (the same
-/// start: its difficulty and placement come from the seed), and compares them per engine, in
-/// `a`'s order.
+/// Pairs the episodes of `a` and `b` that are the same start (engine, start, terrain kind, seed,
+/// difficulty and assist all equal), one to one in order, and compares them per engine, in `a`'s
+/// order.
 #[must_use]
 pub fn pair(a: &[EpisodeResult], b: &[EpisodeResult]) -> (Vec<PairedReport>, Unpaired) {
-    let key = |r: &EpisodeResult| {
+    type Key = (String, String, String, u64, u32, u32);
+    let key = |r: &EpisodeResult| -> Key {
         (
             r.engine.clone(),
             r.scenario.clone(),
             r.terrain.clone(),
             r.seed,
+            r.difficulty.to_bits(),
+            r.assist.to_bits(),
         )
     };
-    let in_b: HashMap<_, &EpisodeResult> = b.iter().map(|r| (key(r), r)).collect();
+    let mut in_b: HashMap<Key, std::collections::VecDeque<&EpisodeResult>> = HashMap::new();
+    for r in b {
+        in_b.entry(key(r)).or_default().push_back(r);
+    }
     let pairs: Vec<(&EpisodeResult, &EpisodeResult)> = a
         .iter()
-        .filter_map(|r| in_b.get(&key(r)).map(|m| (r, *m)))
+        .filter_map(|r| {
+            let m = in_b.get_mut(&key(r))?.pop_front()?;
+            Some((r, m))
+        })
         .collect();
     let unpaired = Unpaired {
         only_in: [a.len() - pairs.len(), b.len() - pairs.len()],

@@ -298,6 +298,16 @@ fn two_evaluations_pair_by_start_and_split_like_the_protocol() {
     let (reports, unpaired) = pair(&a, &on_rapier);
     assert!(reports.is_empty());
     assert_eq!(unpaired.only_in, [6, 6]);
+    // The same seed at another difficulty or assist is another start; a repeated start pairs
+    // once per copy on each side.
+    let mut harder = b.clone();
+    harder[0].difficulty = 0.8;
+    harder[1].assist = 0.2;
+    assert_eq!(pair(&a, &harder).1.only_in, [3, 3]);
+    let mut twice = a.clone();
+    twice.push(a[0].clone());
+    assert_eq!(pair(&twice, &b).1.only_in, [2, 1]);
+    assert_eq!(pair(&b, &twice).0[0].overall.n, 5);
     let md = paired_markdown(&pair(&a, &b).0, ["runs/x", "runs/y"]);
     assert!(md.contains("A: runs/x\nB: runs/y"), "{md}");
     assert!(

@@ -11,6 +11,7 @@ use vigor_common::seed::derive;
 use vigor_sim::SimParams;
 use vigor_sim::env::{EnvConfig, Randomisation, SensorNoise};
 use vigor_sim::robot::Robot;
+use vigor_sim::sensors::{HeightScan, HeightScanConfig};
 
 use super::artifact::{self, TeacherManifest, TrainState};
 use super::collect::{Collector, InProcess};
@@ -260,12 +261,28 @@ where
         }
         norm = ck.teacher.manifest.normaliser.clone();
         if rescan {
-            let old_params = vigor_common::config::Validate::validate(&saved, "checkpoint")
-                .map_err(|e| TrainError::Resume(format!("{}: {e}", ck.dir.display())))?;
-            let old_scan = super::task::height_scan(&old_params);
-            let new_scan = super::task::height_scan(params);
+            let grid = |t: &super::config::TaskSection| {
+                HeightScan::new(HeightScanConfig {
+                    x_extent_m: t.scan_x_m,
+                    y_extent_m: t.scan_y_m,
+                    spacing_m: t.scan_spacing_m,
+                })
+                .map_err(|e| TrainError::Resume(format!("{}: task.scan_*: {e}", ck.dir.display())))
+            };
+            let (old_scan, new_scan) = (grid(&saved.task)?, grid(&params.raw.task)?);
+            let kept = super::widen::kept_points(&old_scan, &new_scan);
+            if kept < old_scan.len() {
+                return Err(TrainError::Resume(format!(
+                    "{}: the new height scan keeps {kept} of the checkpoint's {} points (a new grid \
+                     must contain every old point: the same centre and a spacing that divides the \
+                     old one, e.g. 0.2 m to 0.1 m, with extents at least as large); the rest of \
+                     what the networks learned from the terrain would be lost",
+                    ck.dir.display(),
+                    old_scan.len()
+                )));
+            }
             eprintln!(
-                "{}: the height scan goes from {} to {} points: the points already there keep \
+                "{}: the height scan goes from {} to {} points: the {kept} already there keep \
                  their weights, the new ones start at zero weight",
                 ck.dir.display(),
                 old_scan.len(),
@@ -313,6 +330,12 @@ where
         net = t.net;
         norm = t.manifest.normaliser;
         adam = Adam::new(&net.named_parameters());
+    }
+    // The noise ceiling holds from the first rollout: a fresh run's `model.init_std`, or a
+    // resumed run's learned noise, above it comes down to it now (a no-op on a run that trained
+    // under it, so resume stays exact).
+    if let Some(cap) = params.raw.ppo.max_action_std {
+        crate::rl::ppo::cap_log_std(&crate::rl::GaussianPolicy::log_std(&net), cap);
     }
     let steps =
         (params.raw.task.episode_s / (cfg.physics.dt_s * cfg.decimation as f32)).round() as usize;

@@ -60,6 +60,19 @@ pub fn column_map(
     map
 }
 
+/// How many of `old`'s points `new` has (at the same place).
+#[must_use]
+pub fn kept_points(old: &HeightScan, new: &HeightScan) -> usize {
+    old.points()
+        .iter()
+        .filter(|q| {
+            new.points()
+                .iter()
+                .any(|p| (p[0] - q[0]).hypot(p[1] - q[1]) < SAME_POINT_M)
+        })
+        .count()
+}
+
 /// `t`'s columns (dimension 1) picked by `map`, zero where the map has none.
 fn pick_columns(t: &Tensor, map: &[Option<usize>]) -> Tensor {
     let idx: Vec<i64> = map.iter().map(|c| c.unwrap_or(0) as i64).collect();

@@ -416,6 +416,16 @@ fn a_run_resumes_onto_a_finer_height_scan_with_amend() {
     finer.raw.ppo.critic_warmup_iterations = 2;
     let err = run(&finer, c.path(), true).unwrap_err();
     assert!(err.contains("task.scan_spacing_m"), "{err}");
+    // A grid that shares no point with the old one (6 points along x, none at the centre) would
+    // throw away what the networks learned from the terrain: refused.
+    let mut shifted = finer.clone();
+    shifted.raw.task.scan_x_m = 1.0;
+    shifted.raw.task.scan_spacing_m = 0.2;
+    let err = run_amended(&shifted, c.path(), true, true).unwrap_err();
+    assert!(
+        err.contains("keeps 0 of the checkpoint's 35 points"),
+        "{err}"
+    );
     run_amended(&finer, c.path(), true, true).unwrap();
     let load = |iteration: usize| {
         load_artifact(
@@ -455,4 +465,19 @@ fn a_run_resumes_onto_a_finer_height_scan_with_amend() {
     let m = read_metrics(&c.path().join(METRICS)).unwrap();
     assert_eq!(m.len(), 2);
     assert!(m[1].get("mean_return").unwrap().is_finite());
+}
+
+#[test]
+fn the_noise_ceiling_holds_from_the_first_rollout() {
+    // The critic trains alone in the first iteration, so the actor's noise is what the run
+    // started with: the ceiling, not model.init_std.
+    let mut p = tiny(1, 1);
+    p.raw.ppo.critic_warmup_iterations = 1;
+    p.raw.ppo.max_action_std = Some(0.1);
+    assert!(p.raw.model.init_std > 0.1);
+    let dir = tempfile::tempdir().unwrap();
+    run(&p, dir.path(), false).unwrap();
+    let m = read_metrics(&dir.path().join(METRICS)).unwrap();
+    let std = m[0].get("ppo/action_std").unwrap();
+    assert!((std - 0.1).abs() < 1e-6, "{std}");
 }
