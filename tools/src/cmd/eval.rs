@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
-use clap::{Args, Subcommand};
+use clap::Args;
 use vigor_policy::StudentPolicy;
 use vigor_sim::engine::EngineKind;
 use vigor_sim::scenario::Scenario;
@@ -14,6 +14,8 @@ use vigor_training::student::config::CameraTiming;
 use vigor_training::student::{StudentTask, load_student};
 use vigor_training::teacher::eval::{self, EvalPlan};
 use vigor_training::teacher::{Teacher, load_artifact};
+
+use super::eval_compare::EvalCommand;
 
 /// Flags of `vigor eval`.
 #[derive(Debug, Args)]
@@ -108,30 +110,6 @@ pub struct EvalArgs {
     /// No progress bar: one line per evaluated cell (for logs).
     #[arg(long)]
     pub plain: bool,
-}
-
-/// `vigor eval`'s subcommands.
-#[derive(Debug, Subcommand)]
-pub enum EvalCommand {
-    /// Compare two evaluations of the same starts, start by start: for each, the starts both
-    /// policies got up from, the starts only one did, and a two-sided exact sign test on those,
-    /// overall, for stand-up and fall recovery, per terrain kind and per start. Both must come
-    /// from `vigor eval` with the same --seed, --trials and cells (e.g. `--protocol vigor`):
-    /// the starts are a function of those, never of the policy. Prints markdown.
-    Compare(CompareArgs),
-}
-
-/// Flags of `vigor eval compare`.
-#[derive(Debug, Args)]
-pub struct CompareArgs {
-    /// The first evaluation: a `vigor eval` output folder (or its eval.json), A in the tables.
-    pub a: PathBuf,
-    /// The second, B in the tables.
-    pub b: PathBuf,
-    /// Also write the tables to this markdown file, and the counts to the same name with
-    /// `.json`.
-    #[arg(long)]
-    pub out: Option<PathBuf>,
 }
 
 impl EvalArgs {
@@ -388,7 +366,7 @@ fn camera_words(camera: Option<&CameraTiming>) -> String {
 /// Bad flags, an unreadable artifact, simulator or file errors.
 pub fn run(a: &EvalArgs) -> Result<()> {
     if let Some(EvalCommand::Compare(c)) = &a.command {
-        return compare(c);
+        return super::eval_compare::run(c);
     }
     let (Some(policy), Some(out)) = (&a.policy, &a.out) else {
         anyhow::bail!("vigor eval needs --policy and --out (or a subcommand: compare)");
@@ -618,85 +596,5 @@ pub fn run(a: &EvalArgs) -> Result<()> {
         out.join("eval.json").display(),
         out.join("eval.md").display()
     );
-    Ok(())
-}
-
-/// Runs `vigor eval compare`.
-fn compare(c: &CompareArgs) -> Result<()> {
-    use vigor_training::teacher::paired::{pair, paired_markdown};
-    let read = |path: &Path| -> Result<(PathBuf, serde_json::Value, Vec<eval::EpisodeResult>)> {
-        let file = if path.is_dir() {
-            path.join("eval.json")
-        } else {
-            path.to_path_buf()
-        };
-        let text = std::fs::read_to_string(&file).with_context(|| {
-            format!(
-                "reading {} (a `vigor eval --out` folder holds eval.json)",
-                file.display()
-            )
-        })?;
-        let json: serde_json::Value =
-            serde_json::from_str(&text).with_context(|| format!("{}: not JSON", file.display()))?;
-        let episodes = serde_json::from_value(json["episodes"].clone()).with_context(|| {
-            format!(
-                "{}: `episodes` is not a list of evaluated episodes",
-                file.display()
-            )
-        })?;
-        Ok((file, json, episodes))
-    };
-    let (file_a, json_a, a) = read(&c.a)?;
-    let (file_b, json_b, b) = read(&c.b)?;
-    let (reports, unpaired) = pair(&a, &b);
-    let describe = |json: &serde_json::Value| {
-        format!("seed {}, {} trials per cell", json["seed"], json["trials"])
-    };
-    anyhow::ensure!(
-        !reports.is_empty(),
-        "{} and {} share no start ({} against {}): evaluate both with the same --seed, \
-         --trials, cells (e.g. --protocol vigor) and engine",
-        file_a.display(),
-        file_b.display(),
-        describe(&json_a),
-        describe(&json_b)
-    );
-    let name = |path: &Path, json: &serde_json::Value| {
-        format!(
-            "{} (`{}`, {}; {})",
-            path.display(),
-            json["name"].as_str().unwrap_or("?"),
-            json["trained"].as_str().unwrap_or("?"),
-            describe(json)
-        )
-    };
-    let mut text = format!(
-        "# Paired comparison\n\n{}",
-        paired_markdown(&reports, [&name(&c.a, &json_a), &name(&c.b, &json_b)])
-    );
-    if unpaired.only_in != [0, 0] {
-        text.push_str(&format!(
-            "Unpaired (left out): {} episodes only in A, {} only in B.\n",
-            unpaired.only_in[0], unpaired.only_in[1]
-        ));
-    }
-    print!("{text}");
-    if let Some(out) = &c.out {
-        vigor_common::fsutil::write_atomic(out, text.as_bytes())
-            .with_context(|| format!("writing {}", out.display()))?;
-        let json_path = out.with_extension("json");
-        let json = serde_json::json!({
-            "a": c.a.display().to_string(),
-            "b": c.b.display().to_string(),
-            "unpaired": unpaired,
-            "engines": reports,
-        });
-        vigor_common::fsutil::write_atomic(
-            &json_path,
-            serde_json::to_string_pretty(&json)?.as_bytes(),
-        )
-        .with_context(|| format!("writing {}", json_path.display()))?;
-        eprintln!("wrote {} and {}", out.display(), json_path.display());
-    }
     Ok(())
 }

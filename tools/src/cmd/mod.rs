@@ -11,6 +11,7 @@ pub mod demos;
 pub mod distributed;
 pub mod eval;
 pub mod eval_bus;
+pub mod eval_compare;
 pub mod msgs;
 pub mod perception;
 pub mod policy;
