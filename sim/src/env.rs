@@ -97,8 +97,9 @@ pub struct EnvConfig {
     pub randomisation: Randomisation,
     /// Sensor noise and latency.
     pub noise: SensorNoise,
-    /// Settled lying starts per scenario kept for reuse on flat ground ([`crate::start_pool`]);
-    /// 0 settles every lying start afresh.
+    /// Settled lying starts kept for reuse per scenario on flat ground, and per scenario, terrain
+    /// kind and difficulty elsewhere, where each entry is a tile of its own
+    /// ([`crate::start_pool`]); 0 settles every lying start afresh on a tile of its own.
     pub start_pool: usize,
     /// Range of the fall starts' pushes, N ([`crate::scenario::PROTOCOL_PUSH_N`] unless a
     /// training configuration widens it).
@@ -240,7 +241,7 @@ impl Env {
     /// # Errors
     /// Invalid terrain parameters.
     pub fn reset(&mut self, spec: EpisodeSpec) -> Result<(), EnvError> {
-        let mut root = self.prepare(spec)?;
+        let mut root = self.prepare(spec, true)?;
         // Lying starts settle under damping alone (Unitree's passive state: kp 0, kd 3).
         let damping = vec![
             JointCommand {
@@ -252,12 +253,23 @@ impl Env {
         let settle_steps = (self.start.settle_s / self.sim.dt_s()).round() as usize;
         if settle_steps > 0 && self.flat && self.config.start_pool > 0 {
             // A settled start from the pool, at this start's place and a yaw of its own.
-            let index = derive(spec.seed, "start-pool-index", 0) % self.config.start_pool as u64;
+            let index = crate::start_pool::index(spec.seed, self.config.start_pool);
             let settled =
                 crate::start_pool::settled(&self.robot, &self.config, spec.scenario, index)?;
             let yaw = f64::from(self.rng.uniform(-1.0, 1.0)) * std::f64::consts::PI;
             let placed = settled.placed([root.translation.x, root.translation.y], yaw);
             self.sim.reset(&placed, &settled.q);
+            self.sim.set_commands(&damping);
+        } else if let Some(index) = self.pooled_tile(spec) {
+            // The pool's tile (which `prepare` built) and the start settled on it.
+            let settled = crate::start_pool::settled_on_tile(
+                &self.robot,
+                &self.config,
+                spec.scenario,
+                spec.scenario.terrain_for(spec.terrain),
+                index,
+            )?;
+            self.sim.reset(&settled.root, &settled.q);
             self.sim.set_commands(&damping);
         } else {
             root.translation.z = self.drop_height(&root, &self.start.q) + self.start.drop_m;
@@ -291,7 +303,7 @@ impl Env {
         drop_m: f64,
     ) -> Result<(), EnvError> {
         assert_eq!(q.len(), self.robot.joints.len(), "one angle per joint");
-        let start = self.prepare(spec)?;
+        let start = self.prepare(spec, false)?;
         let yaw = f64::from(self.rng.uniform(-1.0, 1.0)) * std::f64::consts::PI;
         let turned = UnitQuaternion::from_axis_angle(&Vector3::z_axis(), yaw) * rotation;
         let mut root = Isometry3::from_parts(start.translation, turned);
@@ -305,14 +317,28 @@ impl Env {
         Ok(())
     }
 
+    /// The pool entry ([`crate::start_pool`]) of a start that settles on terrain other than flat
+    /// ground, or `None`: no pool, flat ground (pooled without tiles) or a fall (no settle).
+    fn pooled_tile(&self, spec: EpisodeSpec) -> Option<u64> {
+        let (kind, _) = spec.scenario.terrain_for(spec.terrain);
+        (self.config.start_pool > 0 && !spec.scenario.is_fall() && kind != TerrainKind::Flat)
+            .then(|| crate::start_pool::index(spec.seed, self.config.start_pool))
+    }
+
     /// Everything a reset does before the robot is placed: the terrain tile, the engine, the
     /// randomisation, the scenario's start plan and the episode clocks. Returns the start's root
-    /// moved to the tile's centre.
-    fn prepare(&mut self, spec: EpisodeSpec) -> Result<Isometry3<f64>, EnvError> {
+    /// moved to the tile's centre. With `pooled`, a start the pool keeps tiles for plays on its
+    /// entry's tile, at its entry's place ([`crate::start_pool::tile_seed`] in place of the
+    /// episode's seed for both); every other draw stays the episode's own.
+    fn prepare(&mut self, spec: EpisodeSpec, pooled: bool) -> Result<Isometry3<f64>, EnvError> {
         self.spec = spec;
         self.rng = SplitMix64::new(derive(spec.seed, "episode", 0));
         let (kind, difficulty) = spec.scenario.terrain_for(spec.terrain);
-        let terrain_seed = derive(spec.seed, "terrain", 0);
+        let place_seed = match self.pooled_tile(spec) {
+            Some(index) if pooled => crate::start_pool::tile_seed((kind, difficulty), index),
+            _ => spec.seed,
+        };
+        let terrain_seed = derive(place_seed, "terrain", 0);
         self.terrain = Terrain::single(
             kind,
             difficulty,
@@ -351,7 +377,7 @@ impl Env {
             .first()
             .map_or([0.0, 0.0], |t| t.centre_xy);
         let mut root = self.start.root;
-        let [dx, dy] = lying_offset(spec.scenario, spec.seed, self.config.lying_offset_m);
+        let [dx, dy] = lying_offset(spec.scenario, place_seed, self.config.lying_offset_m);
         root.translation.x += f64::from(centre[0] + dx);
         root.translation.y += f64::from(centre[1] + dy);
         self.command_queue.clear();

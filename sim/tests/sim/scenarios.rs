@@ -318,3 +318,119 @@ fn lying_starts_at_the_protocol_offset_settle_on_the_terrain_not_on_the_spawn_sq
         );
     }
 }
+
+#[test]
+fn pooled_lying_starts_on_terrain_play_on_the_pools_tiles_settled_there() {
+    use rapier3d::na::UnitQuaternion;
+    use vigor_sim::engine::EngineKind;
+    use vigor_sim::start_pool::{index, tile_seed};
+    let robot = g1();
+    let pooled = EnvConfig {
+        engine: EngineKind::Mujoco,
+        start_pool: 3,
+        lying_offset_m: [1.0, 1.6],
+        ..EnvConfig::default()
+    };
+    let afresh = EnvConfig {
+        start_pool: 0,
+        ..pooled.clone()
+    };
+    // Rough ground: each seed its own heights, so tiles tell apart.
+    let rough = (TerrainKind::Rough, 0.5);
+    let on = |scenario, seed| EpisodeSpec {
+        scenario,
+        terrain: rough,
+        seed,
+    };
+    // The terrain along a diagonal through the tile, so two tiles of the kind tell apart.
+    let ground = |env: &Env| -> Vec<f32> {
+        (0..41)
+            .map(|i| {
+                let x = -2.0 + 0.1 * i as f32;
+                env.terrain().height(x, 0.6 * x)
+            })
+            .collect()
+    };
+    let mut used = Vec::new();
+    for seed in 0..8 {
+        let env = Env::new(&robot, &pooled, on(Scenario::Supine, seed)).unwrap();
+        assert_eq!(
+            env.sim().time_s(),
+            0.0,
+            "seed {seed}: settle steps were run"
+        );
+        let entry = index(seed, 3);
+        used.push(entry);
+        // The entry is the start settled afresh, with nominal physics, on the entry's own tile
+        // at the entry's own place: the episode's seed replaced by the tile seed.
+        let fresh = Env::new(
+            &robot,
+            &afresh,
+            on(Scenario::Supine, tile_seed(rough, entry)),
+        )
+        .unwrap();
+        assert!(
+            fresh.sim().time_s() > 1.9,
+            "a fresh start runs its 2 s settle"
+        );
+        assert_eq!(
+            ground(&env),
+            ground(&fresh),
+            "seed {seed}: not the entry's tile"
+        );
+        let (s, f) = (env.state(), fresh.state());
+        assert!(
+            distance(s.base_pos, f.base_pos) < 1e-5,
+            "seed {seed}: {:?} against {:?}",
+            s.base_pos,
+            f.base_pos
+        );
+        assert!(
+            s.q.iter().zip(&f.q).all(|(a, b)| (a - b).abs() < 1e-5),
+            "seed {seed}: joints differ"
+        );
+        assert!(tilt_rad(s.base_quat) > 1.0, "seed {seed}: not lying");
+        // Out where the protocol lays it, not at the tile centre.
+        let c = env.terrain().tiles()[0].centre_xy;
+        let out = (s.base_pos[0] - c[0])
+            .abs()
+            .max((s.base_pos[1] - c[1]).abs());
+        assert!(out > 0.7, "seed {seed}: pelvis {out} m from the centre");
+        // Without the pool the same episode has a tile and a place of its own.
+        let own = Env::new(&robot, &afresh, on(Scenario::Supine, seed)).unwrap();
+        assert_ne!(
+            ground(&own),
+            ground(&env),
+            "seed {seed}: the pool changed no tile"
+        );
+        assert!(
+            distance(own.state().base_pos, s.base_pos) > 0.01,
+            "seed {seed}: nor the place"
+        );
+    }
+    used.sort_unstable();
+    used.dedup();
+    assert!(used.len() >= 2, "eight episodes drew one entry: {used:?}");
+
+    // Starts that do not settle keep their own tiles: a push, and a start part-way along a
+    // demonstration (`reset_posed`).
+    let push = on(Scenario::Push, 5);
+    let mut a = Env::new(&robot, &pooled, push).unwrap();
+    let mut b = Env::new(&robot, &afresh, push).unwrap();
+    for _ in 0..25 {
+        a.step(&damping(&robot));
+        b.step(&damping(&robot));
+    }
+    assert_eq!(a.state(), b.state(), "the pool changed a push");
+    let q = robot.default_pose();
+    for env in [&mut a, &mut b] {
+        env.reset_posed(on(Scenario::Prone, 6), UnitQuaternion::identity(), &q, 0.05)
+            .unwrap();
+    }
+    assert_eq!(
+        ground(&a),
+        ground(&b),
+        "the pool changed a posed start's tile"
+    );
+    assert_eq!(a.state(), b.state(), "the pool changed a posed start");
+}

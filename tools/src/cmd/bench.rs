@@ -43,8 +43,8 @@ pub struct TrainArgs {
     /// libtorch threads for the update (default: the config's).
     #[arg(long)]
     torch_threads: Option<usize>,
-    /// Settled lying starts kept per scenario for reuse on flat ground (default: the config's
-    /// `sim.start_pool`).
+    /// Settled lying starts kept for reuse: per scenario on flat ground, per scenario, terrain kind
+    /// and difficulty (each a tile of its own) elsewhere (default: the config's `sim.start_pool`).
     #[arg(long)]
     start_pool: Option<usize>,
     /// Physics rate while training, Hz (200..=2000, a multiple of 50; default: the config's

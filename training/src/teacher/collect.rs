@@ -100,6 +100,7 @@ impl<'r> InProcess<'r> {
         let mut cfg = env_config(params, &training_sim(params, sim)?);
         cfg.push_force_n = params.raw.task.push_force_n;
         cfg.lying_offset_m = params.raw.task.lying_offset_m;
+        cfg.start_pool = params.raw.sim.start_pool;
         Ok(Self {
             robot,
             cfg,

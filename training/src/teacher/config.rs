@@ -61,8 +61,10 @@ pub struct SimSection {
     pub randomise: bool,
     /// Apply `configs/sim.toml`'s sensor noise and latency.
     pub sensor_noise: bool,
-    /// Settled lying starts kept per scenario for reuse on flat ground (0..=4096; 0 settles
-    /// every start afresh). See `vigor_sim::start_pool`.
+    /// Settled lying starts kept for reuse (0..=4096; 0 settles every start afresh): per
+    /// scenario on flat ground, and per scenario, terrain kind and difficulty elsewhere, where each
+    /// entry is also a tile of its own, so the settled starts train on this many tiles per kind
+    /// and difficulty. See `vigor_sim::start_pool`.
     #[serde(default)]
     pub start_pool: usize,
     /// Physics rate while training, Hz (200..=2000, a multiple of the policy rate). Absent:

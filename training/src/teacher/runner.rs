@@ -48,7 +48,10 @@ pub struct RunOptions {
     pub init_from: Option<PathBuf>,
 }
 
-/// The environment configuration the teacher trains in.
+/// The environment configuration of a policy trained under `p`: its engine, randomisation and
+/// sensor noise. Every start settles afresh here (`start_pool` 0), as evaluation, replays and the
+/// feasibility check need; the training collector adds the run's own start pool, start places
+/// and push range ([`super::InProcess::new`]).
 #[must_use]
 pub fn env_config(p: &TeacherParams, sim: &SimParams) -> EnvConfig {
     let mut c = sim.env.clone();
@@ -59,7 +62,7 @@ pub fn env_config(p: &TeacherParams, sim: &SimParams) -> EnvConfig {
     if !p.raw.sim.sensor_noise {
         c.noise = SensorNoise::none();
     }
-    c.start_pool = p.raw.sim.start_pool;
+    c.start_pool = 0;
     c
 }
 

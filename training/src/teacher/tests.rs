@@ -113,6 +113,12 @@ fn lying_starts_move_onto_the_terrain_in_training_when_configured_and_always_in_
     );
     let plan = super::eval::EvalPlan::protocol(1, 0, vec![EngineKind::Mujoco], 1);
     assert_eq!(plan.lying_offset_m, PROTOCOL_LYING_OFFSET_M);
+    // A run's start pool trains it; evaluation settles every start afresh on its own tile.
+    let pooled = params(&with("[1.0, 1.6]").replace("start_pool = 0", "start_pool = 8")).unwrap();
+    let collector = super::InProcess::new(&pooled, &robot, &sim).unwrap();
+    assert_eq!(collector.env_config().start_pool, 8);
+    assert_eq!(plan.env_config(&pooled, &sim).start_pool, 0);
+    assert_eq!(super::runner::env_config(&pooled, &sim).start_pool, 0);
     assert_eq!(
         plan.env_config(&old, &sim).lying_offset_m,
         PROTOCOL_LYING_OFFSET_M,
