@@ -109,7 +109,8 @@ pub struct EnvConfig {
     /// the centre, on the level spawn square that every terrain kind but rough ground keeps
     /// clear). Out at [`crate::scenario::PROTOCOL_LYING_OFFSET_M`] the body lies on the slope,
     /// the steps, the stones or across a trench instead. The place comes from a stream of the
-    /// episode seed of its own, so every other draw of the episode is the same at any range.
+    /// episode seed of its own (of the pool's tile seed for a pooled start on terrain), so every
+    /// other draw of the episode is the same at any range.
     pub lying_offset_m: [f32; 2],
 }
 

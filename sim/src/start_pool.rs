@@ -18,8 +18,10 @@
 //! Either way randomised masses or friction act from the first step of the episode, not during
 //! the settle. Entries are computed by whichever worker needs one first, outside the lock; two
 //! computing the same entry get the same result, so runs stay deterministic on any thread count.
-//! Past [`MAX_ENTRIES`] (difficulties drawn over a continuous range never repeat) an entry is
-//! computed and not kept: the same result, only slower.
+//! The pool is emptied when it reaches [`MAX_ENTRIES`] and fills again: the same results, only
+//! slower for a while. Difficulties drawn over a continuous range (the curriculum's full-range
+//! draws) never repeat, so their lying starts gain nothing from the pool and only fill it. The
+//! tiles do not depend on the run's seed: runs with the same pool size share them.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock};
@@ -54,7 +56,8 @@ impl Settled {
     }
 }
 
-/// Entries kept at most, over every pool of the process (an entry is a few hundred bytes).
+/// Entries kept at most, over every pool of the process (an entry is a few hundred bytes); the
+/// pool starts afresh when it is full.
 pub const MAX_ENTRIES: usize = 1 << 16;
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -173,7 +176,7 @@ fn entry(
     let fresh = Arc::new(make()?);
     let mut map = lock();
     if map.len() >= MAX_ENTRIES && !map.contains_key(&key) {
-        return Ok(fresh);
+        map.clear();
     }
     Ok(Arc::clone(map.entry(key).or_insert(fresh)))
 }

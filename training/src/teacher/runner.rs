@@ -50,8 +50,8 @@ pub struct RunOptions {
 
 /// The environment configuration of a policy trained under `p`: its engine, randomisation and
 /// sensor noise. Every start settles afresh here (`start_pool` 0), as evaluation, replays and the
-/// feasibility check need; the training collector adds the run's own start pool, start places
-/// and push range ([`super::InProcess::new`]).
+/// feasibility check need; the teacher's training collector adds the run's own start pool, start
+/// places and push range ([`super::InProcess::new`]). A student distils without the pool.
 #[must_use]
 pub fn env_config(p: &TeacherParams, sim: &SimParams) -> EnvConfig {
     let mut c = sim.env.clone();
