@@ -188,32 +188,14 @@ fn settle(
     scenario: Scenario,
     index: u64,
 ) -> Result<Settled, EnvError> {
-    let own = EnvConfig {
-        randomisation: Randomisation::none(),
-        noise: SensorNoise::none(),
-        start_pool: 0,
-        // Entries are settled at the centre, keyed without the placement, and moved by the
-        // episode that draws one.
-        lying_offset_m: [0.0, 0.0],
-        ..config.clone()
-    };
     let spec = EpisodeSpec {
         scenario,
         terrain: (TerrainKind::Flat, 0.0),
         seed: derive(index, "start-pool", 0),
     };
-    let env = Env::new(robot, &own, spec)?;
-    let s = env.state();
-    let [w, x, y, z] = s.base_quat.map(f64::from);
-    let rotation = UnitQuaternion::from_quaternion(rapier3d::na::Quaternion::new(w, x, y, z));
-    let root = Isometry3::from_parts(
-        Translation3::new(0.0, 0.0, f64::from(s.base_pos[2])),
-        rotation,
-    );
-    Ok(Settled {
-        root,
-        q: s.q.iter().map(|&v| f64::from(v)).collect(),
-    })
+    // Entries are settled at the centre, keyed without the placement, and moved by the episode
+    // that draws one.
+    settle_in(robot, config, spec, [0.0, 0.0], true)
 }
 
 /// Settles entry `index` on its tile of `terrain` in an environment of its own: nominal physics,
@@ -226,22 +208,35 @@ fn settle_on_tile(
     terrain: (TerrainKind, f32),
     index: u64,
 ) -> Result<Settled, EnvError> {
-    let own = EnvConfig {
-        randomisation: Randomisation::none(),
-        noise: SensorNoise::none(),
-        start_pool: 0,
-        ..config.clone()
-    };
     let spec = EpisodeSpec {
         scenario,
         terrain,
         seed: tile_seed(terrain, index),
     };
-    let env = Env::new(robot, &own, spec)?;
-    let s = env.state();
+    settle_in(robot, config, spec, config.lying_offset_m, false)
+}
+
+/// The start of `spec` after its settle, with nominal physics and no pool, lying
+/// `lying_offset_m` out; `over_origin` moves the root's xy to the origin.
+fn settle_in(
+    robot: &Robot,
+    config: &EnvConfig,
+    spec: EpisodeSpec,
+    lying_offset_m: [f32; 2],
+    over_origin: bool,
+) -> Result<Settled, EnvError> {
+    let own = EnvConfig {
+        randomisation: Randomisation::none(),
+        noise: SensorNoise::none(),
+        start_pool: 0,
+        lying_offset_m,
+        ..config.clone()
+    };
+    let s = Env::new(robot, &own, spec)?.state();
     let [w, x, y, z] = s.base_quat.map(f64::from);
     let rotation = UnitQuaternion::from_quaternion(rapier3d::na::Quaternion::new(w, x, y, z));
     let [px, py, pz] = s.base_pos.map(f64::from);
+    let (px, py) = if over_origin { (0.0, 0.0) } else { (px, py) };
     Ok(Settled {
         root: Isometry3::from_parts(Translation3::new(px, py, pz), rotation),
         q: s.q.iter().map(|&v| f64::from(v)).collect(),
