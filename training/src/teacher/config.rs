@@ -309,6 +309,13 @@ pub struct CurriculumSection {
     /// Weight of one full-start episode in its cell's running failure rate (0.001..=1).
     #[serde(default = "default_adaptive_rate")]
     pub adaptive_rate: f32,
+    /// Adaptive phases (0 = off, else 2..=50 bins): a reference-state start
+    /// (`task.reference_start_share`) draws the bin of the clip it begins in with a probability
+    /// that grows with how often starts in that bin have been failing on the slot's terrain kind,
+    /// with the floor and rate above, instead of uniformly over the clip (docs/teacher.md). Absent
+    /// in configurations before it existed: off.
+    #[serde(default)]
+    pub adaptive_phase_bins: u32,
 }
 
 fn default_adaptive_floor() -> f32 {

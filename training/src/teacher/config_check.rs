@@ -310,6 +310,23 @@ impl Validate for TeacherConfig {
             0.001,
             1.0,
         )?;
+        if c.adaptive_phase_bins != 0 {
+            check_range(
+                file,
+                "curriculum.adaptive_phase_bins",
+                c.adaptive_phase_bins,
+                2,
+                50,
+            )?;
+            if self.task.reference_start_share <= 0.0 {
+                return Err(config::inconsistent(
+                    file,
+                    "curriculum.adaptive_phase_bins",
+                    "needs reference-state starts (task.reference_start_share above 0): only \
+                     they begin part-way along a clip",
+                ));
+            }
+        }
         Ok(TeacherParams { raw: self.clone() })
     }
 }

@@ -8,7 +8,8 @@
 //! share of the lying starts part-way along their demonstration, and eased own terrain runs the
 //! scenarios with a terrain of their own at a difficulty that climbs with the slot's level. A
 //! fourth, full-range draws, plays a share of the episodes at a difficulty drawn over the whole
-//! range, as the protocol does, rather than at the slot's level.
+//! range, as the protocol does, rather than at the slot's level. A fifth, adaptive phases, draws
+//! the parts of the clip where reference-state starts fail more often more often.
 
 use serde::{Deserialize, Serialize};
 use vigor_common::seed::derive;
@@ -32,10 +33,60 @@ pub struct Curriculum {
     /// checkpoints before it existed.
     #[serde(default)]
     pub start_failure: Vec<f32>,
+    /// Adaptive phases' running failure rate per cell (kind cell as for `start_failure`, times
+    /// `adaptive_phase_bins` parts of the clip), filled on first use. Absent in checkpoints
+    /// before it existed.
+    #[serde(default)]
+    pub phase_failure: Vec<f32>,
 }
 
 /// A cell's failure rate before it has seen an episode.
 const PRIOR_FAILURE: f32 = 0.5;
+
+/// How many candidate seeds adaptive phases tries before keeping an episode's own.
+const MAX_PHASE_CANDIDATES: u64 = 1 << 20;
+
+/// A seeded draw as a uniform number in 0..1.
+fn unit(draw: u64) -> f64 {
+    (draw >> 11) as f64 / (1u64 << 53) as f64
+}
+
+/// The index `unit` (0..1) falls in when `weights` (summing to 1) are laid end to end.
+fn pick(weights: &[f64], unit: f64) -> usize {
+    let mut acc = 0.0;
+    weights
+        .iter()
+        .position(|w| {
+            acc += w;
+            unit < acc
+        })
+        .unwrap_or(weights.len() - 1)
+}
+
+/// Which of `bins` equal parts of the clip a phase (0..1) lies in.
+#[must_use]
+pub fn phase_bin(phase: f64, bins: usize) -> usize {
+    ((phase * bins as f64) as usize).min(bins.saturating_sub(1))
+}
+
+/// `floor` spread evenly over `n` options, the rest in proportion to their failure rates in
+/// `failure[cell * n..]` (the prior where not filled yet; evenly while none fails).
+fn floored_weights(failure: &[f32], cell: usize, n: usize, floor: f64) -> Vec<f64> {
+    let fail: Vec<f64> = (0..n)
+        .map(|s| f64::from(failure.get(cell * n + s).copied().unwrap_or(PRIOR_FAILURE)))
+        .collect();
+    let total: f64 = fail.iter().sum();
+    fail.iter()
+        .map(|f| {
+            let share = if total > 0.0 {
+                f / total
+            } else {
+                1.0 / n as f64
+            };
+            floor / n as f64 + (1.0 - floor) * share
+        })
+        .collect()
+}
 
 impl Curriculum {
     /// Stage 1 for `envs` slots.
@@ -46,6 +97,7 @@ impl Curriculum {
             levels: vec![0; envs],
             assist,
             start_failure: Vec::new(),
+            phase_failure: Vec::new(),
         }
     }
 
@@ -64,29 +116,34 @@ impl Curriculum {
     /// failure rates (evenly while none fails).
     #[must_use]
     pub fn scenario_weights(&self, p: &TeacherParams, cell: usize) -> Vec<f64> {
-        let n = p.scenarios().len();
         let floor = f64::from(p.raw.curriculum.adaptive_floor);
-        let fail: Vec<f64> = (0..n)
-            .map(|s| {
-                f64::from(
-                    self.start_failure
-                        .get(cell * n + s)
-                        .copied()
-                        .unwrap_or(PRIOR_FAILURE),
-                )
-            })
-            .collect();
-        let total: f64 = fail.iter().sum();
-        fail.iter()
-            .map(|f| {
-                let share = if total > 0.0 {
-                    f / total
-                } else {
-                    1.0 / n as f64
-                };
-                floor / n as f64 + (1.0 - floor) * share
-            })
-            .collect()
+        floored_weights(&self.start_failure, cell, p.scenarios().len(), floor)
+    }
+
+    /// The probability of each of the `curriculum.adaptive_phase_bins` equal parts of the clip
+    /// for a reference-state start in kind cell `cell` under adaptive phases, by the same rule as
+    /// [`Curriculum::scenario_weights`].
+    #[must_use]
+    pub fn phase_weights(&self, p: &TeacherParams, cell: usize) -> Vec<f64> {
+        let floor = f64::from(p.raw.curriculum.adaptive_floor);
+        let bins = p.raw.curriculum.adaptive_phase_bins as usize;
+        floored_weights(&self.phase_failure, cell, bins, floor)
+    }
+
+    /// The mean of [`Curriculum::phase_weights`] over the kind cells the slots use now.
+    #[must_use]
+    pub fn mean_phase_weights(&self, p: &TeacherParams) -> Vec<f64> {
+        let slots = self.levels.len().max(1);
+        let mut mean = vec![0.0; p.raw.curriculum.adaptive_phase_bins as usize];
+        for env in 0..slots {
+            for (m, w) in mean
+                .iter_mut()
+                .zip(self.phase_weights(p, self.kind_cell(p, env)))
+            {
+                *m += w / slots as f64;
+            }
+        }
+        mean
     }
 
     /// The mean of [`Curriculum::scenario_weights`] over the kind cells the slots use now.
@@ -117,16 +174,10 @@ impl Curriculum {
         let k = iteration * n + env as u64;
         let draw = derive(p.raw.seed, "scenario", k);
         let pick = if p.raw.curriculum.adaptive_starts {
-            let unit = (draw >> 11) as f64 / (1u64 << 53) as f64;
-            let weights = self.scenario_weights(p, self.kind_cell(p, env));
-            let mut acc = 0.0;
-            weights
-                .iter()
-                .position(|w| {
-                    acc += w;
-                    unit < acc
-                })
-                .unwrap_or(weights.len() - 1)
+            pick(
+                &self.scenario_weights(p, self.kind_cell(p, env)),
+                unit(draw),
+            )
         } else {
             draw as usize % p.scenarios().len()
         };
@@ -138,7 +189,10 @@ impl Curriculum {
         } else {
             (TerrainKind::Flat, 0.0)
         };
-        let seed = derive(p.raw.seed, "episode", k);
+        let mut seed = derive(p.raw.seed, "episode", k);
+        if p.raw.curriculum.adaptive_phase_bins > 0 {
+            seed = self.phase_seed(p, k, env, scenario, seed);
+        }
         let terrain = match scenario.required_terrain() {
             Some((kind, own)) if p.raw.curriculum.ease_own_terrain => {
                 let fraction = if self.stage >= 2 { fraction } else { 0.0 };
@@ -156,6 +210,66 @@ impl Curriculum {
             scenario,
             terrain,
             seed,
+        }
+    }
+
+    /// Adaptive phases: a reference-state start's seed gives way to the first of a seeded
+    /// sequence of candidates whose phase ([`reference_start`]) lies in the part of the clip
+    /// drawn by [`Curriculum::phase_weights`] of the slot's cell; a full start keeps its seed.
+    /// Whether an episode starts part-way is still decided by its own seed, so their share stays
+    /// `task.reference_start_share`, and the candidates are independent draws, so everything
+    /// else a seed decides (tile, place, randomisation) stays as random as before.
+    fn phase_seed(
+        &self,
+        p: &TeacherParams,
+        k: u64,
+        env: usize,
+        scenario: Scenario,
+        seed: u64,
+    ) -> u64 {
+        let phase = |seed| {
+            let spec = EpisodeSpec {
+                scenario,
+                terrain: (TerrainKind::Flat, 0.0),
+                seed,
+            };
+            reference_start(p, &spec)
+        };
+        if phase(seed).is_none() {
+            return seed;
+        }
+        let bins = p.raw.curriculum.adaptive_phase_bins as usize;
+        let weights = self.phase_weights(p, self.kind_cell(p, env));
+        let bin = pick(&weights, unit(derive(p.raw.seed, "phase-bin", k)));
+        // Each candidate lands in the bin with probability share / bins (at least 1 in 50 000
+        // for a share of 0.001 and 50 bins), so running out is beyond any practical chance.
+        (0..MAX_PHASE_CANDIDATES)
+            .map(|j| derive(seed, "phase-candidate", j))
+            .find(|&s| phase(s).is_some_and(|f| phase_bin(f, bins) == bin))
+            .unwrap_or(seed)
+    }
+
+    /// Adaptive phases: each reference-state start of the iteration (`specs` in slot order,
+    /// `successes` every episode's) moves its cell's failure rate: its slot's terrain kind before
+    /// any promotion (call this before [`Curriculum::update`]) and the part of the clip it began
+    /// in. Full starts do not.
+    pub fn update_phases(&mut self, p: &TeacherParams, specs: &[EpisodeSpec], successes: &[bool]) {
+        let bins = p.raw.curriculum.adaptive_phase_bins as usize;
+        if bins == 0 {
+            return;
+        }
+        let cells = (1 + p.terrains().len()) * bins;
+        if self.phase_failure.len() != cells {
+            self.phase_failure = vec![PRIOR_FAILURE; cells];
+        }
+        let rate = p.raw.curriculum.adaptive_rate;
+        for (env, (spec, ok)) in specs.iter().zip(successes).enumerate() {
+            let Some(f) = reference_start(p, spec) else {
+                continue;
+            };
+            let cell = self.kind_cell(p, env) * bins + phase_bin(f, bins);
+            let x = &mut self.phase_failure[cell];
+            *x += rate * (f32::from(u8::from(!ok)) - *x);
         }
     }
 
@@ -258,6 +372,7 @@ impl Curriculum {
             .collect();
         self.levels = levels;
         self.start_failure.clear();
+        self.phase_failure.clear();
     }
 
     /// Mean level of each terrain kind's slots in stage 2, in `curriculum.terrains` order (a kind

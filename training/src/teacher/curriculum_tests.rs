@@ -1,12 +1,12 @@
 //! The curriculum's tests: the assist schedule, terrain promotion and demotion, adaptive start
-//! sampling, reference-state starts and full-range draws.
+//! sampling, reference-state starts, adaptive phases and full-range draws.
 
 use vigor_sim::env::EpisodeSpec;
 use vigor_sim::scenario::Scenario;
 use vigor_sim::terrain::TerrainKind;
 
 use super::config::{DEFAULT_TOML, TeacherConfig, TeacherParams};
-use super::curriculum::{Curriculum, full_range_difficulty, reference_start};
+use super::curriculum::{Curriculum, full_range_difficulty, phase_bin, reference_start};
 use super::tests::params;
 #[test]
 fn curriculum_lowers_the_assist_then_promotes_and_demotes() {
@@ -205,6 +205,96 @@ fn reference_starts_take_their_share_of_lying_starts_and_never_falls() {
         "fall starts begin at the fall"
     );
     assert!(reference_start(&p, &specs[0]).is_some());
+}
+
+#[test]
+fn adaptive_phases_draw_the_failing_part_of_the_clip_more_and_keep_the_share() {
+    let mut p = TeacherConfig::embedded().unwrap();
+    p.raw.task.reference_start_share = 0.3;
+    let n = 64;
+    let all = |c: &Curriculum, p: &TeacherParams, its: std::ops::Range<u64>| -> Vec<EpisodeSpec> {
+        its.flat_map(|it| (0..n).map(move |i| (it, i)))
+            .map(|(it, i)| c.spec(p, it, i))
+            .collect()
+    };
+    let off = all(&Curriculum::new(n, 0.8), &p, 0..50);
+    p.raw.curriculum.adaptive_phase_bins = 4;
+    let mut c = Curriculum::new(n, 0.8);
+    // The same episodes start part-way; full starts keep their seeds, part-way ones change
+    // only their seed.
+    for (a, b) in all(&c, &p, 0..50).iter().zip(&off) {
+        assert_eq!(
+            reference_start(&p, a).is_some(),
+            reference_start(&p, b).is_some()
+        );
+        if reference_start(&p, b).is_none() {
+            assert_eq!(a, b);
+        } else {
+            assert_eq!((a.scenario, a.terrain), (b.scenario, b.terrain));
+        }
+    }
+    // Starts in the last quarter of the clip always fail, the others always succeed.
+    for it in 0..200 {
+        let specs = all(&c, &p, it..it + 1);
+        let ok: Vec<bool> = specs
+            .iter()
+            .map(|s| reference_start(&p, s).is_none_or(|f| phase_bin(f, 4) != 3))
+            .collect();
+        c.update_phases(&p, &specs, &ok);
+    }
+    let w = c.phase_weights(&p, 0);
+    let floor = 0.3 / 4.0;
+    assert!((w[3] - (floor + 0.7)).abs() < 1e-3, "{w:?}");
+    assert!(w[..3].iter().all(|x| (x - floor).abs() < 1e-3), "{w:?}");
+    let later = all(&c, &p, 1000..1100);
+    let phases: Vec<f64> = later
+        .iter()
+        .filter_map(|s| reference_start(&p, s))
+        .collect();
+    let share = phases.len() as f64 / later.len() as f64;
+    assert!((share - 0.3).abs() < 0.02, "share {share}");
+    let last = phases.iter().filter(|f| phase_bin(**f, 4) == 3).count() as f64;
+    let last = last / phases.len() as f64;
+    assert!(
+        (last - (floor + 0.7)).abs() < 0.03,
+        "last quarter drawn {last}"
+    );
+    assert!(phases.iter().all(|f| (0.0..1.0).contains(f)));
+    // Full starts do not move the rates; the state round-trips through a checkpoint, and one
+    // written before it existed reads.
+    let snapshot = c.phase_failure.clone();
+    let full: Vec<EpisodeSpec> = later
+        .iter()
+        .filter(|s| reference_start(&p, s).is_none())
+        .take(n)
+        .copied()
+        .collect();
+    c.update_phases(&p, &full, &vec![false; full.len()]);
+    assert_eq!(c.phase_failure, snapshot);
+    let json = serde_json::to_string(&c).unwrap();
+    assert_eq!(serde_json::from_str::<Curriculum>(&json).unwrap(), c);
+    let old: Curriculum =
+        serde_json::from_str(r#"{"stage":1,"levels":[0,0],"assist":0.5}"#).unwrap();
+    assert!(old.phase_failure.is_empty());
+    // The key is checked: a bin count in range, and reference-state starts to apply it to.
+    let with = |share: &str, bins: &str| {
+        params(
+            &DEFAULT_TOML
+                .replace(
+                    "reference_start_share = 0.0",
+                    &format!("reference_start_share = {share}"),
+                )
+                .replace(
+                    "adaptive_phase_bins = 0",
+                    &format!("adaptive_phase_bins = {bins}"),
+                ),
+        )
+    };
+    assert!(with("0.3", "8").is_ok());
+    for (share, bins) in [("0.0", "8"), ("0.3", "1"), ("0.3", "51")] {
+        let err = with(share, bins).unwrap_err().to_string();
+        assert!(err.contains("curriculum.adaptive_phase_bins"), "{err}");
+    }
 }
 
 #[test]

@@ -103,6 +103,8 @@ impl Algorithm for Ppo<'_> {
         let stage = state.curriculum.stage;
         let level = state.curriculum.mean_level();
         let kind_levels = state.curriculum.mean_level_per_kind(p);
+        let every: Vec<bool> = ro.outcomes.iter().map(|o| o.success).collect();
+        state.curriculum.update_phases(p, &specs, &every);
         state.curriculum.update(p, &specs, &successes);
         if collector.overlaps() && it + 1 < params.raw.iterations as u64 {
             // The next iteration's episodes run on these weights while the update runs.
@@ -313,6 +315,12 @@ impl Algorithm for Ppo<'_> {
             let weights = state.curriculum.mean_scenario_weights(p);
             for (s, w) in p.scenarios().iter().zip(weights) {
                 m.set(format!("curriculum/start_p/{s}"), w);
+            }
+        }
+        if params.raw.curriculum.adaptive_phase_bins > 0 {
+            let weights = state.curriculum.mean_phase_weights(p);
+            for (bin, w) in weights.iter().enumerate() {
+                m.set(format!("curriculum/phase_p/{bin}"), *w);
             }
         }
         collector.report(&mut m);

@@ -241,11 +241,14 @@ fn training_with_reference_starts_counts_only_full_starts_and_ignores_threads() 
 }
 
 #[test]
-fn adaptive_start_sampling_resumes_exactly() {
+fn adaptive_start_sampling_and_phases_resume_exactly() {
     let with = |iterations| {
         let mut p = tiny(1, iterations);
         p.raw.envs = 6;
         p.raw.curriculum.adaptive_starts = true;
+        p.raw.task.reference_start_share = 0.5;
+        p.raw.curriculum.adaptive_phase_bins = 3;
+        p.raw.curriculum.adaptive_rate = 0.5;
         p
     };
     let a = tempfile::tempdir().unwrap();
@@ -268,6 +271,21 @@ fn adaptive_start_sampling_resumes_exactly() {
         .map(|s| ma[1].get(&format!("curriculum/start_p/{s}")).unwrap())
         .sum();
     assert!((total - 1.0).abs() < 1e-9, "{total}");
+    let phases: Vec<f64> = (0..3)
+        .map(|b| ma[1].get(&format!("curriculum/phase_p/{b}")).unwrap())
+        .collect();
+    assert!(
+        (phases.iter().sum::<f64>() - 1.0).abs() < 1e-9,
+        "{phases:?}"
+    );
+    assert!(
+        phases.iter().any(|w| (w - 1.0 / 3.0).abs() > 1e-6),
+        "the first iteration's practice starts moved the rates: {phases:?}"
+    );
+    for b in 0..3 {
+        let key = format!("curriculum/phase_p/{b}");
+        assert_eq!(ma[1].get(&key), mb[1].get(&key), "{key}");
+    }
 }
 
 #[test]
