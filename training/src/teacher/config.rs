@@ -306,7 +306,8 @@ pub struct CurriculumSection {
     /// number of scenarios; the rest goes in proportion to the failure rates.
     #[serde(default = "default_adaptive_floor")]
     pub adaptive_floor: f32,
-    /// Weight of one full-start episode in its cell's running failure rate (0.001..=1).
+    /// Weight of one episode in its cell's running failure rate (0.001..=1): a full start's under
+    /// adaptive starts, a reference-state start's under adaptive phases.
     #[serde(default = "default_adaptive_rate")]
     pub adaptive_rate: f32,
     /// Adaptive phases (0 = off, else 2..=50 bins): a reference-state start

@@ -34,8 +34,8 @@ pub struct Curriculum {
     #[serde(default)]
     pub start_failure: Vec<f32>,
     /// Adaptive phases' running failure rate per cell (kind cell as for `start_failure`, times
-    /// `adaptive_phase_bins` parts of the clip), filled on first use. Absent in checkpoints
-    /// before it existed.
+    /// `adaptive_phase_bins` parts of the clip, pooled over the scenarios' clips), filled on
+    /// first use. Absent in checkpoints before it existed.
     #[serde(default)]
     pub phase_failure: Vec<f32>,
 }
@@ -67,6 +67,13 @@ fn pick(weights: &[f64], unit: f64) -> usize {
 #[must_use]
 pub fn phase_bin(phase: f64, bins: usize) -> usize {
     ((phase * bins as f64) as usize).min(bins.saturating_sub(1))
+}
+
+/// `rates` if they have `cells` entries, else none (the prior everywhere): rates kept under
+/// another layout (an amended bin count or scenario list) are not read as this one's; the next
+/// update starts them afresh.
+fn laid_out(rates: &[f32], cells: usize) -> &[f32] {
+    if rates.len() == cells { rates } else { &[] }
 }
 
 /// `floor` spread evenly over `n` options, the rest in proportion to their failure rates in
@@ -117,7 +124,9 @@ impl Curriculum {
     #[must_use]
     pub fn scenario_weights(&self, p: &TeacherParams, cell: usize) -> Vec<f64> {
         let floor = f64::from(p.raw.curriculum.adaptive_floor);
-        floored_weights(&self.start_failure, cell, p.scenarios().len(), floor)
+        let n = p.scenarios().len();
+        let rates = laid_out(&self.start_failure, (1 + p.terrains().len()) * n);
+        floored_weights(rates, cell, n, floor)
     }
 
     /// The probability of each of the `curriculum.adaptive_phase_bins` equal parts of the clip
@@ -127,7 +136,8 @@ impl Curriculum {
     pub fn phase_weights(&self, p: &TeacherParams, cell: usize) -> Vec<f64> {
         let floor = f64::from(p.raw.curriculum.adaptive_floor);
         let bins = p.raw.curriculum.adaptive_phase_bins as usize;
-        floored_weights(&self.phase_failure, cell, bins, floor)
+        let rates = laid_out(&self.phase_failure, (1 + p.terrains().len()) * bins);
+        floored_weights(rates, cell, bins, floor)
     }
 
     /// The mean of [`Curriculum::phase_weights`] over the kind cells the slots use now.
@@ -227,6 +237,8 @@ impl Curriculum {
         scenario: Scenario,
         seed: u64,
     ) -> u64 {
+        // `reference_start` reads the scenario and the seed only; the terrain is drawn later,
+        // from the chosen seed.
         let phase = |seed| {
             let spec = EpisodeSpec {
                 scenario,

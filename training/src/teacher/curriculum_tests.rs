@@ -370,6 +370,7 @@ fn amended_terrains_carry_each_kinds_levels_to_its_new_slots() {
     // Slots 0, 3, 6 flat; 1, 4, 7 rough; 2, 5 gaps.
     c.levels = vec![14, 5, 1, 13, 6, 0, 12, 7];
     c.start_failure = vec![0.5; 12];
+    c.phase_failure = vec![0.5; 8];
     let unchanged = c.clone();
     c.remap_terrains(&old, &old);
     assert_eq!(c, unchanged, "the same list changes nothing");
@@ -384,6 +385,7 @@ fn amended_terrains_carry_each_kinds_levels_to_its_new_slots() {
         "each slot takes its kind's old levels in slot order, round again; a new kind starts at 0"
     );
     assert!(c.start_failure.is_empty(), "failure rates start afresh");
+    assert!(c.phase_failure.is_empty(), "phase failure rates too");
 
     // Stage 1 has no levels in use: nothing to carry.
     let mut flat = Curriculum::new(4, 0.0);
