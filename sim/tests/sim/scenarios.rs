@@ -378,6 +378,22 @@ fn pooled_lying_starts_on_terrain_play_on_the_pools_tiles_settled_there() {
             ground(&fresh),
             "seed {seed}: not the entry's tile"
         );
+        // The seed the environment reports regenerates its tile (`vigor sim-robot` takes it from
+        // there for its later resets), and it is the entry's, not one from the episode's seed.
+        assert_eq!(env.terrain_seed(), fresh.terrain_seed());
+        let regenerated = vigor_sim::terrain::Terrain::single(
+            rough.0,
+            rough.1,
+            env.terrain_seed(),
+            pooled.tile_size_m,
+            pooled.cell_m,
+        )
+        .unwrap();
+        assert_eq!(
+            env.terrain().field().heights(),
+            regenerated.field().heights(),
+            "seed {seed}: the reported terrain seed does not give the tile"
+        );
         let (s, f) = (env.state(), fresh.state());
         assert!(
             distance(s.base_pos, f.base_pos) < 1e-5,
@@ -406,6 +422,11 @@ fn pooled_lying_starts_on_terrain_play_on_the_pools_tiles_settled_there() {
         assert!(
             distance(own.state().base_pos, s.base_pos) > 0.01,
             "seed {seed}: nor the place"
+        );
+        assert_ne!(
+            own.terrain_seed(),
+            env.terrain_seed(),
+            "seed {seed}: nor the seed"
         );
     }
     used.sort_unstable();

@@ -116,6 +116,9 @@ impl SimRobot {
             engine: params.engine,
             randomisation: Randomisation::none(),
             noise: SensorNoise::none(),
+            // Evaluation never draws from the start pool (a training collector's); neither do
+            // the episodes this process resets into.
+            start_pool: 0,
             ..sim.env.clone()
         };
         let physics_hz = (1.0 / f64::from(physics.dt_s)).round() as u32;
@@ -290,12 +293,13 @@ impl SimRobot {
         );
         let env = Env::new(&self.robot, &self.episode_config, spec)?;
         let (kind, difficulty) = spec.scenario.terrain_for(spec.terrain);
+        let terrain_seed = env.terrain_seed();
         let (engine, terrain) = env.into_parts();
         self.engine = engine;
         self.terrain = terrain;
         self.params.terrain = kind;
         self.params.difficulty = difficulty;
-        self.params.terrain_seed = derive(spec.seed, "terrain", 0);
+        self.params.terrain_seed = terrain_seed;
         self.hand_over(false);
         Ok(())
     }

@@ -256,3 +256,45 @@ fn controller_core_ramps_and_holds_the_simulated_robot() {
     );
     assert!(height(&r) > 0.7);
 }
+
+/// An episode reset plays the evaluation's episode even where the simulator's configuration
+/// names a start pool (training's alone), and keeps the tile's seed for later resets.
+#[test]
+fn an_episode_reset_plays_the_evaluations_start_not_a_pooled_one() {
+    use vigor_sim::engine::EngineKind;
+    let mut p = SimRobotConfig::embedded().unwrap();
+    p.depth_rate_hz = 0;
+    p.engine = EngineKind::Mujoco;
+    let mut sim = vigor_sim::SimConfig::embedded().unwrap();
+    sim.env.start_pool = 4;
+    let robot = Robot::embedded("g1_29dof").unwrap();
+    let mut r = SimRobot::new(robot.clone(), p, &sim).unwrap();
+    r.request(&SimRequestKind::Episode {
+        scenario: "supine".into(),
+        terrain: "rough".into(),
+        difficulty: 0.5,
+        seed: 3,
+    })
+    .unwrap();
+    // The episode `vigor eval` runs in-process: no randomisation, no noise, no pool.
+    let evaluation = EnvConfig {
+        engine: EngineKind::Mujoco,
+        randomisation: Randomisation::none(),
+        noise: SensorNoise::none(),
+        start_pool: 0,
+        ..sim.env.clone()
+    };
+    let spec = EpisodeSpec {
+        scenario: Scenario::Supine,
+        terrain: (TerrainKind::Rough, 0.5),
+        seed: 3,
+    };
+    let env = Env::new(&robot, &evaluation, spec).unwrap();
+    assert_eq!(
+        r.engine().state(),
+        env.sim().state(),
+        "not the evaluation's start"
+    );
+    assert_eq!(r.params.terrain_seed, env.terrain_seed());
+    assert_eq!(r.params.terrain, TerrainKind::Rough);
+}
