@@ -162,8 +162,6 @@ pub struct Env {
     /// `sim` was built on flat ground.
     flat: bool,
     terrain: Terrain,
-    /// The seed `terrain` was generated from ([`Terrain::single`]).
-    terrain_seed: u64,
     spec: EpisodeSpec,
     start: StartPlan,
     rng: SplitMix64,
@@ -218,7 +216,6 @@ impl Env {
             sim,
             flat: true,
             terrain,
-            terrain_seed: 0,
             spec,
             start: plan(
                 spec.scenario,
@@ -343,7 +340,6 @@ impl Env {
             _ => spec.seed,
         };
         let terrain_seed = derive(place_seed, "terrain", 0);
-        self.terrain_seed = terrain_seed;
         self.terrain = Terrain::single(
             kind,
             difficulty,
@@ -592,14 +588,6 @@ impl Env {
     #[must_use]
     pub fn robot(&self) -> &Robot {
         &self.robot
-    }
-
-    /// The seed the episode's terrain tile was generated from: [`Terrain::single`] with the
-    /// episode's kind, difficulty and this seed gives the same tile (a pooled start's is its pool
-    /// entry's, not one derived from the episode's seed).
-    #[must_use]
-    pub fn terrain_seed(&self) -> u64 {
-        self.terrain_seed
     }
 
     /// The episode's physics and terrain as they are now, for a process that runs the episode on

@@ -80,6 +80,7 @@ pub struct Terrain {
     cols: usize,
     tile_size_m: f32,
     grid_min_xy: [f32; 2],
+    seed: u64,
 }
 
 impl Terrain {
@@ -143,6 +144,7 @@ impl Terrain {
             cols: params.cols,
             tile_size_m: tile_m,
             grid_min_xy,
+            seed: params.seed,
         })
     }
 
@@ -175,6 +177,13 @@ impl Terrain {
             difficulty_min: difficulty,
             difficulty_max: difficulty,
         })
+    }
+
+    /// The terrain seed this grid was generated from: the same parameters with it give the same
+    /// grid (an episode's tile keeps its pool entry's seed, not one from the episode's own).
+    #[must_use]
+    pub fn seed(&self) -> u64 {
+        self.seed
     }
 
     /// The height field.

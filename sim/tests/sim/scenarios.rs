@@ -380,11 +380,11 @@ fn pooled_lying_starts_on_terrain_play_on_the_pools_tiles_settled_there() {
         );
         // The seed the environment reports regenerates its tile (`vigor sim-robot` takes it from
         // there for its later resets), and it is the entry's, not one from the episode's seed.
-        assert_eq!(env.terrain_seed(), fresh.terrain_seed());
+        assert_eq!(env.terrain().seed(), fresh.terrain().seed());
         let regenerated = vigor_sim::terrain::Terrain::single(
             rough.0,
             rough.1,
-            env.terrain_seed(),
+            env.terrain().seed(),
             pooled.tile_size_m,
             pooled.cell_m,
         )
@@ -424,8 +424,8 @@ fn pooled_lying_starts_on_terrain_play_on_the_pools_tiles_settled_there() {
             "seed {seed}: nor the place"
         );
         assert_ne!(
-            own.terrain_seed(),
-            env.terrain_seed(),
+            own.terrain().seed(),
+            env.terrain().seed(),
             "seed {seed}: nor the seed"
         );
     }

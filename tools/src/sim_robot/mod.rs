@@ -293,13 +293,12 @@ impl SimRobot {
         );
         let env = Env::new(&self.robot, &self.episode_config, spec)?;
         let (kind, difficulty) = spec.scenario.terrain_for(spec.terrain);
-        let terrain_seed = env.terrain_seed();
         let (engine, terrain) = env.into_parts();
+        self.params.terrain_seed = terrain.seed();
         self.engine = engine;
         self.terrain = terrain;
         self.params.terrain = kind;
         self.params.difficulty = difficulty;
-        self.params.terrain_seed = terrain_seed;
         self.hand_over(false);
         Ok(())
     }

@@ -295,6 +295,6 @@ fn an_episode_reset_plays_the_evaluations_start_not_a_pooled_one() {
         env.sim().state(),
         "not the evaluation's start"
     );
-    assert_eq!(r.params.terrain_seed, env.terrain_seed());
+    assert_eq!(r.params.terrain_seed, env.terrain().seed());
     assert_eq!(r.params.terrain, TerrainKind::Rough);
 }
