@@ -122,6 +122,15 @@ pub struct TaskSection {
     /// it existed, which read as 0.
     #[serde(default)]
     pub reference_start_share: f32,
+    /// Share of training episodes of fall starts (pushes) that begin posed along one of the fall
+    /// demonstrations instead of being pushed (0..=1): the demonstration is drawn uniformly among
+    /// the fall tracks of `task.demos` and the phase over its clip, both from the episode's seed,
+    /// the robot at rest in that frame (at phase 0: the 20° tilt the policy engages at), as the
+    /// feasibility check poses it. Like `reference_start_share`, practice: evaluation never uses
+    /// them and neither the curriculum nor the success metrics count them. Absent in
+    /// configurations before it existed, which read as 0.
+    #[serde(default)]
+    pub fall_reference_start_share: f32,
     /// Range of the pushes that topple fall starts in training, N (`50..=2000`, low first; the
     /// PD-held stand before a push tips over by itself, and 50 N for 0.2 s still engages the
     /// policy at the 20° tilt: in the first training iterations with 50-450 N no push episode

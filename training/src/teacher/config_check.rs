@@ -164,6 +164,13 @@ impl Validate for TeacherConfig {
             0.0,
             1.0,
         )?;
+        check_range(
+            file,
+            "task.fall_reference_start_share",
+            t.fall_reference_start_share,
+            0.0,
+            1.0,
+        )?;
         let [lo, hi] = t.push_force_n;
         check_range(file, "task.push_force_n[0]", lo, 50.0, 2000.0)?;
         check_range(file, "task.push_force_n[1]", hi, lo, 2000.0)?;
@@ -318,12 +325,14 @@ impl Validate for TeacherConfig {
                 2,
                 50,
             )?;
-            if self.task.reference_start_share <= 0.0 {
+            if self.task.reference_start_share <= 0.0 && self.task.fall_reference_start_share <= 0.0
+            {
                 return Err(config::inconsistent(
                     file,
                     "curriculum.adaptive_phase_bins",
-                    "needs reference-state starts (task.reference_start_share above 0): only \
-                     they begin part-way along a clip",
+                    "needs reference-state starts (task.reference_start_share or \
+                     task.fall_reference_start_share above 0): only they begin part-way along a \
+                     clip",
                 ));
             }
         }

@@ -435,12 +435,17 @@ pub fn full_range_difficulty(p: &TeacherParams, episode_seed: u64) -> Option<f32
 
 /// Where along its demonstration a training episode of `spec` begins, as a fraction of the clip
 /// (0..1), or `None` for a full start: a share `task.reference_start_share` of the lying starts
-/// (fall starts never), the draw and the phase derived from the episode's seed alone, so every
-/// collector and thread count agrees.
+/// and `task.fall_reference_start_share` of the fall starts, the draw and the phase derived from
+/// the episode's seed alone, so every collector and thread count agrees.
 #[must_use]
 pub fn reference_start(p: &TeacherParams, spec: &EpisodeSpec) -> Option<f64> {
-    let share = f64::from(p.raw.task.reference_start_share);
-    if share <= 0.0 || spec.scenario.is_fall() {
+    let t = &p.raw.task;
+    let share = f64::from(if spec.scenario.is_fall() {
+        t.fall_reference_start_share
+    } else {
+        t.reference_start_share
+    });
+    if share <= 0.0 {
         return None;
     }
     let unit = |tag: &str| (derive(spec.seed, tag, 0) >> 11) as f64 / (1u64 << 53) as f64;

@@ -208,6 +208,54 @@ fn reference_starts_take_their_share_of_lying_starts_and_never_falls() {
 }
 
 #[test]
+fn fall_reference_starts_take_their_own_share_of_the_fall_starts() {
+    let mut p = TeacherConfig::embedded().unwrap();
+    p.raw.task.fall_reference_start_share = 0.5;
+    let c = Curriculum::new(64, 0.8);
+    let specs: Vec<EpisodeSpec> = (0..50)
+        .flat_map(|it| (0..64).map(move |i| (it, i)))
+        .map(|(it, i)| c.spec(&p, it, i))
+        .map(|s| EpisodeSpec {
+            // Every third episode a push, as if the scenario list held falls.
+            scenario: if s.seed % 3 == 0 {
+                Scenario::Push
+            } else {
+                s.scenario
+            },
+            ..s
+        })
+        .collect();
+    let (falls, lying): (Vec<&EpisodeSpec>, Vec<&EpisodeSpec>) =
+        specs.iter().partition(|s| s.scenario.is_fall());
+    assert!(falls.len() > 500 && lying.len() > 500);
+    assert!(
+        lying.iter().all(|s| reference_start(&p, s).is_none()),
+        "the lying starts keep theirs (0)"
+    );
+    let phases: Vec<f64> = falls
+        .iter()
+        .filter_map(|s| reference_start(&p, s))
+        .collect();
+    let share = phases.len() as f64 / falls.len() as f64;
+    assert!((share - 0.5).abs() < 0.04, "share {share}");
+    let early = phases.iter().filter(|f| **f < 0.25).count() as f64 / phases.len() as f64;
+    assert!(
+        (early - 0.25).abs() < 0.05,
+        "phases uniform: {early} in the first quarter"
+    );
+    let err = params(&DEFAULT_TOML.replace(
+        "reference_start_share = 0.0",
+        "reference_start_share = 0.0\nfall_reference_start_share = 1.5",
+    ))
+    .unwrap_err()
+    .to_string();
+    assert!(
+        err.contains("`task.fall_reference_start_share` = 1.5") && err.contains("0 ..= 1"),
+        "{err}"
+    );
+}
+
+#[test]
 fn adaptive_phases_draw_the_failing_part_of_the_clip_more_and_keep_the_share() {
     let mut p = TeacherConfig::embedded().unwrap();
     p.raw.task.reference_start_share = 0.3;

@@ -283,6 +283,29 @@ impl Algorithm for Ppo<'_> {
                 m.set("reference_start/mean_return", ret / k);
             }
         }
+        if params.raw.task.fall_reference_start_share > 0.0 {
+            // Fall starts posed along a fall demonstration: all of them, and those posed in the
+            // clip's first quarter (the landing, which the feasibility check poses at phase 0).
+            let posed: Vec<(f64, bool)> = specs
+                .iter()
+                .zip(&ro.outcomes)
+                .filter(|(sp, o)| o.reference_start && sp.scenario.is_fall())
+                .filter_map(|(sp, o)| {
+                    super::curriculum::reference_start(params, sp).map(|f| (f, o.success))
+                })
+                .collect();
+            m.set("reference_start/fall_share", posed.len() as f64 / n as f64);
+            let rate =
+                |v: &[&(f64, bool)]| v.iter().filter(|x| x.1).count() as f64 / v.len() as f64;
+            let all: Vec<&(f64, bool)> = posed.iter().collect();
+            if !all.is_empty() {
+                m.set("reference_start/fall_success", rate(&all));
+            }
+            let landing: Vec<&(f64, bool)> = posed.iter().filter(|x| x.0 < 0.25).collect();
+            if !landing.is_empty() {
+                m.set("reference_start/fall_landing_success", rate(&landing));
+            }
+        }
         if params.raw.curriculum.full_range_share > 0.0 && stage >= 2 {
             // The full starts on the slot's terrain at a difficulty drawn over the whole range:
             // the closest a training iteration comes to the protocol's draws.

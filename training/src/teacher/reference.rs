@@ -228,6 +228,39 @@ impl ReferenceSet {
             .collect()
     }
 
+    /// Indices of the fall tracks: the references whose first frame stands within
+    /// [`vigor_policy::student::Reanchor::FALL_TRACK_TILT_RAD`] of upright (the rule the hand-over
+    /// tells a fall from a recovery by), in `task.demos` order.
+    #[must_use]
+    pub fn fall_indices(&self) -> Vec<usize> {
+        self.signatures()
+            .iter()
+            .enumerate()
+            .filter(|(_, g)| {
+                vigor_policy::student::tilt_rad(**g)
+                    < vigor_policy::student::Reanchor::FALL_TRACK_TILT_RAD
+            })
+            .map(|(i, _)| i)
+            .collect()
+    }
+
+    /// Index of the reference a reference-state start of `scenario` poses along, the episode
+    /// seeded `seed`: a fall start's is one of the fall tracks drawn uniformly from the seed
+    /// (the first reference where the set has none), a lying start's that of
+    /// [`ReferenceSet::index_for`].
+    #[must_use]
+    pub fn index_for_posed(&self, scenario: Scenario, seed: u64) -> usize {
+        if !scenario.is_fall() {
+            return self.index_for(scenario);
+        }
+        let falls = self.fall_indices();
+        if falls.is_empty() {
+            return 0;
+        }
+        let k = vigor_common::seed::derive(seed, "reference-fall", 0) % falls.len() as u64;
+        falls[k as usize]
+    }
+
     /// Index of the reference for `scenario` (the first of its posture, else the first).
     #[must_use]
     pub fn index_for(&self, scenario: Scenario) -> usize {

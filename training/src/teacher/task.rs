@@ -342,7 +342,11 @@ impl TaskEnv {
             self.begin(spec);
             return Ok(());
         };
-        self.reset_posed_on(spec, self.refs.index_for(spec.scenario), phase)
+        self.reset_posed_on(
+            spec,
+            self.refs.index_for_posed(spec.scenario, spec.seed),
+            phase,
+        )
     }
 
     /// Starts a new episode of `spec` (its terrain and seed) posed at `phase` (0..1, clamped) of

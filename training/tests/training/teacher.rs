@@ -213,6 +213,83 @@ fn reference_starts_pose_the_robot_along_its_demonstration() {
 }
 
 #[test]
+fn posed_fall_starts_begin_at_rest_along_every_fall_demonstration_without_a_push() {
+    let robot = Robot::embedded("g1_29dof").unwrap();
+    let sim = vigor_sim::SimConfig::embedded().unwrap();
+    let mut params = config::parse::<TeacherConfig>(
+        vigor_training::teacher::config::UNIFIED_TOML,
+        "teacher-unified.toml",
+    )
+    .unwrap()
+    .validate("teacher-unified.toml")
+    .unwrap();
+    params.raw.task.fall_reference_start_share = 1.0;
+    params.raw.task.reference_start_share = 0.0;
+    let p = Arc::new(params);
+    let cfg = env_config(&p, &sim);
+    let refs = Arc::new(ReferenceSet::for_task(&robot, &p.raw.task).unwrap());
+    let falls = refs.fall_indices();
+    let names: Vec<&str> = falls
+        .iter()
+        .map(|&i| refs.references[i].name.as_str())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "fall_forward_kneel",
+            "fall_backward_squat",
+            "fall_left_kneel",
+            "fall_right_kneel"
+        ]
+    );
+    let spec = |seed| EpisodeSpec {
+        scenario: Scenario::Push,
+        terrain: (TerrainKind::Flat, 0.0),
+        seed,
+    };
+    let mut env = TaskEnv::new(&robot, &cfg, Arc::clone(&p), Arc::clone(&refs), spec(0)).unwrap();
+    assert!(!env.outcome().reference_start, "off until asked for");
+    env.set_reference_starts(true);
+    let mut seen = vec![0; falls.len()];
+    for seed in 0..24 {
+        let phase = reference_start(&p, &spec(seed)).expect("every fall start at share 1");
+        env.reset(spec(seed)).unwrap();
+        let i = env.reference_index();
+        let k = falls.iter().position(|&f| f == i).expect("a fall track");
+        seen[k] += 1;
+        let reference = &refs.references[i];
+        let frame = reference.frame_at(phase * reference.duration_s);
+        let s = env.env().state();
+        assert!(env.outcome().reference_start);
+        // Posed at rest in the frame, not pushed: no speed anywhere.
+        assert!(
+            s.base_linvel.iter().chain(&s.dq).all(|v| *v == 0.0),
+            "seed {seed}: pushed or moving"
+        );
+        let g = vigor_policy::projected_gravity(s.base_quat);
+        for j in 0..3 {
+            assert!(
+                (g[j] - frame.gravity[j]).abs() < 1e-4,
+                "seed {seed}: {g:?} against the frame's {:?}",
+                frame.gravity
+            );
+        }
+    }
+    assert!(
+        seen.iter().all(|&c| c > 0),
+        "every fall track drawn: {seen:?}"
+    );
+    // Lying starts keep their own share (0 here): they begin at the scenario's start.
+    let lying = EpisodeSpec {
+        scenario: Scenario::Supine,
+        ..spec(3)
+    };
+    assert_eq!(reference_start(&p, &lying), None);
+    env.reset(lying).unwrap();
+    assert!(!env.outcome().reference_start);
+}
+
+#[test]
 fn training_with_reference_starts_counts_only_full_starts_and_ignores_threads() {
     let with = |threads, iterations| {
         let mut p = tiny(threads, iterations);
