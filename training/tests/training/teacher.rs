@@ -233,15 +233,23 @@ fn posed_fall_starts_begin_at_rest_along_every_fall_demonstration_without_a_push
         .iter()
         .map(|&i| refs.references[i].name.as_str())
         .collect();
-    assert_eq!(
-        names,
-        [
-            "fall_forward_kneel",
-            "fall_backward_squat",
-            "fall_left_kneel",
-            "fall_right_kneel"
-        ]
-    );
+    // The tilt rule picks out exactly the demonstrations authored as falls (those that begin
+    // standing), in `task.demos` order.
+    let authored = vigor_training::demos::AuthoredDemo::shipped(&robot).unwrap();
+    let standing: Vec<&str> = p
+        .raw
+        .task
+        .demos
+        .iter()
+        .map(String::as_str)
+        .filter(|n| {
+            authored
+                .iter()
+                .any(|d| d.name == *n && d.posture == vigor_training::demos::Posture::Standing)
+        })
+        .collect();
+    assert_eq!(names, standing);
+    assert_eq!(names.len(), 4);
     let spec = |seed| EpisodeSpec {
         scenario: Scenario::Push,
         terrain: (TerrainKind::Flat, 0.0),
