@@ -109,6 +109,11 @@ fn run(cli: Cli) -> anyhow::Result<()> {
 
 fn main() -> ExitCode {
     pin_math_paths();
+    // libtorch's own pool would start one worker per core for every forward pass, and its idle
+    // workers spin: an evaluation on one worker thread used 1.6 cores, and two at once ran three
+    // times slower than alone. Policies run on the calling thread; training's updates raise the
+    // count for themselves (`torch_threads`) and lower it again.
+    vigor_policy::run_single_threaded();
     match run(Cli::parse()) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

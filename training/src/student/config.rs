@@ -96,7 +96,7 @@ pub struct StudentConfig {
     pub envs: usize,
     /// Simulation threads (0 = one per core).
     pub threads: usize,
-    /// libtorch threads (1..=64).
+    /// libtorch threads for the supervised update (1..=64); rollouts run the networks on one.
     pub torch_threads: usize,
     /// Checkpoint every this many iterations (1..=10000).
     pub checkpoint_every: usize,

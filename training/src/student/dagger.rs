@@ -141,6 +141,7 @@ impl Algorithm for Dagger<'_> {
         );
         let rollout_s = started.elapsed().as_secs_f64();
         let update_started = Instant::now();
+        tch::set_num_threads(cfg.torch_threads as i32);
         let loss = update(
             student,
             adam,
@@ -148,6 +149,7 @@ impl Algorithm for Dagger<'_> {
             &ro.batch,
             derive(cfg.seed, "minibatch", it),
         );
+        tch::set_num_threads(1);
         let update_s = update_started.elapsed().as_secs_f64();
         let elapsed = started.elapsed().as_secs_f64();
         state.iteration += 1;

@@ -356,7 +356,9 @@ pub fn train_student<F>(
 where
     F: FnMut(&IterationReport),
 {
-    tch::set_num_threads(cfg.torch_threads as i32);
+    // Rollouts run the teacher and the student on the environment workers' cores: one libtorch
+    // thread (its idle pool would spin on them); the update raises it to `torch_threads`.
+    tch::set_num_threads(1);
     let refs = ReferenceSet::for_task(robot, &teacher.manifest.config.task)?;
     let task = StudentTask {
         robot: robot.name.clone(),
