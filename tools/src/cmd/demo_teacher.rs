@@ -52,6 +52,7 @@ pub fn run(dir: &Path, rrd: &Path, trials: usize) -> Result<String> {
         assist: 0.0,
         drawn: false,
         lying_offset_m: [0.0, 0.0],
+        flat_scan: false,
     };
     let results = eval::evaluate(
         eval::Evaluee::Teacher(&teacher),

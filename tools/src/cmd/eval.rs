@@ -16,6 +16,7 @@ use vigor_training::teacher::eval::{self, EvalPlan};
 use vigor_training::teacher::{Teacher, load_artifact};
 
 use super::eval_compare::EvalCommand;
+use super::eval_flags::{camera_timing, camera_words, lying_offset, lying_words, scan_words};
 
 /// Flags of `vigor eval`.
 #[derive(Debug, Args)]
@@ -104,6 +105,13 @@ pub struct EvalArgs {
     /// fidelity. Reports name a rate other than the default.
     #[arg(long)]
     pub physics_hz: Option<u32>,
+    /// A diagnostic, teachers only: the height scan reads level ground (every sample the pelvis's
+    /// height above the terrain directly beneath it), whatever the terrain around; the physics
+    /// and the rest of the observation are unchanged. Against the same evaluation without it
+    /// (`vigor eval compare`), how much of the teacher's success comes from what it sees of the
+    /// terrain. Reports name it in their titles.
+    #[arg(long)]
+    pub flat_scan: bool,
     /// Skip the best/median/worst recordings.
     #[arg(long)]
     pub no_record: bool,
@@ -180,6 +188,7 @@ fn via_bus(a: &EvalArgs, (policy, out): (&Path, &Path), loaded: &Loaded) -> Resu
         assist: 0.0,
         drawn: false,
         lying_offset_m: [0.0, 0.0],
+        flat_scan: false,
     };
     let robot = vigor_sim::robot::Robot::embedded(&loaded.robot)?;
     let sim = vigor_sim::SimConfig::embedded()?;
@@ -299,67 +308,6 @@ impl Loaded {
     }
 }
 
-/// A `LOW,HIGH` flag (one value: fixed) checked against `0 ..= max`, low first; `None` when the
-/// flag was not given.
-fn low_high(flag: &str, values: &[f32], max: f32) -> Result<Option<[f32; 2]>> {
-    let (low, high) = match *values {
-        [] => return Ok(None),
-        [fixed] => (fixed, fixed),
-        [low, high] => (low, high),
-        _ => anyhow::bail!("{flag} takes LOW,HIGH or one value"),
-    };
-    anyhow::ensure!(
-        (0.0..=max).contains(&low) && (low..=max).contains(&high),
-        "{flag} {low},{high}: allowed 0 ..= {max}, low first"
-    );
-    Ok(Some([low, high]))
-}
-
-/// `--camera-latency-ms` as a camera timing (milliseconds to seconds), or `None` when not given.
-fn camera_timing(ms: &[f32]) -> Result<Option<CameraTiming>> {
-    Ok(
-        low_high("--camera-latency-ms", ms, 200.0)?.map(|[low, high]| CameraTiming {
-            random_phase: true,
-            latency_s: [low / 1000.0, high / 1000.0],
-        }),
-    )
-}
-
-/// `--lying-offset-m` (metres), or the default: the protocol's range with `--protocol`, the
-/// centre without.
-fn lying_offset(m: &[f32], protocol: bool) -> Result<[f32; 2]> {
-    Ok(
-        low_high("--lying-offset-m", m, 1.8)?.unwrap_or(if protocol {
-            vigor_sim::scenario::PROTOCOL_LYING_OFFSET_M
-        } else {
-            [0.0, 0.0]
-        }),
-    )
-}
-
-/// The words a report uses for where the lying starts lie.
-fn lying_words(range_m: [f32; 2]) -> String {
-    let [low, high] = range_m;
-    if high <= 0.0 {
-        ", lying starts at the tile centre".to_owned()
-    } else if low == high {
-        format!(", lying starts {low:.2} m from the tile centre")
-    } else {
-        format!(", lying starts {low:.2}-{high:.2} m from the tile centre")
-    }
-}
-
-/// The words a report uses for `camera`.
-fn camera_words(camera: Option<&CameraTiming>) -> String {
-    camera.map_or_else(String::new, |c| {
-        format!(
-            ", camera latency {:.0}-{:.0} ms and random frame phase",
-            c.latency_s[0] * 1000.0,
-            c.latency_s[1] * 1000.0
-        )
-    })
-}
-
 /// Runs `vigor eval`.
 ///
 /// # Errors
@@ -388,8 +336,15 @@ pub fn run(a: &EvalArgs) -> Result<()> {
         loaded.name,
         loaded.kind
     );
+    anyhow::ensure!(
+        !a.flat_scan || loaded.kind == "teacher",
+        "--flat-scan flattens a teacher's height scan; `{}` is a {} and has none",
+        loaded.name,
+        loaded.kind
+    );
     let config = loaded.evaluee().config().clone();
     if a.via_bus {
+        anyhow::ensure!(!a.flat_scan, "--flat-scan is for in-process evaluation");
         anyhow::ensure!(
             loaded.camera.is_none(),
             "--via-bus runs the real camera path; --camera-latency-ms is for in-process evaluation"
@@ -439,6 +394,7 @@ pub fn run(a: &EvalArgs) -> Result<()> {
         );
         EvalPlan {
             lying_offset_m: lying_offset(&a.lying_offset_m, true)?,
+            flat_scan: a.flat_scan,
             ..EvalPlan::protocol(a.trials, a.seed, engines, a.threads)
         }
     } else {
@@ -452,6 +408,7 @@ pub fn run(a: &EvalArgs) -> Result<()> {
             assist: a.assist,
             drawn: false,
             lying_offset_m: lying_offset(&a.lying_offset_m, false)?,
+            flat_scan: a.flat_scan,
         }
     };
     let lying = lying_words(plan.lying_offset_m);
@@ -472,7 +429,7 @@ pub fn run(a: &EvalArgs) -> Result<()> {
         String::new()
     } else {
         format!(", physics at {} Hz", sim.physics_rate_hz())
-    };
+    } + scan_words(a.flat_scan);
     std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
     let plan_cells = plan.cells().len();
     eprintln!(
@@ -512,6 +469,7 @@ pub fn run(a: &EvalArgs) -> Result<()> {
         "camera": loaded.camera,
         "physics_hz": sim.physics_rate_hz(),
         "lying_offset_m": lying_json,
+        "flat_scan": a.flat_scan,
         "cells": cells,
         "episodes": results,
     });
@@ -556,6 +514,7 @@ pub fn run(a: &EvalArgs) -> Result<()> {
                 "camera": loaded.camera,
                 "physics_hz": sim.physics_rate_hz(),
                 "lying_offset_m": lying_json,
+                "flat_scan": a.flat_scan,
                 "summary": summary,
             }))?
             .as_bytes(),

@@ -12,6 +12,7 @@ pub mod distributed;
 pub mod eval;
 pub mod eval_bus;
 pub mod eval_compare;
+pub mod eval_flags;
 pub mod msgs;
 pub mod perception;
 pub mod policy;

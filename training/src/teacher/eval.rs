@@ -57,6 +57,9 @@ pub struct EvalPlan {
     /// ([`vigor_sim::env::EnvConfig::lying_offset_m`]; the protocol's
     /// [`vigor_sim::scenario::PROTOCOL_LYING_OFFSET_M`] puts them on the terrain).
     pub lying_offset_m: [f32; 2],
+    /// A teacher's height scan reads level ground ([`TaskEnv::set_flat_scan`]): a diagnostic of
+    /// how much its success comes from what it sees of the terrain. No effect on a student.
+    pub flat_scan: bool,
 }
 
 impl EvalPlan {
@@ -74,6 +77,7 @@ impl EvalPlan {
             assist: 0.0,
             drawn: true,
             lying_offset_m: PROTOCOL_LYING_OFFSET_M,
+            flat_scan: false,
         }
     }
 
@@ -380,6 +384,7 @@ pub fn evaluate<F: FnMut(usize, usize)>(
                     .collect::<Result<Vec<_>, _>>()?;
                 for env in &mut envs {
                     env.set_assist(plan.assist);
+                    env.set_flat_scan(plan.flat_scan);
                 }
                 let outcomes = agent.run(robot, &mut envs, steps, threads, |_, _| {})?;
                 for (s, o) in specs.iter().zip(outcomes) {

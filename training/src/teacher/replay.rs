@@ -88,6 +88,7 @@ pub fn record_episode(
             };
             let mut env = TaskEnv::new(robot, &cfg, Arc::clone(&p), Arc::clone(&refs), spec)?;
             env.set_assist(e.assist);
+            env.set_flat_scan(plan.flat_scan);
             Ok(env)
         })
         .collect::<Result<Vec<_>, TrainError>>()?;

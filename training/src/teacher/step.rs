@@ -127,12 +127,17 @@ impl TaskEnv {
         );
         let s = self.env.state();
         let yaw = heading(&root_of(s.base_pos, s.base_quat).rotation) as f32;
-        self.scan.sample(
-            s.base_pos,
-            yaw,
-            Some(self.env.terrain()),
-            &mut out[d.reference..d.goal()],
-        );
+        if self.flat_scan {
+            let ground = self.env.terrain().height(s.base_pos[0], s.base_pos[1]);
+            out[d.reference..d.goal()].fill(s.base_pos[2] - ground);
+        } else {
+            self.scan.sample(
+                s.base_pos,
+                yaw,
+                Some(self.env.terrain()),
+                &mut out[d.reference..d.goal()],
+            );
+        }
         out[d.goal()..d.actor()].copy_from_slice(&self.history);
         let extra = &mut out[d.actor()..];
         let rot = root_of(s.base_pos, s.base_quat).rotation;

@@ -185,6 +185,8 @@ pub struct TaskEnv {
     pub(super) restarts: u32,
     /// How long the body has turned slower than `task.reanchor.settled_rad_s`, s.
     pub(super) still_s: f32,
+    /// The height scan reads level ground (an evaluation diagnostic; [`TaskEnv::set_flat_scan`]).
+    pub(super) flat_scan: bool,
 }
 
 /// The observation sizes for `robot` under `params`.
@@ -284,6 +286,7 @@ impl TaskEnv {
             handed_over_s: None,
             restarts: 0,
             still_s: 0.0,
+            flat_scan: false,
         };
         this.begin(spec);
         Ok(this)
@@ -293,6 +296,14 @@ impl TaskEnv {
     /// (training only; 0 = none).
     pub fn set_assist(&mut self, fraction: f32) {
         self.assist_n = fraction * self.env.robot().mass() as f32 * 9.81;
+    }
+
+    /// A diagnostic for evaluation: the height scan reads level ground, every sample the pelvis's
+    /// height above the terrain directly beneath it, whatever the terrain around; the rest of the
+    /// observation and the physics are unchanged. It measures how much of a teacher's success
+    /// comes from what it sees of the terrain.
+    pub fn set_flat_scan(&mut self, on: bool) {
+        self.flat_scan = on;
     }
 
     /// Lets later resets begin part-way along the demonstration for the share of episodes

@@ -115,6 +115,7 @@ fn prone_plan(terrains: Vec<(TerrainKind, f32)>) -> EvalPlan {
         assist: 0.0,
         drawn: false,
         lying_offset_m: [0.0, 0.0],
+        flat_scan: false,
     }
 }
 

@@ -1,11 +1,16 @@
 //! The teacher's evaluation: tables per engine, determinism, recordings that replay the evaluated
-//! episode, and a teacher that does not fit refused.
+//! episode, a teacher that does not fit refused, and the flattened height scan.
 
+use std::sync::Arc;
+
+use vigor_sim::env::EpisodeSpec;
 use vigor_sim::robot::Robot;
 use vigor_sim::scenario::Scenario;
 use vigor_sim::terrain::TerrainKind;
 use vigor_training::teacher::eval::{self, EvalPlan};
-use vigor_training::teacher::load_artifact;
+use vigor_training::teacher::reference::ReferenceSet;
+use vigor_training::teacher::runner::env_config;
+use vigor_training::teacher::{TaskEnv, TeacherConfig, load_artifact};
 
 use super::teacher::{run, tiny};
 
@@ -26,6 +31,7 @@ fn evaluation_gives_a_table_per_engine_and_recordings() {
         assist: 0.0,
         drawn: false,
         lying_offset_m: [0.0, 0.0],
+        flat_scan: false,
     };
     let evaluate = || {
         eval::evaluate(
@@ -88,4 +94,44 @@ fn evaluation_gives_a_table_per_engine_and_recordings() {
     .to_string();
     assert!(err.contains("differs from its evaluation"), "{err}");
     assert!(std::fs::metadata(&rrd).unwrap().len() > 10_000);
+}
+
+#[test]
+fn the_flat_scan_reads_level_ground_and_leaves_the_rest_of_the_observation() {
+    let robot = Robot::embedded("g1_29dof").unwrap();
+    let sim = vigor_sim::SimConfig::embedded().unwrap();
+    let p = Arc::new(TeacherConfig::embedded().unwrap());
+    let mut cfg = env_config(&p, &sim);
+    // Lying on the steps, 1.3 m from the tile centre: the scan around the pelvis sees risers.
+    cfg.lying_offset_m = [1.3, 1.3];
+    let refs = Arc::new(ReferenceSet::shipped(&robot, 0.5).unwrap());
+    let spec = EpisodeSpec {
+        scenario: Scenario::Supine,
+        terrain: (TerrainKind::StairsUp, 1.0),
+        seed: 5,
+    };
+    let mut env = TaskEnv::new(&robot, &cfg, Arc::clone(&p), Arc::clone(&refs), spec).unwrap();
+    let d = env.dims();
+    let mut seen = vec![f32::NAN; d.critic()];
+    env.observe(&mut seen);
+    env.set_flat_scan(true);
+    let mut flat = vec![f32::NAN; d.critic()];
+    env.observe(&mut flat);
+    let scan = d.reference..d.goal();
+    let s = env.env().state();
+    let beneath = s.base_pos[2] - env.env().terrain().height(s.base_pos[0], s.base_pos[1]);
+    assert!(
+        flat[scan.clone()].iter().all(|&h| h == beneath),
+        "{:?}",
+        &flat[scan.clone()]
+    );
+    let spread = |v: &[f32]| {
+        v.iter().copied().fold(f32::MIN, f32::max) - v.iter().copied().fold(f32::MAX, f32::min)
+    };
+    assert!(
+        spread(&seen[scan.clone()]) > 0.1,
+        "the steps show in the real scan"
+    );
+    assert_eq!(seen[..scan.start], flat[..scan.start]);
+    assert_eq!(seen[scan.end..], flat[scan.end..]);
 }
