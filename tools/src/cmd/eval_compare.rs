@@ -29,6 +29,11 @@ pub struct CompareArgs {
     /// `.json`.
     #[arg(long)]
     pub out: Option<PathBuf>,
+    /// Pair the same starts across two engines (sim2sim): A and B each evaluated on one engine,
+    /// with the same --seed, --trials and cells. The starts are the same on every engine; the
+    /// tables are headed `A's engine against B's`.
+    #[arg(long)]
+    pub across_engines: bool,
 }
 
 /// Runs `vigor eval compare`.
@@ -60,15 +65,39 @@ pub fn run(c: &CompareArgs) -> Result<()> {
         Ok((file, json, episodes))
     };
     let (file_a, json_a, a) = read(&c.a)?;
-    let (file_b, json_b, b) = read(&c.b)?;
-    let (reports, unpaired) = pair(&a, &b);
+    let (file_b, json_b, mut b) = read(&c.b)?;
+    let across = if c.across_engines {
+        let one = |file: &Path, episodes: &[eval::EpisodeResult]| -> Result<String> {
+            let first = episodes.first().map_or("", |r| r.engine.as_str());
+            anyhow::ensure!(
+                episodes.iter().all(|r| r.engine == first),
+                "{}: --across-engines pairs evaluations of one engine each; this one holds \
+                 several (`vigor eval --engine rapier` or `mujoco`)",
+                file.display()
+            );
+            Ok(first.to_owned())
+        };
+        let (ea, eb) = (one(&file_a, &a)?, one(&file_b, &b)?);
+        for r in &mut b {
+            r.engine.clone_from(&ea);
+        }
+        Some(format!("{ea} (A) against {eb} (B)"))
+    } else {
+        None
+    };
+    let (mut reports, unpaired) = pair(&a, &b);
+    if let Some(label) = across {
+        for r in &mut reports {
+            r.engine.clone_from(&label);
+        }
+    }
     let describe = |json: &serde_json::Value| {
         format!("seed {}, {} trials per cell", json["seed"], json["trials"])
     };
     anyhow::ensure!(
         !reports.is_empty(),
         "{} and {} share no start ({} against {}): evaluate both with the same --seed, \
-         --trials, cells (e.g. --protocol vigor) and engine",
+         --trials, cells (e.g. --protocol vigor) and engine (or pass --across-engines)",
         file_a.display(),
         file_b.display(),
         describe(&json_a),

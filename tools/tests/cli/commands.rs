@@ -136,6 +136,31 @@ fn eval_compare_pairs_two_evaluations_start_by_start() {
     let counts: serde_json::Value =
         serde_json::from_slice(&std::fs::read(dir.path().join("ab.json")).unwrap()).unwrap();
     assert_eq!(counts["engines"][0]["overall"]["only"][0], only_a);
+    // The same starts on another engine pair only when asked to (sim2sim).
+    let engine_a = json["episodes"][0]["engine"].as_str().unwrap().to_owned();
+    let other = if engine_a == "mujoco" {
+        "rapier"
+    } else {
+        "mujoco"
+    };
+    for e in json["episodes"].as_array_mut().unwrap() {
+        e["engine"] = other.into();
+    }
+    std::fs::write(&b, serde_json::to_vec(&json).unwrap()).unwrap();
+    let (a_path, b_path) = (a.to_str().unwrap(), b.to_str().unwrap());
+    let out = vigor(&["eval", "compare", a_path, b_path], b"");
+    assert_fails_saying(&out, "(or pass --across-engines)");
+    let out = vigor(
+        &["eval", "compare", a_path, b_path, "--across-engines"],
+        b"",
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let printed = text(&out.stdout);
+    assert!(
+        printed.contains(&format!("## {engine_a} (A) against {other} (B)"))
+            && printed.contains(&row),
+        "{printed}"
+    );
     // Another seed's starts are other starts: nothing pairs, and the error says why.
     json["seed"] = 5.into();
     for e in json["episodes"].as_array_mut().unwrap() {
