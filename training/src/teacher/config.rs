@@ -131,6 +131,19 @@ pub struct TaskSection {
     /// configurations before it existed, which read as 0.
     #[serde(default)]
     pub fall_reference_start_share: f32,
+    /// How far along its fall demonstration a posed fall start may begin, a fraction of the clip
+    /// (`0.05..=1`): the phase is drawn uniformly below it. 0.25 poses every one in the landing,
+    /// the part the feasibility check finds the teacher missing. Absent in configurations
+    /// before it existed, which read as the whole clip (1).
+    #[serde(default = "whole_clip", skip_serializing_if = "is_whole_clip")]
+    pub fall_reference_phase_max: f32,
+    /// Whether a posed fall start hands over to the lying recovery it lands in (`task.reanchor`)
+    /// as a pushed body does (true), or tracks its fall demonstration to the end, through the
+    /// landing and the demonstration's own route up (false): what the feasibility check
+    /// (`vigor demos check`, hand-over off) asks of it. Real pushes hand over either way. Absent
+    /// in configurations before it existed, which read as true.
+    #[serde(default = "yes", skip_serializing_if = "is_true")]
+    pub fall_reference_hand_over: bool,
     /// Range of the pushes that topple fall starts in training, N (`50..=2000`, low first; the
     /// PD-held stand before a push tips over by itself, and 50 N for 0.2 s still engages the
     /// policy at the 20° tilt: in the first training iterations with 50-450 N no push episode
@@ -159,6 +172,24 @@ pub struct TaskSection {
     /// to its end.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reanchor: Option<Reanchor>,
+}
+
+fn whole_clip() -> f32 {
+    1.0
+}
+
+#[allow(clippy::trivially_copy_pass_by_ref)] // serde's `skip_serializing_if` passes a reference
+fn is_whole_clip(phase: &f32) -> bool {
+    *phase >= 1.0
+}
+
+fn yes() -> bool {
+    true
+}
+
+#[allow(clippy::trivially_copy_pass_by_ref)] // serde's `skip_serializing_if` passes a reference
+fn is_true(on: &bool) -> bool {
+    *on
 }
 
 fn protocol_push_n() -> [f32; 2] {

@@ -171,6 +171,13 @@ impl Validate for TeacherConfig {
             0.0,
             1.0,
         )?;
+        check_range(
+            file,
+            "task.fall_reference_phase_max",
+            t.fall_reference_phase_max,
+            0.05,
+            1.0,
+        )?;
         let [lo, hi] = t.push_force_n;
         check_range(file, "task.push_force_n[0]", lo, 50.0, 2000.0)?;
         check_range(file, "task.push_force_n[1]", hi, lo, 2000.0)?;

@@ -449,5 +449,10 @@ pub fn reference_start(p: &TeacherParams, spec: &EpisodeSpec) -> Option<f64> {
         return None;
     }
     let unit = |tag: &str| (derive(spec.seed, tag, 0) >> 11) as f64 / (1u64 << 53) as f64;
-    (unit("reference-start") < share).then(|| unit("reference-phase"))
+    let span = if spec.scenario.is_fall() {
+        f64::from(t.fall_reference_phase_max).min(1.0)
+    } else {
+        1.0
+    };
+    (unit("reference-start") < share).then(|| unit("reference-phase") * span)
 }

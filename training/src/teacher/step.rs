@@ -82,6 +82,12 @@ impl TaskEnv {
             return;
         }
         let signatures = self.refs.signatures();
+        let on_fall =
+            student::tilt_rad(signatures[self.reference]) < student::Reanchor::FALL_TRACK_TILT_RAD;
+        if on_fall && self.posed && !self.params.raw.task.fall_reference_hand_over {
+            // A posed fall start tracks its demonstration through (`task.fall_reference_hand_over`).
+            return;
+        }
         if let Some(next) = rule.hand_over(
             &signatures,
             self.reference,
@@ -91,12 +97,10 @@ impl TaskEnv {
             gyro,
             self.still_s,
         ) {
-            let from_fall = student::tilt_rad(signatures[self.reference])
-                < student::Reanchor::FALL_TRACK_TILT_RAD;
             self.reference = next;
             self.anchor_s = since;
             self.clip_start_s = 0.0;
-            if from_fall {
+            if on_fall {
                 self.handed_over_s = Some(since);
             } else {
                 self.restarts += 1;

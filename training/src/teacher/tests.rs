@@ -541,3 +541,55 @@ fn a_finer_scan_carries_the_networks_over_and_computes_what_they_did() {
         }
     }
 }
+
+#[test]
+fn posed_fall_starts_keep_below_their_phase_ceiling() {
+    use super::curriculum::{Curriculum, reference_start};
+    let mut p = TeacherConfig::embedded().unwrap();
+    p.raw.task.reference_start_share = 0.5;
+    p.raw.task.fall_reference_start_share = 0.5;
+    let c = Curriculum::new(64, 0.8);
+    let specs: Vec<vigor_sim::env::EpisodeSpec> = (0..20)
+        .flat_map(|it| (0..64).map(move |i| (it, i)))
+        .map(|(it, i)| c.spec(&p, it, i))
+        .collect();
+    let fall = |s: &vigor_sim::env::EpisodeSpec| vigor_sim::env::EpisodeSpec {
+        scenario: Scenario::Push,
+        ..*s
+    };
+    let whole: Vec<Option<f64>> = specs
+        .iter()
+        .map(|s| reference_start(&p, &fall(s)))
+        .collect();
+    p.raw.task.fall_reference_phase_max = 0.25;
+    let landing: Vec<Option<f64>> = specs
+        .iter()
+        .map(|s| reference_start(&p, &fall(s)))
+        .collect();
+    // The same starts are posed, each at a quarter of its phase over the whole clip.
+    assert_eq!(
+        whole.iter().flatten().count(),
+        landing.iter().flatten().count()
+    );
+    assert!(whole.iter().flatten().any(|f| *f > 0.5));
+    for (w, l) in whole.iter().zip(&landing) {
+        assert_eq!(w.map(|f| f * 0.25), *l);
+    }
+    // The lying starts keep their phases over the whole clip.
+    assert!(
+        specs
+            .iter()
+            .filter_map(|s| reference_start(&p, s))
+            .any(|f| f > 0.5)
+    );
+    let err = params(&DEFAULT_TOML.replace(
+        "reference_start_share = 0.0",
+        "reference_start_share = 0.0\nfall_reference_phase_max = 0.0",
+    ))
+    .unwrap_err()
+    .to_string();
+    assert!(
+        err.contains("`task.fall_reference_phase_max` = 0") && err.contains("0.05 ..= 1"),
+        "{err}"
+    );
+}

@@ -137,6 +137,67 @@ fn a_fall_demonstration_hands_over_to_the_recovery_the_body_lies_in() {
 }
 
 #[test]
+fn a_posed_fall_start_tracks_its_demonstration_through_when_told_to() {
+    let robot = Robot::embedded("g1_29dof").unwrap();
+    let sim = vigor_sim::SimConfig::embedded().unwrap();
+    let mut raw = config::parse::<TeacherConfig>(UNIFIED_TOML, "teacher-unified.toml").unwrap();
+    assert!(raw.task.fall_reference_hand_over, "absent reads as true");
+    // The loose rule of the test above: past 30° of tilt, 0.2 s in.
+    raw.task.reanchor = Some(vigor_policy::student::Reanchor {
+        after_s: 0.2,
+        lying_tilt_rad: 0.52,
+        settled_rad_s: 20.0,
+        again: false,
+        sitting_tilt_rad: None,
+    });
+    let refs = Arc::new(ReferenceSet::for_task(&robot, &raw.task).unwrap());
+    let falls: Vec<usize> = (0..refs.references.len())
+        .filter(|&k| {
+            vigor_policy::student::tilt_rad(refs.signatures()[k])
+                < vigor_policy::student::Reanchor::FALL_TRACK_TILT_RAD
+        })
+        .collect();
+    assert_eq!(falls.len(), 4, "the four fall demonstrations");
+    let run = |hand_over: bool, posed: bool| {
+        let mut raw = raw.clone();
+        raw.task.fall_reference_hand_over = hand_over;
+        let p = Arc::new(raw.validate("teacher-unified.toml").unwrap());
+        let cfg = env_config(&p, &sim);
+        let spec = EpisodeSpec {
+            scenario: Scenario::Push,
+            terrain: (TerrainKind::Flat, 0.0),
+            seed: 3,
+        };
+        let mut env = TaskEnv::new(&robot, &cfg, Arc::clone(&p), Arc::clone(&refs), spec).unwrap();
+        if posed {
+            env.reset_posed_on(spec, falls[0], 0.0).unwrap();
+        }
+        let first = env.reference_index();
+        for _ in 0..100 {
+            env.step(&[0.0; 29]);
+        }
+        (first, env.reference_index(), env.outcome().handed_over_s)
+    };
+    // Posed on the fall demonstration, the body tips past the rule's tilt either way.
+    let (first, now, at) = run(true, true);
+    assert_eq!(first, falls[0]);
+    assert!(at.is_some() && now != first, "hands over as before");
+    let (first, now, at) = run(false, true);
+    assert_eq!(
+        (now, at),
+        (first, None),
+        "tracks its fall demonstration through"
+    );
+    // A real push hands over whatever the key says.
+    let (first, now, at) = run(false, false);
+    assert!(falls.contains(&first));
+    assert!(
+        at.is_some() && now != first,
+        "a pushed body still hands over"
+    );
+}
+
+#[test]
 fn with_again_a_recovery_whose_clip_ended_lying_starts_over() {
     let robot = Robot::embedded("g1_29dof").unwrap();
     let sim = vigor_sim::SimConfig::embedded().unwrap();
