@@ -360,6 +360,10 @@ impl TaskEnv {
         }
         let head = self.head_height(&poses).unwrap_or(1.0);
         self.stats.min_head = self.stats.min_head.min(head);
+        self.stats.lowest_link = poses
+            .iter()
+            .map(|p| p.translation.z as f32)
+            .fold(self.stats.lowest_link, f32::min);
         let mut strike = 0.0;
         if head > HEAD_CLEAR_M {
             self.stats.head_clear = true;
@@ -439,6 +443,11 @@ impl TaskEnv {
             reference_start: self.posed,
             handed_over_s: self.handed_over_s,
             restarts: self.restarts,
+            lowest_link_m: if self.stats.lowest_link.is_finite() {
+                self.stats.lowest_link
+            } else {
+                0.0
+            },
             reward: self.stats.reward,
         }
     }

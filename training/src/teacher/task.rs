@@ -129,6 +129,12 @@ pub struct Outcome {
     /// (`task.reanchor.again`).
     #[serde(default)]
     pub restarts: u32,
+    /// The lowest any link's origin went, world height in m, after engagement. Every tile's
+    /// level is 0 (its spawn square, stair treads climb from there), so on stepping stones and gaps,
+    /// whose pits lie 1 m down, a value well below 0 says a limb went into a pit. Absent in
+    /// evaluations before it existed, which read as 0.
+    #[serde(default)]
+    pub lowest_link_m: f32,
     /// Episode return.
     pub reward: f32,
 }
@@ -139,6 +145,7 @@ pub(super) struct Stats {
     pub(super) head_clear: bool,
     pub(super) strikes: u32,
     pub(super) min_head: f32,
+    pub(super) lowest_link: f32,
     pub(super) energy: f32,
     pub(super) track_sq: f64,
     pub(super) track_n: f64,
@@ -430,6 +437,7 @@ impl TaskEnv {
         self.prev_dq.clone_from(&s.dq);
         self.stats = Stats {
             min_head: f32::INFINITY,
+            lowest_link: f32::INFINITY,
             start_xy: [s.base_pos[0], s.base_pos[1]],
             ..Stats::default()
         };

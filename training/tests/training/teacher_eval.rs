@@ -135,3 +135,46 @@ fn the_flat_scan_reads_level_ground_and_leaves_the_rest_of_the_observation() {
     assert_eq!(seen[..scan.start], flat[..scan.start]);
     assert_eq!(seen[scan.end..], flat[scan.end..]);
 }
+
+#[test]
+fn the_lowest_link_reads_a_limb_in_a_pit() {
+    let robot = Robot::embedded("g1_29dof").unwrap();
+    let sim = vigor_sim::SimConfig::embedded().unwrap();
+    let mut raw = vigor_common::config::parse::<TeacherConfig>(
+        vigor_training::teacher::config::UNIFIED_TOML,
+        "teacher-unified.toml",
+    )
+    .unwrap();
+    raw.task.lying_offset_m = [1.0, 1.6];
+    let p =
+        Arc::new(vigor_common::config::Validate::validate(&raw, "teacher-unified.toml").unwrap());
+    let refs = Arc::new(ReferenceSet::for_task(&robot, &p.raw.task).unwrap());
+    let mut cfg = env_config(&p, &sim);
+    cfg.lying_offset_m = p.raw.task.lying_offset_m;
+    // Supine on the terrain, zero residuals for 2 s: the body lies where it settled.
+    let lowest = |terrain: (TerrainKind, f32), seed: u64| {
+        let spec = EpisodeSpec {
+            scenario: Scenario::Supine,
+            terrain,
+            seed,
+        };
+        let mut env = TaskEnv::new(&robot, &cfg, Arc::clone(&p), Arc::clone(&refs), spec).unwrap();
+        for _ in 0..100 {
+            env.step(&[0.0; 29]);
+        }
+        env.outcome().lowest_link_m
+    };
+    for seed in 0..3 {
+        let flat = lowest((TerrainKind::Flat, 0.0), seed);
+        assert!(
+            (-0.01..0.2).contains(&flat),
+            "flat ground, seed {seed}: {flat}"
+        );
+    }
+    // 0.6 m trenches 1 m deep from 0.75 m out, a body lying 1-1.6 m out: limbs go in (measured:
+    // to the trench floor in all of seeds 0-7).
+    let pits: Vec<f32> = (0..3)
+        .map(|seed| lowest((TerrainKind::Gaps, 1.0), seed))
+        .collect();
+    assert!(pits.iter().all(|&z| z < -0.5), "{pits:?}");
+}
