@@ -168,7 +168,7 @@ impl TaskEnv {
         }
     }
 
-    fn link_poses(&self) -> Vec<rapier3d::na::Isometry3<f64>> {
+    pub(super) fn link_poses(&self) -> Vec<rapier3d::na::Isometry3<f64>> {
         let s = self.env.state();
         let q: Vec<f64> = s.q.iter().map(|&x| f64::from(x)).collect();
         self.env
@@ -445,6 +445,11 @@ impl TaskEnv {
             restarts: self.restarts,
             lowest_link_m: if self.stats.lowest_link.is_finite() {
                 self.stats.lowest_link
+            } else {
+                0.0
+            },
+            lowest_link_start_m: if self.stats.lowest_link_start.is_finite() {
+                self.stats.lowest_link_start
             } else {
                 0.0
             },

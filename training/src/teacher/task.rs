@@ -129,12 +129,16 @@ pub struct Outcome {
     /// (`task.reanchor.again`).
     #[serde(default)]
     pub restarts: u32,
-    /// The lowest any link's origin went, world height in m, after engagement. Every tile's
+    /// The lowest any link's origin went, world height in m, from engagement on. Every tile's
     /// level is 0 (its spawn square, stair treads climb from there), so on stepping stones and gaps,
     /// whose pits lie 1 m down, a value well below 0 says a limb went into a pit. Absent in
     /// evaluations before it existed, which read as 0.
     #[serde(default)]
     pub lowest_link_m: f32,
+    /// The same at engagement, before the policy's first action: where the start itself put the
+    /// body (a lying start settled over a pit, a push that fell into one).
+    #[serde(default)]
+    pub lowest_link_start_m: f32,
     /// Episode return.
     pub reward: f32,
 }
@@ -146,6 +150,7 @@ pub(super) struct Stats {
     pub(super) strikes: u32,
     pub(super) min_head: f32,
     pub(super) lowest_link: f32,
+    pub(super) lowest_link_start: f32,
     pub(super) energy: f32,
     pub(super) track_sq: f64,
     pub(super) track_n: f64,
@@ -435,9 +440,15 @@ impl TaskEnv {
         self.last_action.iter_mut().for_each(|a| *a = 0.0);
         let s = self.env.state();
         self.prev_dq.clone_from(&s.dq);
+        let lowest = self
+            .link_poses()
+            .iter()
+            .map(|p| p.translation.z as f32)
+            .fold(f32::INFINITY, f32::min);
         self.stats = Stats {
             min_head: f32::INFINITY,
-            lowest_link: f32::INFINITY,
+            lowest_link: lowest,
+            lowest_link_start: lowest,
             start_xy: [s.base_pos[0], s.base_pos[1]],
             ..Stats::default()
         };

@@ -162,19 +162,19 @@ fn the_lowest_link_reads_a_limb_in_a_pit() {
         for _ in 0..100 {
             env.step(&[0.0; 29]);
         }
-        env.outcome().lowest_link_m
+        let out = env.outcome();
+        assert!(out.lowest_link_m <= out.lowest_link_start_m);
+        (out.lowest_link_start_m, out.lowest_link_m)
     };
     for seed in 0..3 {
-        let flat = lowest((TerrainKind::Flat, 0.0), seed);
-        assert!(
-            (-0.01..0.2).contains(&flat),
-            "flat ground, seed {seed}: {flat}"
-        );
+        let (start, flat) = lowest((TerrainKind::Flat, 0.0), seed);
+        assert!((-0.01..0.2).contains(&flat), "flat, seed {seed}: {flat}");
+        assert!((-0.01..0.2).contains(&start), "flat, seed {seed}: {start}");
     }
     // 0.6 m trenches 1 m deep from 0.75 m out, a body lying 1-1.6 m out: limbs go in (measured:
     // to the trench floor in all of seeds 0-7).
     let pits: Vec<f32> = (0..3)
-        .map(|seed| lowest((TerrainKind::Gaps, 1.0), seed))
+        .map(|seed| lowest((TerrainKind::Gaps, 1.0), seed).1)
         .collect();
     assert!(pits.iter().all(|&z| z < -0.5), "{pits:?}");
 }
