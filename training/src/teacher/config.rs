@@ -12,7 +12,7 @@ use crate::demos::authored::RECOVERIES;
 use crate::rl::PpoConfig;
 
 /// Number of reward terms ([`RewardWeights::weights`]).
-pub const REWARD_COUNT: usize = 14;
+pub const REWARD_COUNT: usize = 15;
 
 /// The shipped teacher configuration.
 pub const DEFAULT_TOML: &str = include_str!("../../../configs/teacher.toml");
@@ -297,6 +297,13 @@ pub struct RewardWeights {
     pub impact: f32,
     /// Threshold of an impact peak, N.
     pub impact_force_n: f32,
+    /// Per second, for each link whose origin is down inside a pit (stepping stones, gaps: over
+    /// ground more than 0.5 m below the tile level, itself more than `PIT_LINK_M` below that
+    /// level): a limb gone into a pit, where the protocol's starts on these kinds fail
+    /// (docs/teacher.md, "Limbs in the pits"). Absent in configurations before it existed,
+    /// which read as 0 (off).
+    #[serde(default)]
+    pub pit: f32,
 }
 
 /// `[curriculum]`.
@@ -446,6 +453,7 @@ impl RewardWeights {
             ("base_angular_velocity", self.base_angular_velocity),
             ("head_contact", self.head_contact),
             ("impact", self.impact),
+            ("pit", self.pit),
         ]
     }
 }

@@ -8,7 +8,11 @@ use super::config::{REWARD_COUNT, TeacherConfig, TeacherParams};
 use crate::demos::authored::shipped_names;
 
 /// Checks `model.critic_groups`: empty, or 2..=8 groups that split the reward terms.
-fn check_critic_groups(file: &str, groups: &[Vec<String>]) -> Result<(), ConfigError> {
+fn check_critic_groups(
+    file: &str,
+    groups: &[Vec<String>],
+    rewards: &super::config::RewardWeights,
+) -> Result<(), ConfigError> {
     if groups.is_empty() {
         return Ok(());
     }
@@ -47,11 +51,14 @@ fn check_critic_groups(file: &str, groups: &[Vec<String>]) -> Result<(), ConfigE
             }
         }
     }
+    // A term that is off may be left out (the first group takes it): `pit` came after the
+    // multi-critic configurations.
     let missing: Vec<&str> = terms
         .iter()
         .zip(seen)
-        .filter(|(_, s)| !s)
-        .map(|(t, _)| *t)
+        .zip(rewards.weights())
+        .filter(|((_, s), (_, w))| !s && *w != 0.0)
+        .map(|((t, _), _)| *t)
         .collect();
     if !missing.is_empty() {
         return Err(config::inconsistent(
@@ -83,7 +90,7 @@ impl Validate for TeacherConfig {
         check_range(file, "iterations", self.iterations, 1, 1_000_000)?;
         check_range(file, "checkpoint_every", self.checkpoint_every, 1, 10_000)?;
         check_range(file, "torch_threads", self.torch_threads, 1, 64)?;
-        check_critic_groups(file, &self.model.critic_groups)?;
+        check_critic_groups(file, &self.model.critic_groups, &self.rewards)?;
         check_range(file, "sim.start_pool", self.sim.start_pool, 0, 4096)?;
         if let Some(hz) = self.sim.physics_rate_hz {
             let r = vigor_sim::config::PHYSICS_RATE_HZ;

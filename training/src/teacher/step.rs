@@ -28,6 +28,9 @@ const PROBE: [(f32, f32); 5] = [
 ];
 /// A robot slower than this counts as still, m/s.
 const STILL_M_S: f32 = 0.5;
+/// The `pit` reward term counts a link [`super::task::PIT_LINK_M`] below the tile level over
+/// ground lower than this, m (pits lie `vigor_sim::terrain::tiles::PIT_DEPTH_M` down).
+const PIT_GROUND_M: f32 = -0.5;
 /// A pelvis this far below the terrain's lowest point has fallen off the world, m.
 pub const LOST_BELOW_M: f32 = 0.5;
 
@@ -358,6 +361,18 @@ impl TaskEnv {
                 undesired += 1.0;
             }
         }
+        let pit = if w.pit == 0.0 {
+            0.0
+        } else {
+            poses
+                .iter()
+                .filter(|p| {
+                    let v = p.translation.vector;
+                    v.z < -f64::from(super::task::PIT_LINK_M)
+                        && ground(v.x as f32, v.y as f32) < PIT_GROUND_M
+                })
+                .count() as f32
+        };
         let head = self.head_height(&poses).unwrap_or(1.0);
         self.stats.min_head = self.stats.min_head.min(head);
         self.stats.lowest_link = poses
@@ -398,7 +413,7 @@ impl TaskEnv {
 
         let raw = [
             body, joint, torque, limits, vel, acc, rate, undesired, edge, head_term, vel_term,
-            spin_term, strike, impact,
+            spin_term, strike, impact, pit,
         ];
         let weights = w.weights();
         let mut out = StepReward::default();

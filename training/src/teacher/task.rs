@@ -31,12 +31,16 @@ pub const REWARD_TERMS: [&str; REWARD_COUNT] = [
     "base_angular_velocity",
     "head_contact",
     "impact",
+    "pit",
 ];
 
 /// A contact counts above this ground force, N.
 pub(super) const CONTACT_N: f32 = 1.0;
 /// Safe success: the head never comes within this of the terrain, m (VIGOR's 5 cm).
 pub const HEAD_CLEARANCE_M: f32 = 0.05;
+/// The `pit` reward term counts a link whose origin is this far below the tile level, m (over a
+/// pit of stepping stones or gaps).
+pub const PIT_LINK_M: f32 = 0.15;
 /// The head counts as clear of the ground again above this, m.
 pub(super) const HEAD_CLEAR_M: f32 = 0.10;
 /// Actions are clipped to this magnitude before scaling.

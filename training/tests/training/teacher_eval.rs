@@ -146,6 +146,7 @@ fn the_lowest_link_reads_a_limb_in_a_pit() {
     )
     .unwrap();
     raw.task.lying_offset_m = [1.0, 1.6];
+    raw.rewards.pit = -1.0;
     let p =
         Arc::new(vigor_common::config::Validate::validate(&raw, "teacher-unified.toml").unwrap());
     let refs = Arc::new(ReferenceSet::for_task(&robot, &p.raw.task).unwrap());
@@ -159,11 +160,24 @@ fn the_lowest_link_reads_a_limb_in_a_pit() {
             seed,
         };
         let mut env = TaskEnv::new(&robot, &cfg, Arc::clone(&p), Arc::clone(&refs), spec).unwrap();
+        let pit = vigor_training::teacher::task::REWARD_TERMS
+            .iter()
+            .position(|t| *t == "pit")
+            .unwrap();
+        let mut pit_sum = 0.0;
         for _ in 0..100 {
-            env.step(&[0.0; 29]);
+            pit_sum += env.step(&[0.0; 29]).terms[pit];
         }
         let out = env.outcome();
         assert!(out.lowest_link_m <= out.lowest_link_start_m);
+        // The `pit` term charges a link down in a pit: nothing unless the lowest link went in.
+        let deep = out.lowest_link_m < -vigor_training::teacher::task::PIT_LINK_M;
+        assert_eq!(
+            pit_sum < 0.0,
+            deep,
+            "pit term {pit_sum}, lowest {}",
+            out.lowest_link_m
+        );
         (out.lowest_link_start_m, out.lowest_link_m)
     };
     for seed in 0..3 {
