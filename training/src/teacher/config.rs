@@ -174,6 +174,11 @@ pub struct TaskSection {
     pub reanchor: Option<Reanchor>,
 }
 
+#[allow(clippy::trivially_copy_pass_by_ref)] // serde's `skip_serializing_if` passes a reference
+fn is_zero(weight: &f32) -> bool {
+    *weight == 0.0
+}
+
 fn whole_clip() -> f32 {
     1.0
 }
@@ -297,12 +302,12 @@ pub struct RewardWeights {
     pub impact: f32,
     /// Threshold of an impact peak, N.
     pub impact_force_n: f32,
-    /// Per second, for each link whose origin is down inside a pit (stepping stones, gaps: over
-    /// ground more than 0.5 m below the tile level, itself more than `PIT_LINK_M` below that
-    /// level): a limb gone into a pit, where the protocol's starts on these kinds fail
-    /// (docs/teacher.md, "Limbs in the pits"). Absent in configurations before it existed,
-    /// which read as 0 (off).
-    #[serde(default)]
+    /// Per second, for each link whose origin is down inside a pit of stepping stones or gaps
+    /// (the only kinds with pits; their level is 0): more than `PIT_LINK_M` below 0, over ground
+    /// halfway down a pit. A limb gone into a pit is where the protocol's starts on these kinds
+    /// fail (docs/teacher.md, "Limbs in the pits"). Absent in configurations before it existed,
+    /// which read as 0 (off), and left out of files when 0.
+    #[serde(default, skip_serializing_if = "is_zero")]
     pub pit: f32,
 }
 

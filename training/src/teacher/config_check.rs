@@ -349,6 +349,14 @@ impl Validate for TeacherConfig {
                      clip",
                 ));
             }
+            if self.task.fall_reference_phase_max < 1.0 {
+                return Err(config::inconsistent(
+                    file,
+                    "curriculum.adaptive_phase_bins",
+                    "cuts the whole clip into bins, so it needs task.fall_reference_phase_max = 1 \
+                     (posed fall starts drawn over the whole clip)",
+                ));
+            }
         }
         Ok(TeacherParams { raw: self.clone() })
     }

@@ -28,9 +28,9 @@ const PROBE: [(f32, f32); 5] = [
 ];
 /// A robot slower than this counts as still, m/s.
 const STILL_M_S: f32 = 0.5;
-/// The `pit` reward term counts a link [`super::task::PIT_LINK_M`] below the tile level over
-/// ground lower than this, m (pits lie `vigor_sim::terrain::tiles::PIT_DEPTH_M` down).
-const PIT_GROUND_M: f32 = -0.5;
+/// The `pit` reward term counts a link [`super::task::PIT_LINK_M`] below 0 over ground lower
+/// than this, m: halfway down a pit (`vigor_sim::terrain::tiles::PIT_DEPTH_M`).
+const PIT_GROUND_M: f32 = -0.5 * vigor_sim::terrain::tiles::PIT_DEPTH_M;
 /// A pelvis this far below the terrain's lowest point has fallen off the world, m.
 pub const LOST_BELOW_M: f32 = 0.5;
 
@@ -361,7 +361,7 @@ impl TaskEnv {
                 undesired += 1.0;
             }
         }
-        let pit = if w.pit == 0.0 {
+        let pit = if w.pit == 0.0 || !self.pits {
             0.0
         } else {
             poses

@@ -10,6 +10,7 @@ use vigor_sim::env::{Env, EnvConfig, EnvError, EpisodeSpec};
 use vigor_sim::rapier::JointCommand;
 use vigor_sim::robot::Robot;
 use vigor_sim::sensors::{HeightScan, HeightScanConfig};
+use vigor_sim::terrain::TerrainKind;
 
 use super::config::{REWARD_COUNT, ReferenceRule, TeacherParams};
 use super::reference::{ReferenceSet, reference_obs_len};
@@ -38,8 +39,8 @@ pub const REWARD_TERMS: [&str; REWARD_COUNT] = [
 pub(super) const CONTACT_N: f32 = 1.0;
 /// Safe success: the head never comes within this of the terrain, m (VIGOR's 5 cm).
 pub const HEAD_CLEARANCE_M: f32 = 0.05;
-/// The `pit` reward term counts a link whose origin is this far below the tile level, m (over a
-/// pit of stepping stones or gaps).
+/// The `pit` reward term counts a link whose origin is this far below 0, the level of stepping
+/// stones and gaps, over one of their pits, m.
 pub const PIT_LINK_M: f32 = 0.15;
 /// The head counts as clear of the ground again above this, m.
 pub(super) const HEAD_CLEAR_M: f32 = 0.10;
@@ -133,14 +134,15 @@ pub struct Outcome {
     /// (`task.reanchor.again`).
     #[serde(default)]
     pub restarts: u32,
-    /// The lowest any link's origin went, world height in m, from engagement on. Every tile's
-    /// level is 0 (its spawn square, stair treads climb from there), so on stepping stones and gaps,
-    /// whose pits lie 1 m down, a value well below 0 says a limb went into a pit. Absent in
+    /// The lowest any link's origin went, world height in m, from engagement on. On stepping
+    /// stones and gaps, whose spawn square, stones and rims lie at 0 and whose pits 1 m down, a
+    /// value well below 0 says a limb went into a pit; other kinds have other levels (stairs up
+    /// and the bowl of slopes up spawn below 0, stairs down and platforms above). Absent in
     /// evaluations before it existed, which read as 0.
     #[serde(default)]
     pub lowest_link_m: f32,
     /// The same at engagement, before the policy's first action: where the start itself put the
-    /// body (a lying start settled over a pit, a push that fell into one).
+    /// body (a lying start settled over a pit).
     #[serde(default)]
     pub lowest_link_start_m: f32,
     /// Episode return.
@@ -203,6 +205,8 @@ pub struct TaskEnv {
     pub(super) still_s: f32,
     /// The height scan reads level ground (an evaluation diagnostic; [`TaskEnv::set_flat_scan`]).
     pub(super) flat_scan: bool,
+    /// The episode's tile has pits (stepping stones, gaps), the only kinds the `pit` term reads.
+    pub(super) pits: bool,
 }
 
 /// The observation sizes for `robot` under `params`.
@@ -303,6 +307,7 @@ impl TaskEnv {
             restarts: 0,
             still_s: 0.0,
             flat_scan: false,
+            pits: false,
         };
         this.begin(spec);
         Ok(this)
@@ -423,7 +428,9 @@ impl TaskEnv {
 
     fn begin(&mut self, spec: EpisodeSpec) {
         // The difficulty of the tile built (a scenario's own terrain replaces the slot's).
-        self.difficulty = spec.scenario.terrain_for(spec.terrain).1;
+        let (kind, difficulty) = spec.scenario.terrain_for(spec.terrain);
+        self.difficulty = difficulty;
+        self.pits = matches!(kind, TerrainKind::SteppingStones | TerrainKind::Gaps);
         if spec.scenario.is_fall() && !self.posed {
             // Stand and get pushed until the 20° trigger: the policy engages there.
             let hold = self.hold_commands();

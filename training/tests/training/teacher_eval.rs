@@ -170,8 +170,9 @@ fn the_lowest_link_reads_a_limb_in_a_pit() {
         }
         let out = env.outcome();
         assert!(out.lowest_link_m <= out.lowest_link_start_m);
-        // The `pit` term charges a link down in a pit: nothing unless the lowest link went in.
-        let deep = out.lowest_link_m < -vigor_training::teacher::task::PIT_LINK_M;
+        // The `pit` term charges a link down in a pit of stones or gaps, and nothing elsewhere.
+        let deep = out.lowest_link_m < -vigor_training::teacher::task::PIT_LINK_M
+            && matches!(terrain.0, TerrainKind::Gaps | TerrainKind::SteppingStones);
         assert_eq!(
             pit_sum < 0.0,
             deep,
@@ -185,10 +186,20 @@ fn the_lowest_link_reads_a_limb_in_a_pit() {
         assert!((-0.01..0.2).contains(&flat), "flat, seed {seed}: {flat}");
         assert!((-0.01..0.2).contains(&start), "flat, seed {seed}: {start}");
     }
+    // Stairs up and the bowl of slopes up spawn below 0 and have no pits: no pit term there
+    // (the per-step check inside `lowest`), though links lie far below 0.
+    for kind in [TerrainKind::StairsUp, TerrainKind::SlopeUp] {
+        let (start, _) = lowest((kind, 1.0), 0);
+        assert!(start < -0.3, "{kind:?} spawns below 0: {start}");
+    }
     // 0.6 m trenches 1 m deep from 0.75 m out, a body lying 1-1.6 m out: limbs go in (measured:
     // to the trench floor in all of seeds 0-7).
-    let pits: Vec<f32> = (0..3)
-        .map(|seed| lowest((TerrainKind::Gaps, 1.0), seed).1)
+    let pits: Vec<(f32, f32)> = (0..3)
+        .map(|seed| lowest((TerrainKind::Gaps, 1.0), seed))
         .collect();
-    assert!(pits.iter().all(|&z| z < -0.5), "{pits:?}");
+    assert!(pits.iter().all(|&(_, z)| z < -0.5), "{pits:?}");
+    assert!(
+        pits.iter().any(|&(start, z)| z < start - 0.1),
+        "some go in after engagement: {pits:?}"
+    );
 }
