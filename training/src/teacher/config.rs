@@ -412,8 +412,8 @@ impl TeacherParams {
     }
 
     /// The value head of each reward term (order of [`super::task::REWARD_TERMS`]): its group in
-    /// `model.critic_groups`, or 0 for all with one head. Validation guarantees every term has
-    /// exactly one group.
+    /// `model.critic_groups`, or 0 for all with one head and for a term left out of the groups.
+    /// Validation guarantees every term that is on (weight not 0) has exactly one group.
     #[must_use]
     pub fn reward_heads(&self) -> [usize; REWARD_COUNT] {
         let mut heads = [0; REWARD_COUNT];

@@ -7,7 +7,8 @@ use vigor_common::config::{self, ConfigError, Validate, check_range};
 use super::config::{REWARD_COUNT, TeacherConfig, TeacherParams};
 use crate::demos::authored::shipped_names;
 
-/// Checks `model.critic_groups`: empty, or 2..=8 groups that split the reward terms.
+/// Checks `model.critic_groups`: empty, or 2..=8 groups that split the reward terms that are on
+/// (a term whose weight is 0 may be left out; the first group takes it).
 fn check_critic_groups(
     file: &str,
     groups: &[Vec<String>],

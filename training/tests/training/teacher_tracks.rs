@@ -1,5 +1,5 @@
-//! Which demonstration a teacher episode tracks: the gravity rule, and the hand-over from a fall to
-//! the recovery the body lies in.
+//! Which demonstration a teacher episode tracks: the gravity rule, the hand-over from a fall to
+//! the recovery the body lies in, and where posed fall starts begin and whether they hand over.
 
 use std::sync::Arc;
 
@@ -9,7 +9,8 @@ use vigor_sim::robot::Robot;
 use vigor_sim::scenario::Scenario;
 use vigor_sim::terrain::TerrainKind;
 use vigor_training::demos::Posture;
-use vigor_training::teacher::config::{ReferenceRule, UNIFIED_TOML};
+use vigor_training::teacher::config::{DEFAULT_TOML, ReferenceRule, UNIFIED_TOML};
+use vigor_training::teacher::curriculum::{Curriculum, reference_start};
 use vigor_training::teacher::reference::ReferenceSet;
 use vigor_training::teacher::runner::env_config;
 use vigor_training::teacher::{TaskEnv, TeacherConfig, TeacherParams};
@@ -302,4 +303,57 @@ fn flat_episode(
         seed: 5,
     };
     TaskEnv::new(robot, &cfg, p, refs, spec).unwrap()
+}
+
+#[test]
+fn posed_fall_starts_keep_below_their_phase_ceiling() {
+    let mut p = TeacherConfig::embedded().unwrap();
+    p.raw.task.reference_start_share = 0.5;
+    p.raw.task.fall_reference_start_share = 0.5;
+    let c = Curriculum::new(64, 0.8);
+    let specs: Vec<EpisodeSpec> = (0..20)
+        .flat_map(|it| (0..64).map(move |i| (it, i)))
+        .map(|(it, i)| c.spec(&p, it, i))
+        .collect();
+    let fall = |s: &EpisodeSpec| EpisodeSpec {
+        scenario: Scenario::Push,
+        ..*s
+    };
+    let whole: Vec<Option<f64>> = specs
+        .iter()
+        .map(|s| reference_start(&p, &fall(s)))
+        .collect();
+    p.raw.task.fall_reference_phase_max = 0.25;
+    let landing: Vec<Option<f64>> = specs
+        .iter()
+        .map(|s| reference_start(&p, &fall(s)))
+        .collect();
+    // The same starts are posed, each at a quarter of its phase over the whole clip.
+    assert_eq!(
+        whole.iter().flatten().count(),
+        landing.iter().flatten().count()
+    );
+    assert!(whole.iter().flatten().any(|f| *f > 0.5));
+    for (w, l) in whole.iter().zip(&landing) {
+        assert_eq!(w.map(|f| f * 0.25), *l);
+    }
+    // The lying starts keep their phases over the whole clip.
+    assert!(
+        specs
+            .iter()
+            .filter_map(|s| reference_start(&p, s))
+            .any(|f| f > 0.5)
+    );
+    let params =
+        |text: &str| config::parse::<TeacherConfig>(text, "teacher.toml")?.validate("teacher.toml");
+    let err = params(&DEFAULT_TOML.replace(
+        "reference_start_share = 0.0",
+        "reference_start_share = 0.0\nfall_reference_phase_max = 0.0",
+    ))
+    .unwrap_err()
+    .to_string();
+    assert!(
+        err.contains("`task.fall_reference_phase_max` = 0") && err.contains("0.05 ..= 1"),
+        "{err}"
+    );
 }
