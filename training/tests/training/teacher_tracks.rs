@@ -87,13 +87,7 @@ fn a_fall_demonstration_hands_over_to_the_recovery_the_body_lies_in() {
     none.task.reanchor = None;
     let off = Arc::new(none.validate("teacher-unified.toml").unwrap());
     // A loose rule so a push hands over while it falls: past 30° of tilt, 0.2 s in.
-    raw.task.reanchor = Some(vigor_policy::student::Reanchor {
-        after_s: 0.2,
-        lying_tilt_rad: 0.52,
-        settled_rad_s: 20.0,
-        again: false,
-        sitting_tilt_rad: None,
-    });
+    raw.task.reanchor = Some(loose_rule(false));
     let on = Arc::new(raw.validate("teacher-unified.toml").unwrap());
     let refs = Arc::new(ReferenceSet::for_task(&robot, &on.raw.task).unwrap());
     let cfg = env_config(&on, &sim);
@@ -144,13 +138,7 @@ fn a_posed_fall_start_tracks_its_demonstration_through_when_told_to() {
     let mut raw = config::parse::<TeacherConfig>(UNIFIED_TOML, "teacher-unified.toml").unwrap();
     assert!(raw.task.fall_reference_hand_over, "absent reads as true");
     // The loose rule of the test above: past 30° of tilt, 0.2 s in.
-    raw.task.reanchor = Some(vigor_policy::student::Reanchor {
-        after_s: 0.2,
-        lying_tilt_rad: 0.52,
-        settled_rad_s: 20.0,
-        again: false,
-        sitting_tilt_rad: None,
-    });
+    raw.task.reanchor = Some(loose_rule(false));
     let refs = Arc::new(ReferenceSet::for_task(&robot, &raw.task).unwrap());
     let falls: Vec<usize> = (0..refs.references.len())
         .filter(|&k| {
@@ -205,15 +193,7 @@ fn with_again_a_recovery_whose_clip_ended_lying_starts_over() {
     let mut raw = config::parse::<TeacherConfig>(UNIFIED_TOML, "teacher-unified.toml").unwrap();
     // A 1 s clip, so it ends early; zero residuals cannot get the robot up in that time.
     raw.task.reference_duration_s = 1.0;
-    let rule = |again| {
-        Some(vigor_policy::student::Reanchor {
-            after_s: 0.2,
-            lying_tilt_rad: 0.52,
-            settled_rad_s: 20.0,
-            again,
-            sitting_tilt_rad: None,
-        })
-    };
+    let rule = |again| Some(loose_rule(again));
     let run = |again: bool| {
         let mut raw = raw.clone();
         raw.task.reanchor = rule(again);
@@ -356,4 +336,15 @@ fn posed_fall_starts_keep_below_their_phase_ceiling() {
         err.contains("`task.fall_reference_phase_max` = 0") && err.contains("0.05 ..= 1"),
         "{err}"
     );
+}
+
+/// A loose hand-over rule, so a push hands over while it falls: past 30° of tilt, 0.2 s in.
+fn loose_rule(again: bool) -> vigor_policy::student::Reanchor {
+    vigor_policy::student::Reanchor {
+        after_s: 0.2,
+        lying_tilt_rad: 0.52,
+        settled_rad_s: 20.0,
+        again,
+        sitting_tilt_rad: None,
+    }
 }
