@@ -349,6 +349,13 @@ pub struct CurriculumSection {
     /// seed only. Absent in configurations before it existed: 0 (every episode at its level).
     #[serde(default)]
     pub full_range_share: f32,
+    /// Kinds whose slots draw every episode's difficulty over the whole range (as
+    /// `full_range_share` = 1 for them alone), whatever `full_range_share` says for the rest: for
+    /// kinds the levels hold near their easiest tile while the protocol meets all of them (stepping
+    /// stones and gaps, docs/teacher.md "Limbs in the pits"). Each kind must be one of
+    /// `terrains`. Absent in configurations before it existed, and left out of files when empty.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub full_range_kinds: Vec<TerrainKind>,
     /// Adaptive start sampling: each episode's scenario is drawn with a probability that grows
     /// with how often that scenario has been failing on the slot's terrain kind, instead of
     /// uniformly (docs/teacher.md). Absent in configurations before it existed: off.

@@ -318,6 +318,16 @@ impl Validate for TeacherConfig {
             0.0,
             1.0,
         )?;
+        if let Some(kind) = c.full_range_kinds.iter().find(|k| !c.terrains.contains(k)) {
+            return Err(config::inconsistent(
+                file,
+                "curriculum.full_range_kinds",
+                format!(
+                    "names `{}`, which is not in curriculum.terrains, so no slot would play it",
+                    kind.name()
+                ),
+            ));
+        }
         check_range(
             file,
             "curriculum.adaptive_floor",

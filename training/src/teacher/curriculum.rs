@@ -209,7 +209,7 @@ impl Curriculum {
                 (kind, own * fraction)
             }
             Some(own) => own,
-            None => match full_range_difficulty(p, seed) {
+            None => match full_range_difficulty(p, slot.0, seed) {
                 Some(difficulty) if self.stage >= 2 && !p.terrains().is_empty() => {
                     (slot.0, difficulty)
                 }
@@ -343,7 +343,9 @@ impl Curriculum {
             // at the slot's difficulty: its outcome says nothing about the slot's level. Nor
             // does a full-range draw's.
             let own = spec.scenario.required_terrain().is_some();
-            if (own && !eased) || (!own && full_range_difficulty(p, spec.seed).is_some()) {
+            if (own && !eased)
+                || (!own && full_range_difficulty(p, spec.terrain.0, spec.seed).is_some())
+            {
                 continue;
             }
             match ok {
@@ -419,13 +421,23 @@ impl Curriculum {
     }
 }
 
-/// The difficulty of a stage-2 episode on its slot's terrain drawn over the whole range (0..1,
-/// the protocol's draw) instead of the slot's level, or `None` for one at its level: a share
-/// `curriculum.full_range_share` of them, the draw and the difficulty derived from the episode's
-/// seed alone. Starts with a terrain of their own never take it ([`Curriculum::spec`]).
+/// The difficulty of a stage-2 episode on its slot's terrain `kind` drawn over the whole range
+/// (0..1, the protocol's draw) instead of the slot's level, or `None` for one at its level: every
+/// episode of a kind in `curriculum.full_range_kinds`, a share `curriculum.full_range_share` of
+/// the others, the draw and the difficulty derived from the episode's seed alone. Starts with a
+/// terrain of their own never take it ([`Curriculum::spec`]).
 #[must_use]
-pub fn full_range_difficulty(p: &TeacherParams, episode_seed: u64) -> Option<f32> {
-    let share = f64::from(p.raw.curriculum.full_range_share);
+pub fn full_range_difficulty(
+    p: &TeacherParams,
+    kind: TerrainKind,
+    episode_seed: u64,
+) -> Option<f32> {
+    let c = &p.raw.curriculum;
+    let share = if c.full_range_kinds.contains(&kind) {
+        1.0
+    } else {
+        f64::from(c.full_range_share)
+    };
     if share <= 0.0 {
         return None;
     }

@@ -1,12 +1,12 @@
 //! The curriculum's tests: the assist schedule, terrain promotion and demotion, adaptive start
-//! sampling, reference-state starts, adaptive phases and full-range draws.
+//! sampling, reference-state starts and adaptive phases (full-range draws: `curriculum_range_tests`).
 
 use vigor_sim::env::EpisodeSpec;
 use vigor_sim::scenario::Scenario;
 use vigor_sim::terrain::TerrainKind;
 
 use super::config::{DEFAULT_TOML, TeacherConfig, TeacherParams};
-use super::curriculum::{Curriculum, full_range_difficulty, phase_bin, reference_start};
+use super::curriculum::{Curriculum, phase_bin, reference_start};
 use super::tests::params;
 #[test]
 fn curriculum_lowers_the_assist_then_promotes_and_demotes() {
@@ -493,100 +493,4 @@ fn starts_on_a_terrain_of_their_own_do_not_move_their_slots_level() {
     c.levels = vec![5; n];
     c.update(&p, &specs, &vec![Some(false); n]);
     assert_eq!(c.levels, vec![4; n]);
-}
-
-#[test]
-fn full_range_draws_take_their_share_over_the_whole_range_and_leave_the_level() {
-    let text = super::config::UNIFIED_TOML;
-    let err = params(&text.replace("full_range_share = 0.0", "full_range_share = 1.5"))
-        .unwrap_err()
-        .to_string();
-    assert!(
-        err.contains("`curriculum.full_range_share` = 1.5") && err.contains("allowed 0 ..= 1"),
-        "{err}"
-    );
-    let older = params(&text.replace("full_range_share = 0.0\n", "")).unwrap();
-    assert_eq!(older.raw.curriculum.full_range_share, 0.0);
-    let mut p = params(text).unwrap();
-    let n = p.raw.envs;
-    let top = p.raw.curriculum.levels - 1;
-    let mut c = Curriculum::new(n, 0.0);
-    c.stage = 2;
-    c.levels = vec![3; n];
-    let at_level = 3.0 / top as f32;
-    let iterations = 0..40u64;
-    let all = |c: &Curriculum, p: &TeacherParams| -> Vec<EpisodeSpec> {
-        iterations
-            .clone()
-            .flat_map(|i| (0..n).map(move |env| (i, env)))
-            .map(|(i, env)| c.spec(p, i, env))
-            .collect()
-    };
-    // Off: every start on the slot's terrain plays at the slot's level.
-    let off = all(&c, &p);
-    assert!(
-        off.iter()
-            .filter(|s| s.scenario.required_terrain().is_none())
-            .all(|s| (s.terrain.1 - at_level).abs() < 1e-6)
-    );
-
-    p.raw.curriculum.full_range_share = 0.25;
-    let on = all(&c, &p);
-    let mut drawn = Vec::new();
-    for (a, b) in off.iter().zip(&on) {
-        // The same scenario, kind and episode seed: only the difficulty may change.
-        assert_eq!(
-            (a.scenario, a.terrain.0, a.seed),
-            (b.scenario, b.terrain.0, b.seed)
-        );
-        if a.scenario.required_terrain().is_some() {
-            assert_eq!(a.terrain, b.terrain, "a start on its own terrain keeps it");
-            assert!(full_range_difficulty(&p, b.seed).is_none() || a.terrain == b.terrain);
-        } else if let Some(d) = full_range_difficulty(&p, b.seed) {
-            assert_eq!(b.terrain.1, d);
-            drawn.push(d);
-        } else {
-            assert_eq!(a.terrain, b.terrain);
-        }
-    }
-    let slot_starts = on
-        .iter()
-        .filter(|s| s.scenario.required_terrain().is_none())
-        .count();
-    let share = drawn.len() as f32 / slot_starts as f32;
-    assert!(
-        (0.2..0.3).contains(&share),
-        "share {share} of {slot_starts}"
-    );
-    // Over the whole range, not around the level: every quarter of it is drawn.
-    for q in 0..4 {
-        let (lo, hi) = (q as f32 / 4.0, (q + 1) as f32 / 4.0);
-        let k = drawn.iter().filter(|d| (lo..hi).contains(*d)).count();
-        assert!(k * 8 > drawn.len(), "quarter {q}: {k} of {}", drawn.len());
-    }
-
-    // Every start succeeds: a full-range draw leaves its slot's level where it was.
-    let specs: Vec<EpisodeSpec> = (0..n).map(|env| c.spec(&p, 0, env)).collect();
-    let skipped: Vec<bool> = specs
-        .iter()
-        .map(|s| {
-            s.scenario.required_terrain().is_some() || full_range_difficulty(&p, s.seed).is_some()
-        })
-        .collect();
-    assert!(
-        specs.iter().any(|s| s.scenario.required_terrain().is_none()
-            && full_range_difficulty(&p, s.seed).is_some()),
-        "iteration 0 has a full-range draw"
-    );
-    c.update(&p, &specs, &vec![Some(true); n]);
-    for (env, skip) in skipped.iter().enumerate() {
-        assert_eq!(c.levels[env], if *skip { 3 } else { 4 }, "slot {env}");
-    }
-
-    // Stage 1 stays on flat ground.
-    c.stage = 1;
-    assert!((0..n).all(|env| {
-        let s = c.spec(&p, 0, env);
-        s.scenario.required_terrain().is_some() || s.terrain == (TerrainKind::Flat, 0.0)
-    }));
 }

@@ -306,7 +306,10 @@ impl Algorithm for Ppo<'_> {
                 m.set("reference_start/fall_landing_success", rate(&landing));
             }
         }
-        if params.raw.curriculum.full_range_share > 0.0 && stage >= 2 {
+        let curriculum = &params.raw.curriculum;
+        if (curriculum.full_range_share > 0.0 || !curriculum.full_range_kinds.is_empty())
+            && stage >= 2
+        {
             // The full starts on the slot's terrain at a difficulty drawn over the whole range:
             // the closest a training iteration comes to the protocol's draws.
             let drawn: Vec<bool> = specs
@@ -314,7 +317,8 @@ impl Algorithm for Ppo<'_> {
                 .zip(&successes)
                 .filter(|(sp, _)| {
                     sp.scenario.required_terrain().is_none()
-                        && super::curriculum::full_range_difficulty(params, sp.seed).is_some()
+                        && super::curriculum::full_range_difficulty(params, sp.terrain.0, sp.seed)
+                            .is_some()
                 })
                 .filter_map(|(_, ok)| *ok)
                 .collect();

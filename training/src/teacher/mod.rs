@@ -37,6 +37,8 @@ pub mod task;
 pub mod widen;
 
 #[cfg(test)]
+mod curriculum_range_tests;
+#[cfg(test)]
 mod curriculum_tests;
 #[cfg(test)]
 mod report_tests;
