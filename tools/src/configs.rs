@@ -174,6 +174,12 @@ pub const KNOWN: &[Known] = &[
         embedded: vigor_training::demos::authored::SHIPPED[5].1,
         check: check_demo,
     },
+    Known {
+        name: "demos/fall_backward_sit.toml",
+        about: "authored demonstration: tipping backward -> sit, hands behind -> rock forward onto the knees -> hands and knees -> stand",
+        embedded: vigor_training::demos::authored::SHIPPED[6].1,
+        check: check_demo,
+    },
 ];
 
 /// The registry entry for a file, by its path relative to `configs/` (or its file name).

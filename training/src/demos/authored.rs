@@ -169,6 +169,10 @@ pub const SHIPPED: &[(&str, &str)] = &[
         "demos/fall_left_kneel.toml",
         include_str!("../../../configs/demos/fall_left_kneel.toml"),
     ),
+    (
+        "demos/fall_backward_sit.toml",
+        include_str!("../../../configs/demos/fall_backward_sit.toml"),
+    ),
 ];
 
 /// The recoveries every teacher tracked before the fall demonstrations existed: the default of

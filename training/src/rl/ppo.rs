@@ -109,6 +109,12 @@ pub struct PpoBatch {
     pub advantages: Vec<f32>,
     /// Value targets, as `old_values`.
     pub returns: Vec<f32>,
+    /// Rows `0..sampled` were sampled by the policy; the rows after them are mirror images
+    /// ([`PpoBatch::with_mirror_image`]). Images train like the rest, but the KL that adapts the
+    /// learning rate (and is reported) is measured on the sampled rows alone, as rsl_rl measures
+    /// it on the original minibatch: an image's old mean is the mirror of what the policy did,
+    /// which an asymmetric policy is far from, and counted it pins the rate at its floor.
+    pub sampled: usize,
 }
 
 impl PpoBatch {
@@ -116,7 +122,7 @@ impl PpoBatch {
     /// `mirrored_obs` (normalised as the rollout's were), actions and means mirrored, and the
     /// log-probabilities, values, advantages and returns of the originals, as rsl_rl's
     /// augmentation keeps them. The update then trains on `2 S` samples in the same number of
-    /// minibatches.
+    /// minibatches; `sampled` stays `S`, so the KL is the originals' alone.
     ///
     /// # Panics
     /// If a mirrored vector's length differs from the original's.
@@ -158,7 +164,7 @@ pub struct PpoStats {
     pub value_loss: f64,
     /// Entropy per sample.
     pub entropy: f64,
-    /// KL(old || new) per sample.
+    /// KL(old || new) per sampled row (mirror images left out: [`PpoBatch::sampled`]).
     pub kl: f64,
     /// Share of samples whose ratio was clipped.
     pub clip_fraction: f64,
@@ -250,7 +256,8 @@ pub enum Part {
 
 /// One PPO update of `part` of `model` from `batch`: advantages normalised over the batch,
 /// `epochs` passes of `minibatches` shuffled minibatches (order from `seed`), learning rate `lr`
-/// adapted after every minibatch when `desired_kl > 0` (and the actor trains). `params` must be
+/// adapted after every minibatch when `desired_kl > 0` (and the actor trains), from the KL of the
+/// minibatch's sampled rows (not mirror images: [`PpoBatch::sampled`]). `params` must be
 /// `model.parameters()` in `adam`'s order.
 ///
 /// # Panics
@@ -297,6 +304,8 @@ pub fn ppo_update<P: GaussianPolicy>(
     let mut rng = SplitMix64::new(seed);
     let mut stats = PpoStats::default();
     let mut count = 0.0;
+    let mut kl_count = 0.0;
+    let sampled = batch.sampled.min(s) as i64;
     let mb_size = s.div_ceil(cfg.minibatches.max(1));
     for _ in 0..cfg.epochs {
         // Fisher-Yates from the seeded stream.
@@ -309,18 +318,29 @@ pub fn ppo_update<P: GaussianPolicy>(
             let idx = Tensor::from_slice(chunk).to(device);
             let mean = model.mean(&obs.index_select(0, &idx));
             let log_std = model.log_std();
-            let kl = tch::no_grad(|| {
-                gaussian_kl(
-                    &old_mean.index_select(0, &idx),
-                    &old_log_std,
-                    &mean,
-                    &log_std,
-                )
-                .mean(Kind::Float)
-                .double_value(&[])
+            // The KL of the sampled rows; none in this minibatch (only images): no adaptation.
+            let own: Vec<i64> = (0..chunk.len() as i64)
+                .filter(|&k| chunk[k as usize] < sampled)
+                .collect();
+            let kl = (!own.is_empty()).then(|| {
+                tch::no_grad(|| {
+                    let own = Tensor::from_slice(&own).to(device);
+                    gaussian_kl(
+                        &old_mean.index_select(0, &idx).index_select(0, &own),
+                        &old_log_std,
+                        &mean.index_select(0, &own),
+                        &log_std,
+                    )
+                    .mean(Kind::Float)
+                    .double_value(&[])
+                })
             });
-            if cfg.desired_kl > 0.0 && part == Part::Both {
-                *lr = adapt_learning_rate(*lr, kl, cfg.desired_kl);
+            if let Some(kl) = kl {
+                if cfg.desired_kl > 0.0 && part == Part::Both {
+                    *lr = adapt_learning_rate(*lr, kl, cfg.desired_kl);
+                }
+                stats.kl += kl;
+                kl_count += 1.0;
             }
             let log_prob = gaussian_log_prob(&actions.index_select(0, &idx), &mean, &log_std);
             let ratio = (log_prob - old_log_prob.index_select(0, &idx)).exp();
@@ -350,7 +370,6 @@ pub fn ppo_update<P: GaussianPolicy>(
             stats.policy_loss += policy_loss.double_value(&[]);
             stats.value_loss += value_loss.double_value(&[]);
             stats.entropy += entropy.double_value(&[]);
-            stats.kl += kl;
             stats.clip_fraction += tch::no_grad(|| {
                 (ratio - 1.0)
                     .abs()
@@ -362,11 +381,11 @@ pub fn ppo_update<P: GaussianPolicy>(
             count += 1.0;
         }
     }
+    stats.kl /= f64::max(kl_count, 1.0);
     for x in [
         &mut stats.policy_loss,
         &mut stats.value_loss,
         &mut stats.entropy,
-        &mut stats.kl,
         &mut stats.clip_fraction,
         &mut stats.grad_norm,
     ] {

@@ -265,6 +265,7 @@ fn one_step_batch(
         old_values: values,
         advantages: adv.advantages,
         returns: adv.returns,
+        sampled: n,
     }
 }
 
@@ -373,6 +374,7 @@ fn a_critic_only_update_moves_the_value_and_leaves_the_actor_and_learning_rate()
         old_values: vec![0.0; n],
         advantages: actions.iter().map(|a| a * 3.0).collect(),
         returns: vec![2.0; n],
+        sampled: n,
     };
     let mut lr = critic_only(&model, &mut adam, &cfg, &batch, 20);
     assert_eq!(model.mu.double_value(&[0]), 0.0);
@@ -478,6 +480,7 @@ fn the_mirror_image_doubles_the_batch_and_teaches_the_mirrored_situation() {
                     assert_eq!(v[n..], b[..], "the image keeps its original's");
                 }
                 assert_eq!(batch.old_log_std, before.old_log_std);
+                assert_eq!(batch.sampled, n, "the images are not sampled rows");
             }
             ppo_update(&model, &mut adam, &cfg, &batch, &mut lr, (it, Part::Both));
         }
@@ -492,6 +495,54 @@ fn the_mirror_image_doubles_the_batch_and_teaches_the_mirrored_situation() {
     assert!(
         (mirrored + 0.5).abs() < 0.1,
         "x = -1 learned from the images: {mirrored}"
+    );
+}
+
+#[test]
+fn mirror_images_train_but_leave_the_kl_to_the_sampled_rows() {
+    // An asymmetric policy: the images' old means (the mirror of what it did) sit 3 standard
+    // deviations from what it does at the mirrored observation, a KL of 4.5 per image row. The
+    // learning rate adapts on the sampled rows alone (rsl_rl's rule): before the first step their
+    // KL is 0, so the rate rises by 1.5 as it does without the images. Counting the images, the
+    // KL would read about 2.25 and the rate would fall instead.
+    let cfg = PpoConfig {
+        learning_rate: 1e-3,
+        desired_kl: 0.01,
+        epochs: 1,
+        minibatches: 1,
+        symmetry: true,
+        ..PpoConfig::default()
+    };
+    let update = |mirror: bool| {
+        let (model, mut adam) = bandit();
+        let mut rng = SplitMix64::new(9);
+        let mut batch = bandit_batch(&model, &mut rng, |a| -(a - 0.5) * (a - 0.5));
+        let n = batch.sampled;
+        if mirror {
+            let negated = |v: &[f32]| v.iter().map(|x| -x).collect::<Vec<f32>>();
+            let far: Vec<f32> = batch.old_mean.iter().map(|m| -m + 3.0).collect();
+            let (obs, acts) = (negated(&batch.obs), negated(&batch.actions));
+            batch = batch.with_mirror_image(&obs, &acts, &far);
+            assert_eq!(batch.old_mean.len(), 2 * n);
+        }
+        let mut lr = cfg.learning_rate;
+        let stats = ppo_update(&model, &mut adam, &cfg, &batch, &mut lr, (0, Part::Both));
+        (stats.kl, lr)
+    };
+    let (kl_plain, lr_plain) = update(false);
+    let (kl_mirror, lr_mirror) = update(true);
+    assert!(
+        kl_plain.abs() < 1e-6,
+        "plain KL before any step: {kl_plain}"
+    );
+    assert!(
+        kl_mirror.abs() < 1e-6,
+        "the images' KL is left out: {kl_mirror}"
+    );
+    assert!(close(lr_plain, 1.5e-3, 1e-12), "plain rate {lr_plain}");
+    assert!(
+        close(lr_mirror, 1.5e-3, 1e-12),
+        "rate with images {lr_mirror}"
     );
 }
 
@@ -554,6 +605,7 @@ fn each_value_head_learns_its_own_returns() {
         advantages: vec![0.0; n],
         // Head 0's returns are 1, head 1's are -1.
         returns: (0..n).flat_map(|_| [1.0, -1.0]).collect(),
+        sampled: n,
     };
     critic_only(&model, &mut adam, &cfg, &batch, 30);
     // Each head moves toward its own returns, as far as the value clip (0.2 from the old values)

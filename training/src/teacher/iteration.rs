@@ -134,6 +134,7 @@ impl Algorithm for Ppo<'_> {
             params.raw.ppo.gamma as f32,
             params.raw.ppo.lambda as f32,
         );
+        let rows = ro.log_probs.len();
         let batch = PpoBatch {
             obs_dim: net.spec.row(),
             act_dim: net.spec.actor.output,
@@ -145,6 +146,7 @@ impl Algorithm for Ppo<'_> {
             old_values: ro.values,
             advantages: adv.advantages,
             returns: adv.returns,
+            sampled: rows,
         };
         let batch = match &mirror {
             Some(m) => {

@@ -58,6 +58,7 @@ fn shipped_set_starts_supine_prone_and_side_and_every_frame_is_sound() {
                 "standing>squat>all_fours>squat>standing"
             }
             "fall_backward_squat" => "standing>squat>standing",
+            "fall_backward_sit" => "standing>squat>sitting>kneel>all_fours>squat>standing",
             other => panic!("no expected behaviour for shipped demo {other}"),
         };
         assert_eq!(clip.behaviour, expected, "{}", demo.name);
@@ -144,7 +145,8 @@ fn fall_demonstrations_keep_the_head_clear_and_flow_into_a_recovery() {
             "fall_forward_kneel",
             "fall_backward_squat",
             "fall_left_kneel",
-            "fall_right_kneel"
+            "fall_right_kneel",
+            "fall_backward_sit"
         ]
     );
     let prone = demos.iter().find(|d| d.name == "prone_push_up").unwrap();
