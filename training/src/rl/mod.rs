@@ -20,4 +20,6 @@ pub use ppo::{
 };
 
 #[cfg(test)]
+mod symmetry_tests;
+#[cfg(test)]
 mod tests;
